@@ -1,0 +1,279 @@
+// Package check defines what a check is (its metadata, what it applies to,
+// how it runs), the findings it reports, the parameters teams tune, and the
+// registry the engine and the docs read.
+package check
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/object"
+)
+
+// Severity ranks findings; --fail-on compares against it.
+type Severity int
+
+// The severities, lowest first.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if s < Info || s > Critical {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// MarshalText writes the severity's name, so JSON reports carry words.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseSeverity reads a severity name, case-insensitively.
+func ParseSeverity(name string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(name, n) {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[:], ", "))
+}
+
+// Severities lists every severity name, lowest first.
+func Severities() []string { return severityNames[:] }
+
+// Meta is what a user reads about a check: in docs, in `kubeharden checks`,
+// in SARIF rules.
+type Meta struct {
+	// ID is kebab-case, stable, never derived from the title, never reused.
+	ID          string
+	Title       string
+	Severity    Severity
+	Description string
+	Remediation string
+	// References name the practice the check enforces: a seed practice, a
+	// Pod Security Standards control, the NSA/CISA guidance.
+	References []string
+	// Fixable tells whether `kubeharden fix` can rewrite the finding.
+	Fixable bool
+}
+
+// Check is one rule. Run is called once per object that Applies accepts.
+type Check struct {
+	Meta
+	// Applies selects the objects the check runs on; nil means all.
+	Applies func(*object.Object) bool
+	Run     func(*Pass)
+	// IndexKinds lists the kinds the check looks up in the Index, so that the
+	// engine keeps just those objects in memory.
+	IndexKinds []string
+}
+
+// PodSpecs applies a check to every object that carries a pod spec.
+func PodSpecs(o *object.Object) bool { return o.PodSpec() != nil }
+
+// Kinds applies a check to objects of the given kinds.
+func Kinds(kinds ...string) func(*object.Object) bool {
+	return func(o *object.Object) bool {
+		for _, k := range kinds {
+			if o.Kind == k {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// Registry holds checks by ID.
+type Registry struct {
+	byID map[string]*Check
+	all  []*Check
+}
+
+// Register adds c; it panics on a duplicate or incomplete check because
+// that is a programming error caught by any test run.
+func (r *Registry) Register(c Check) {
+	if r.byID == nil {
+		r.byID = map[string]*Check{}
+	}
+	if c.ID == "" || c.Run == nil {
+		panic(fmt.Sprintf("check %q: ID and Run are required", c.ID))
+	}
+	if _, dup := r.byID[c.ID]; dup {
+		panic(fmt.Sprintf("check %q registered twice", c.ID))
+	}
+	cc := c
+	r.byID[c.ID] = &cc
+	r.all = append(r.all, &cc)
+	sort.Slice(r.all, func(i, j int) bool { return r.all[i].ID < r.all[j].ID })
+}
+
+// Get returns the check with the given ID, or nil.
+func (r *Registry) Get(id string) *Check { return r.byID[id] }
+
+// All returns every check, sorted by ID.
+func (r *Registry) All() []*Check { return r.all }
+
+// Location is a place in a source file.
+type Location struct {
+	File   string
+	Line   int
+	Column int
+}
+
+// ObjectRef identifies the object a finding is about. One is shared by all
+// findings of an object.
+type ObjectRef struct {
+	APIVersion string
+	Kind       string
+	Name       string
+	Namespace  string
+	// Origin names the template or resource a rendered object came from.
+	Origin string
+}
+
+// Suppression says why a finding was not counted.
+type Suppression struct {
+	// Kind is "annotation" or "config".
+	Kind   string
+	Reason string
+	// Source is the annotation key or the config file and line.
+	Source string
+}
+
+// Finding is one result of one check.
+type Finding struct {
+	Check    string
+	Severity Severity
+	Message  string
+	// Object is nil for findings outside Kubernetes objects (Dockerfiles,
+	// the config file).
+	Object   *ObjectRef
+	Location Location
+	// Path is the field path of the offending field, or of its nearest
+	// existing parent when the field is missing.
+	Path        string
+	Suppression *Suppression
+}
+
+// Params are the values teams argue about; .kubeharden.yaml sets them.
+type Params struct {
+	// MinUID and MaxUID bound runAsUser (MaxUID 0: no maximum).
+	MinUID, MaxUID int64
+	// MinGID and MaxGID bound runAsGroup and fsGroup (MaxGID 0: no maximum).
+	MinGID, MaxGID int64
+	// CPULimits requires CPU limits; many teams switch it off because CPU
+	// limits throttle latency-sensitive services.
+	CPULimits bool
+	// AllowedCapabilities may be added without a finding.
+	AllowedCapabilities []string
+}
+
+// DefaultParams returns the defaults documented in docs/checks.md.
+func DefaultParams() Params {
+	return Params{
+		MinUID:              10000,
+		MinGID:              10000,
+		CPULimits:           true,
+		AllowedCapabilities: []string{"NET_BIND_SERVICE"},
+	}
+}
+
+// Pass is the state of one check running on one object.
+type Pass struct {
+	Object *object.Object
+	// Pod is the object's pod spec, nil for objects without one.
+	Pod    *object.PodSpec
+	Params *Params
+	// Namespace is the object's namespace, or the scan's default namespace
+	// when the object sets none (as `kubectl apply -n` would place it).
+	Namespace string
+
+	check  *Check
+	objRef *ObjectRef
+	emit   func(Finding, func(*Index) bool)
+}
+
+// NewPass prepares a pass of c over o; emit receives every finding, with the
+// condition of a deferred one.
+func NewPass(c *Check, o *object.Object, params *Params, namespace string, objRef *ObjectRef, emit func(Finding, func(*Index) bool)) *Pass {
+	return &Pass{Object: o, Pod: o.PodSpec(), Params: params, Namespace: namespace, check: c, objRef: objRef, emit: emit}
+}
+
+// Report records a finding at ref.
+func (p *Pass) Report(ref object.Ref, format string, args ...any) {
+	p.ReportUnless(ref, nil, format, args...)
+}
+
+// ReportUnless records a finding that is dropped when unless returns true
+// once every object of the scan is known: a pod's finding may depend on a
+// ServiceAccount later in the input. unless must only capture small values,
+// not the object's nodes, so that memory stays bounded.
+func (p *Pass) ReportUnless(ref object.Ref, unless func(*Index) bool, format string, args ...any) {
+	line, col := p.Object.Pos(ref)
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	p.emit(Finding{
+		Check:    p.check.ID,
+		Severity: p.check.Severity,
+		Message:  msg,
+		Object:   p.objRef,
+		Location: Location{File: p.Object.File, Line: line, Column: col},
+		Path:     ref.Path,
+	}, unless)
+}
+
+// Index is every object of the scan of the kinds that checks asked for,
+// looked up by kind, namespace and name.
+type Index struct {
+	byKind map[string][]*object.Object
+	byName map[string]*object.Object
+	// DefaultNamespace is where objects without a namespace are placed.
+	DefaultNamespace string
+}
+
+// NewIndex returns an empty index.
+func NewIndex(defaultNamespace string) *Index {
+	return &Index{byKind: map[string][]*object.Object{}, byName: map[string]*object.Object{}, DefaultNamespace: defaultNamespace}
+}
+
+// Namespace returns o's namespace, or the default one.
+func (x *Index) Namespace(o *object.Object) string {
+	if o.Namespace != "" {
+		return o.Namespace
+	}
+	return x.DefaultNamespace
+}
+
+func indexKey(kind, namespace, name string) string { return kind + "\x00" + namespace + "\x00" + name }
+
+// Add records o. The first object with a given kind, namespace and name
+// wins, as with kubectl apply of the first document.
+func (x *Index) Add(o *object.Object) {
+	x.byKind[o.Kind] = append(x.byKind[o.Kind], o)
+	ns := ""
+	if o.Namespaced() {
+		ns = x.Namespace(o)
+	}
+	k := indexKey(o.Kind, ns, o.Name)
+	if _, ok := x.byName[k]; !ok {
+		x.byName[k] = o
+	}
+}
+
+// Get returns the object of that kind, namespace and name, or nil. Use ""
+// as namespace for cluster-scoped kinds.
+func (x *Index) Get(kind, namespace, name string) *object.Object {
+	return x.byName[indexKey(kind, namespace, name)]
+}
+
+// List returns every indexed object of a kind, in input order.
+func (x *Index) List(kind string) []*object.Object { return x.byKind[kind] }

@@ -1,0 +1,168 @@
+package checks
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/scan"
+)
+
+var idRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// TestRegistryMeta fails on incomplete metadata, so that docs/checks.md and
+// SARIF rules never carry an empty field.
+func TestRegistryMeta(t *testing.T) {
+	all := Registry().All()
+	if len(all) == 0 {
+		t.Fatal("no checks registered")
+	}
+	for _, c := range all {
+		if !idRE.MatchString(c.ID) {
+			t.Errorf("%s: ID is not kebab-case", c.ID)
+		}
+		if c.Title == "" || c.Description == "" || c.Remediation == "" || len(c.References) == 0 {
+			t.Errorf("%s: title, description, remediation and references are all required", c.ID)
+		}
+		if c.Severity < check.Info || c.Severity > check.Critical {
+			t.Errorf("%s: severity %d out of range", c.ID, c.Severity)
+		}
+		if strings.HasSuffix(c.Remediation, " ") || !strings.HasSuffix(c.Description, ".") {
+			t.Errorf("%s: description must be sentences ending with a period", c.ID)
+		}
+	}
+}
+
+// TestTestdataComplete fails when a check has no pass or fail data, or data
+// names no check.
+func TestTestdataComplete(t *testing.T) {
+	for _, c := range Registry().All() {
+		for _, kind := range []string{"pass", "fail"} {
+			files, _ := filepath.Glob(filepath.Join("testdata", c.ID, kind, "*.yaml"))
+			if len(files) == 0 {
+				t.Errorf("%s: no testdata/%s/%s/*.yaml", c.ID, c.ID, kind)
+			}
+		}
+	}
+	dirs, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if d.IsDir() && Registry().Get(d.Name()) == nil {
+			t.Errorf("testdata/%s: no check with that ID", d.Name())
+		}
+	}
+}
+
+var wantRE = regexp.MustCompile(`#\s*want\s+((?:"(?:[^"\\]|\\.)*"\s*)+)$`)
+var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+type want struct {
+	line int
+	text string
+	hit  bool
+}
+
+// readWants collects `# want "message part"` markers; each marks a finding
+// expected on its own line whose message contains the text.
+func readWants(t *testing.T, file string) []*want {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*want
+	for i, line := range strings.Split(string(data), "\n") {
+		m := wantRE.FindStringSubmatch(line)
+		if m == nil {
+			if strings.Contains(line, "# want") {
+				t.Errorf("%s:%d: malformed want marker", file, i+1)
+			}
+			continue
+		}
+		for _, q := range quotedRE.FindAllString(m[1], -1) {
+			s, err := strconv.Unquote(q)
+			if err != nil {
+				t.Errorf("%s:%d: bad want %s: %v", file, i+1, q, err)
+			}
+			out = append(out, &want{line: i + 1, text: s})
+		}
+	}
+	return out
+}
+
+// scanFile scans one testdata file with every check; a .kubeharden.yaml in
+// the same directory sets parameters for the data there.
+func scanFile(t *testing.T, file string) *scan.Result {
+	t.Helper()
+	cfg := config.Default()
+	if p := filepath.Join(filepath.Dir(file), config.FileName); fileExists(p) {
+		var err error
+		cfg, err = config.Load(p, func(id string) bool { return Registry().Get(id) != nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := scan.Run(context.Background(), []string{file}, scan.Options{
+		Registry: Registry(), Config: cfg, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	})
+	for _, e := range res.Errors {
+		t.Errorf("input error in test data: %v", e)
+	}
+	return res
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// TestChecks runs every check on its testdata: each finding in fail/ must be
+// announced by a want marker on its line, each marker must be met, and
+// pass/ must yield no finding of the check.
+func TestChecks(t *testing.T) {
+	for _, c := range Registry().All() {
+		t.Run(c.ID, func(t *testing.T) {
+			fails, _ := filepath.Glob(filepath.Join("testdata", c.ID, "fail", "*.yaml"))
+			for _, f := range fails {
+				res := scanFile(t, f)
+				wants := readWants(t, f)
+				if len(wants) == 0 {
+					t.Errorf("%s: no want markers", f)
+				}
+				for _, got := range res.Findings {
+					if got.Check != c.ID {
+						continue
+					}
+					matched := false
+					for _, w := range wants {
+						if !w.hit && w.line == got.Location.Line && strings.Contains(got.Message, w.text) {
+							w.hit, matched = true, true
+							break
+						}
+					}
+					if !matched {
+						t.Errorf("%s:%d: unexpected finding: %s", f, got.Location.Line, got.Message)
+					}
+				}
+				for _, w := range wants {
+					if !w.hit {
+						t.Errorf("%s:%d: no finding matching %q", f, w.line, w.text)
+					}
+				}
+			}
+			passes, _ := filepath.Glob(filepath.Join("testdata", c.ID, "pass", "*.yaml"))
+			for _, f := range passes {
+				for _, got := range scanFile(t, f).Findings {
+					if got.Check == c.ID {
+						t.Errorf("%s:%d: unexpected finding: %s", f, got.Location.Line, got.Message)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,336 @@
+// Package config reads and validates .kubeharden.yaml: which checks run, at
+// what severity, with which parameters, and which objects are exempt.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// FileName is the name looked up from the scanned path upward.
+const FileName = ".kubeharden.yaml"
+
+// Config is a parsed and validated .kubeharden.yaml.
+type Config struct {
+	// File is where the config was read from; "" for the defaults.
+	File       string
+	Checks     Checks      `yaml:"checks"`
+	Parameters Parameters  `yaml:"parameters"`
+	Exemptions []Exemption `yaml:"exemptions"`
+
+	severity map[string]check.Severity
+	disabled map[string]bool
+}
+
+// Checks selects checks and overrides severities.
+type Checks struct {
+	// Disable turns checks off by ID.
+	Disable []string `yaml:"disable"`
+	// Only, when set, runs just these checks.
+	Only []string `yaml:"only"`
+	// Severity overrides a check's severity by ID.
+	Severity map[string]string `yaml:"severity"`
+}
+
+// Parameters are the tunable values of checks; unset ones keep defaults.
+type Parameters struct {
+	MinUID              *int64   `yaml:"minUID"`
+	MaxUID              *int64   `yaml:"maxUID"`
+	MinGID              *int64   `yaml:"minGID"`
+	MaxGID              *int64   `yaml:"maxGID"`
+	CPULimits           *bool    `yaml:"cpuLimits"`
+	AllowedCapabilities []string `yaml:"allowedCapabilities"`
+}
+
+// Exemption exempts matching objects from some or all checks. Every
+// non-empty selector must match; globs use `*`, and `**` in paths.
+type Exemption struct {
+	Checks    []string `yaml:"checks"`
+	Kind      string   `yaml:"kind"`
+	Namespace string   `yaml:"namespace"`
+	Name      string   `yaml:"name"`
+	Path      string   `yaml:"path"`
+	Reason    string   `yaml:"reason"`
+	// Expires is a date (YYYY-MM-DD); from that day on the exemption no
+	// longer applies and is itself reported.
+	Expires string `yaml:"expires"`
+
+	Line    int       `yaml:"-"`
+	expires time.Time `yaml:"-"`
+}
+
+// Default returns the configuration used when no file is found.
+func Default() *Config { return &Config{} }
+
+// Find looks for FileName in dir and its parents.
+func Find(start string) (string, bool) {
+	abs, err := filepath.Abs(start)
+	if err != nil {
+		return "", false
+	}
+	if info, err := os.Stat(abs); err == nil && !info.IsDir() {
+		abs = filepath.Dir(abs)
+	}
+	for {
+		p := filepath.Join(abs, FileName)
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+		parent := filepath.Dir(abs)
+		if parent == abs {
+			return "", false
+		}
+		abs = parent
+	}
+}
+
+// Load reads and validates a config file against the known check IDs.
+func Load(path string, known func(id string) bool) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data, known)
+}
+
+// Parse validates config data; errors name the file and line.
+func Parse(path string, data []byte, known func(id string) bool) (*Config, error) {
+	c := &Config{File: path}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && err.Error() != "EOF" {
+		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(root.Content) == 0 {
+		return c, nil
+	}
+	dec = yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, cleanYAMLError(err))
+	}
+	c.File = path
+	if ex := findKey(root.Content[0], "exemptions"); ex != nil {
+		for i, n := range ex.Content {
+			if i < len(c.Exemptions) {
+				c.Exemptions[i].Line = n.Line
+			}
+		}
+	}
+	var errs []string
+	fail := func(line int, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if line > 0 {
+			msg = fmt.Sprintf("%s:%d: %s", path, line, msg)
+		} else {
+			msg = path + ": " + msg
+		}
+		errs = append(errs, msg)
+	}
+	checkIDs := func(where string, ids []string) {
+		for _, id := range ids {
+			if !known(id) {
+				fail(0, "%s: unknown check %q", where, id)
+			}
+		}
+	}
+	checkIDs("checks.disable", c.Checks.Disable)
+	checkIDs("checks.only", c.Checks.Only)
+	c.severity = map[string]check.Severity{}
+	for id, s := range c.Checks.Severity {
+		if !known(id) {
+			fail(0, "checks.severity: unknown check %q", id)
+			continue
+		}
+		sev, err := check.ParseSeverity(s)
+		if err != nil {
+			fail(0, "checks.severity.%s: %v", id, err)
+			continue
+		}
+		c.severity[id] = sev
+	}
+	c.disabled = map[string]bool{}
+	for _, id := range c.Checks.Disable {
+		c.disabled[id] = true
+	}
+	if len(c.Checks.Only) > 0 {
+		only := map[string]bool{}
+		for _, id := range c.Checks.Only {
+			only[id] = true
+		}
+		c.Checks.Only = nil
+		for id := range only {
+			c.Checks.Only = append(c.Checks.Only, id)
+		}
+	}
+	p := c.Parameters
+	for _, v := range []struct {
+		name string
+		val  *int64
+	}{{"minUID", p.MinUID}, {"maxUID", p.MaxUID}, {"minGID", p.MinGID}, {"maxGID", p.MaxGID}} {
+		if v.val != nil && (*v.val < 0 || *v.val > 2147483647) {
+			fail(0, "parameters.%s: %d is not a valid ID (0 to 2147483647)", v.name, *v.val)
+		}
+	}
+	if p.MinUID != nil && p.MaxUID != nil && *p.MaxUID != 0 && *p.MaxUID < *p.MinUID {
+		fail(0, "parameters: maxUID %d is below minUID %d", *p.MaxUID, *p.MinUID)
+	}
+	if p.MinGID != nil && p.MaxGID != nil && *p.MaxGID != 0 && *p.MaxGID < *p.MinGID {
+		fail(0, "parameters: maxGID %d is below minGID %d", *p.MaxGID, *p.MinGID)
+	}
+	for i := range c.Exemptions {
+		e := &c.Exemptions[i]
+		checkIDs(fmt.Sprintf("exemptions[%d].checks", i), e.Checks)
+		if strings.TrimSpace(e.Reason) == "" {
+			fail(e.Line, "exemptions[%d]: a reason is required", i)
+		}
+		if e.Kind == "" && e.Namespace == "" && e.Name == "" && e.Path == "" {
+			fail(e.Line, "exemptions[%d]: set at least one of kind, namespace, name, path", i)
+		}
+		if e.Expires != "" {
+			t, err := time.Parse("2006-01-02", e.Expires)
+			if err != nil {
+				fail(e.Line, "exemptions[%d].expires: %q is not a date (YYYY-MM-DD)", i, e.Expires)
+			}
+			e.expires = t
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	return c, nil
+}
+
+func cleanYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	msg = strings.ReplaceAll(msg, " in type config.Config", "")
+	msg = strings.ReplaceAll(msg, " in type config.Checks", " in checks")
+	msg = strings.ReplaceAll(msg, " in type config.Parameters", " in parameters")
+	msg = strings.ReplaceAll(msg, " in type config.Exemption", " in exemptions")
+	msg = strings.ReplaceAll(msg, "not found", "is not a known key")
+	return msg
+}
+
+func findKey(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// Params returns the check parameters with the file's values applied.
+func (c *Config) Params() check.Params {
+	p := check.DefaultParams()
+	q := c.Parameters
+	if q.MinUID != nil {
+		p.MinUID = *q.MinUID
+	}
+	if q.MaxUID != nil {
+		p.MaxUID = *q.MaxUID
+	}
+	if q.MinGID != nil {
+		p.MinGID = *q.MinGID
+	}
+	if q.MaxGID != nil {
+		p.MaxGID = *q.MaxGID
+	}
+	if q.CPULimits != nil {
+		p.CPULimits = *q.CPULimits
+	}
+	if q.AllowedCapabilities != nil {
+		p.AllowedCapabilities = q.AllowedCapabilities
+	}
+	return p
+}
+
+// Enabled reports whether the check runs.
+func (c *Config) Enabled(id string) bool {
+	if c.disabled[id] {
+		return false
+	}
+	if len(c.Checks.Only) == 0 {
+		return true
+	}
+	for _, o := range c.Checks.Only {
+		if o == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Severity returns the configured severity of a check, or def.
+func (c *Config) Severity(id string, def check.Severity) check.Severity {
+	if s, ok := c.severity[id]; ok {
+		return s
+	}
+	return def
+}
+
+// Expired reports whether the exemption has expired on day now.
+func (e *Exemption) Expired(now time.Time) bool {
+	return !e.expires.IsZero() && !now.Before(e.expires)
+}
+
+// Matches reports whether the exemption covers a finding of check on an
+// object (nil for findings outside objects) in file.
+func (e *Exemption) Matches(c *Config, checkID string, obj *check.ObjectRef, namespace, file string) bool {
+	if len(e.Checks) > 0 {
+		found := false
+		for _, id := range e.Checks {
+			if id == checkID {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	if e.Kind != "" || e.Name != "" || e.Namespace != "" {
+		if obj == nil {
+			return false
+		}
+		if !glob(e.Kind, obj.Kind) || !glob(e.Name, obj.Name) || !glob(e.Namespace, namespace) {
+			return false
+		}
+	}
+	if e.Path != "" {
+		rel := file
+		if c.File != "" {
+			if abs, err := filepath.Abs(file); err == nil {
+				if r, err := filepath.Rel(filepath.Dir(c.File), abs); err == nil {
+					rel = r
+				}
+			}
+		}
+		if !source.MatchGlob(e.Path, filepath.ToSlash(rel)) {
+			return false
+		}
+	}
+	return true
+}
+
+func glob(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	ok, err := filepath.Match(pattern, s)
+	return err == nil && ok
+}

@@ -1,0 +1,398 @@
+// Package scan runs the checks of a registry over the objects of a set of
+// inputs, concurrently, and applies configuration and suppressions. It is
+// the one engine behind every front end.
+package scan
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// SuppressAnnotationPrefix starts the annotation that suppresses a check on
+// one object: ignore.kubeharden.io/<check-id>: "<reason>".
+const SuppressAnnotationPrefix = "ignore.kubeharden.io/"
+
+// Engine-level checks: reported by the engine itself, not run on objects.
+var (
+	InvalidSuppression = check.Meta{
+		ID:          "invalid-suppression",
+		Title:       "Invalid suppression annotation",
+		Severity:    check.Low,
+		Description: "An ignore.kubeharden.io/<check-id> annotation names no known check or gives no reason. It suppresses nothing: a suppression must say why, so that a reviewer can judge it.",
+		Remediation: "Name an existing check ID and give the reason as the annotation value.",
+		References:  []string{"kubeharden: suppression"},
+	}
+	ExpiredExemption = check.Meta{
+		ID:          "expired-exemption",
+		Title:       "Expired exemption",
+		Severity:    check.Low,
+		Description: "An exemption in .kubeharden.yaml has passed its expiry date. It no longer suppresses anything, and the findings it covered are reported again.",
+		Remediation: "Fix the exempted findings and remove the exemption, or extend its expiry date with a reason.",
+		References:  []string{"kubeharden: configuration"},
+	}
+)
+
+// EngineChecks lists the engine-level checks, for docs and reports.
+func EngineChecks() []check.Meta { return []check.Meta{ExpiredExemption, InvalidSuppression} }
+
+// Options configure a scan.
+type Options struct {
+	Registry *check.Registry
+	Config   *config.Config
+	// Namespace is where objects without a namespace are placed.
+	Namespace string
+	Exclude   []string
+	Stdin     io.Reader
+	// Workers defaults to GOMAXPROCS.
+	Workers int
+	// Now is the day exemptions expire against; zero means today.
+	Now    time.Time
+	Logger *slog.Logger
+}
+
+// Result is everything a scan found.
+type Result struct {
+	Findings   []check.Finding
+	Suppressed []check.Finding
+	Errors     []source.Error
+	Files      int
+	Objects    int
+	// Checks are the checks that ran, with their effective severity.
+	Checks []check.Meta
+}
+
+type deferred struct {
+	f      check.Finding
+	unless func(*check.Index) bool
+}
+
+type docJob struct {
+	file int
+	doc  source.Document
+}
+
+type docResult struct {
+	findings   []check.Finding
+	suppressed []check.Finding
+	deferred   []deferred
+	errors     []source.Error
+	retained   []retained
+	objects    int
+}
+
+type retained struct {
+	file, doc, item int
+	obj             *object.Object
+}
+
+type engine struct {
+	opts    Options
+	checks  []*check.Check
+	params  check.Params
+	retain  map[string]bool
+	now     time.Time
+	fileIdx map[string]int
+}
+
+// Run scans inputs. It never fails as a whole: unreadable inputs are
+// reported in Result.Errors and everything else is still scanned.
+func Run(ctx context.Context, inputs []string, opts Options) *Result {
+	if opts.Config == nil {
+		opts.Config = config.Default()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &engine{opts: opts, params: opts.Config.Params(), retain: map[string]bool{}, now: opts.Now}
+	if e.now.IsZero() {
+		e.now = time.Now()
+	}
+	res := &Result{}
+	for _, c := range opts.Registry.All() {
+		if !opts.Config.Enabled(c.ID) {
+			continue
+		}
+		cc := *c
+		cc.Severity = opts.Config.Severity(c.ID, c.Severity)
+		e.checks = append(e.checks, &cc)
+		res.Checks = append(res.Checks, cc.Meta)
+		for _, k := range c.IndexKinds {
+			e.retain[k] = true
+		}
+	}
+	for _, m := range EngineChecks() {
+		if opts.Config.Enabled(m.ID) {
+			m.Severity = opts.Config.Severity(m.ID, m.Severity)
+			res.Checks = append(res.Checks, m)
+		}
+	}
+
+	files, errs := source.Expand(inputs, opts.Exclude)
+	res.Errors = append(res.Errors, errs...)
+	res.Files = len(files)
+	e.fileIdx = make(map[string]int, len(files))
+	for i, f := range files {
+		e.fileIdx[f.Path] = i
+	}
+
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	jobs := make(chan docJob, 4*workers)
+	results := make(chan docResult, 4*workers)
+	var readErrs []source.Error
+	go func() {
+		defer close(jobs)
+		for i, f := range files {
+			if ctx.Err() != nil {
+				return
+			}
+			data, err := source.Read(f, opts.Stdin)
+			if err != nil {
+				readErrs = append(readErrs, source.Error{File: f.Path, Message: "cannot read: " + strings.TrimPrefix(err.Error(), "read "+f.Path+": ")})
+				continue
+			}
+			docs, serrs := source.Split(f.Path, data)
+			readErrs = append(readErrs, serrs...)
+			for _, d := range docs {
+				jobs <- docJob{file: i, doc: d}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				results <- e.scanDoc(j)
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	var pending []deferred
+	var kept []retained
+	for r := range results {
+		res.Findings = append(res.Findings, r.findings...)
+		res.Suppressed = append(res.Suppressed, r.suppressed...)
+		res.Errors = append(res.Errors, r.errors...)
+		res.Objects += r.objects
+		pending = append(pending, r.deferred...)
+		kept = append(kept, r.retained...)
+	}
+	res.Errors = append(res.Errors, readErrs...)
+
+	// The index is built in input order so that lookups are deterministic
+	// whatever order the workers finished in.
+	sort.Slice(kept, func(i, j int) bool {
+		a, b := kept[i], kept[j]
+		if a.file != b.file {
+			return a.file < b.file
+		}
+		if a.doc != b.doc {
+			return a.doc < b.doc
+		}
+		return a.item < b.item
+	})
+	idx := check.NewIndex(opts.Namespace)
+	for _, k := range kept {
+		idx.Add(k.obj)
+	}
+	for _, d := range pending {
+		if !d.unless(idx) {
+			res.Findings = append(res.Findings, d.f)
+		}
+	}
+	res.Findings = append(res.Findings, e.expiredExemptions()...)
+	e.sortFindings(res.Findings)
+	e.sortFindings(res.Suppressed)
+	sort.SliceStable(res.Errors, func(i, j int) bool {
+		a, b := res.Errors[i], res.Errors[j]
+		fa, fb := e.order(a.File), e.order(b.File)
+		if fa != fb {
+			return fa < fb
+		}
+		return a.Line < b.Line
+	})
+	return res
+}
+
+func (e *engine) order(file string) int {
+	if i, ok := e.fileIdx[file]; ok {
+		return i
+	}
+	return len(e.fileIdx)
+}
+
+func (e *engine) sortFindings(fs []check.Finding) {
+	sort.Slice(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.Location.File != b.Location.File {
+			fa, fb := e.order(a.Location.File), e.order(b.Location.File)
+			if fa != fb {
+				return fa < fb
+			}
+			return a.Location.File < b.Location.File
+		}
+		if a.Location.Line != b.Location.Line {
+			return a.Location.Line < b.Location.Line
+		}
+		if a.Location.Column != b.Location.Column {
+			return a.Location.Column < b.Location.Column
+		}
+		if a.Check != b.Check {
+			return a.Check < b.Check
+		}
+		return a.Message < b.Message
+	})
+}
+
+func (e *engine) scanDoc(j docJob) docResult {
+	var r docResult
+	objs, errs, skipped := source.Parse(j.doc)
+	r.errors = errs
+	if skipped != "" {
+		e.opts.Logger.Debug("skipped document", "file", j.doc.File, "line", j.doc.LineOffset+1, "reason", skipped)
+	}
+	for i, o := range objs {
+		r.objects++
+		e.scanObject(o, &r)
+		if e.retain[o.Kind] {
+			r.retained = append(r.retained, retained{file: j.file, doc: j.doc.Index, item: i, obj: o})
+		}
+	}
+	return r
+}
+
+func (e *engine) namespace(o *object.Object) string {
+	if o.Namespace != "" {
+		return o.Namespace
+	}
+	return e.opts.Namespace
+}
+
+func (e *engine) scanObject(o *object.Object, r *docResult) {
+	if o.Name == "" {
+		line, col := o.Pos(o.MetadataRef())
+		r.errors = append(r.errors, source.Error{File: o.File, Line: line, Column: col, Message: o.Kind + " has no metadata.name"})
+	}
+	if p := o.PodSpec(); p != nil {
+		for _, fe := range p.Errors {
+			line, col := o.Pos(fe.Ref)
+			r.errors = append(r.errors, source.Error{File: o.File, Line: line, Column: col, Message: fe.Message})
+		}
+	}
+	ref := &check.ObjectRef{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, Origin: o.Origin}
+	ns := e.namespace(o)
+	suppress := e.annotationSuppressions(o, ref, r)
+	for _, c := range e.checks {
+		if c.Applies != nil && !c.Applies(o) {
+			continue
+		}
+		emit := func(f check.Finding, unless func(*check.Index) bool) {
+			if s := e.suppression(f, suppress, ns); s != nil {
+				f.Suppression = s
+				r.suppressed = append(r.suppressed, f)
+				return
+			}
+			if unless != nil {
+				r.deferred = append(r.deferred, deferred{f: f, unless: unless})
+				return
+			}
+			r.findings = append(r.findings, f)
+		}
+		c.Run(check.NewPass(c, o, &e.params, ns, ref, emit))
+	}
+}
+
+// annotationSuppressions reads ignore.kubeharden.io annotations; invalid
+// ones are findings of their own and suppress nothing.
+func (e *engine) annotationSuppressions(o *object.Object, ref *check.ObjectRef, r *docResult) map[string]string {
+	var out map[string]string
+	for k, v := range o.Annotations {
+		if !strings.HasPrefix(k, SuppressAnnotationPrefix) {
+			continue
+		}
+		id := k[len(SuppressAnnotationPrefix):]
+		problem := ""
+		switch {
+		case e.opts.Registry.Get(id) == nil && id != InvalidSuppression.ID && id != ExpiredExemption.ID:
+			problem = "names no known check"
+		case strings.TrimSpace(v) == "":
+			problem = "gives no reason"
+		}
+		if problem == "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[id] = v
+			continue
+		}
+		if !e.opts.Config.Enabled(InvalidSuppression.ID) {
+			continue
+		}
+		md := object.Get(o.Node, "metadata")
+		ann := object.Get(md, "annotations")
+		line, col := o.Pos(object.Ref{Node: object.KeyNode(ann, k)})
+		r.findings = append(r.findings, check.Finding{
+			Check:    InvalidSuppression.ID,
+			Severity: e.opts.Config.Severity(InvalidSuppression.ID, InvalidSuppression.Severity),
+			Message:  "annotation \"" + k + "\" " + problem + " and suppresses nothing",
+			Object:   ref,
+			Location: check.Location{File: o.File, Line: line, Column: col},
+			Path:     "metadata.annotations." + k,
+		})
+	}
+	return out
+}
+
+func (e *engine) suppression(f check.Finding, byAnnotation map[string]string, ns string) *check.Suppression {
+	if reason, ok := byAnnotation[f.Check]; ok {
+		return &check.Suppression{Kind: "annotation", Reason: reason, Source: SuppressAnnotationPrefix + f.Check}
+	}
+	c := e.opts.Config
+	for i := range c.Exemptions {
+		x := &c.Exemptions[i]
+		if x.Expired(e.now) || !x.Matches(c, f.Check, f.Object, ns, f.Location.File) {
+			continue
+		}
+		return &check.Suppression{Kind: "config", Reason: x.Reason, Source: c.File + ":" + strconv.Itoa(x.Line)}
+	}
+	return nil
+}
+
+func (e *engine) expiredExemptions() []check.Finding {
+	c := e.opts.Config
+	if !c.Enabled(ExpiredExemption.ID) {
+		return nil
+	}
+	var out []check.Finding
+	for i := range c.Exemptions {
+		x := &c.Exemptions[i]
+		if !x.Expired(e.now) {
+			continue
+		}
+		out = append(out, check.Finding{
+			Check:    ExpiredExemption.ID,
+			Severity: c.Severity(ExpiredExemption.ID, ExpiredExemption.Severity),
+			Message:  "exemption expired on " + x.Expires + " (reason was: " + x.Reason + ")",
+			Location: check.Location{File: c.File, Line: x.Line, Column: 1},
+			Path:     "exemptions[" + strconv.Itoa(i) + "]",
+		})
+	}
+	return out
+}
