@@ -45,8 +45,7 @@ func TestRegistryMeta(t *testing.T) {
 func TestTestdataComplete(t *testing.T) {
 	for _, c := range Registry().All() {
 		for _, kind := range []string{"pass", "fail"} {
-			files, _ := filepath.Glob(filepath.Join("testdata", c.ID, kind, "*.yaml"))
-			if len(files) == 0 {
+			if len(dataFiles(c.ID, kind)) == 0 {
 				t.Errorf("%s: no testdata/%s/%s/*.yaml", c.ID, c.ID, kind)
 			}
 		}
@@ -121,14 +120,26 @@ func scanFile(t *testing.T, file string) *scan.Result {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// dataFiles lists the test manifests of a check's pass or fail directory;
+// the .kubeharden.yaml beside them is configuration, not data.
+func dataFiles(id, kind string) []string {
+	files, _ := filepath.Glob(filepath.Join("testdata", id, kind, "*.yaml"))
+	out := files[:0]
+	for _, f := range files {
+		if !strings.HasPrefix(filepath.Base(f), ".") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // TestChecks runs every check on its testdata: each finding in fail/ must be
 // announced by a want marker on its line, each marker must be met, and
 // pass/ must yield no finding of the check.
 func TestChecks(t *testing.T) {
 	for _, c := range Registry().All() {
 		t.Run(c.ID, func(t *testing.T) {
-			fails, _ := filepath.Glob(filepath.Join("testdata", c.ID, "fail", "*.yaml"))
-			for _, f := range fails {
+			for _, f := range dataFiles(c.ID, "fail") {
 				res := scanFile(t, f)
 				wants := readWants(t, f)
 				if len(wants) == 0 {
@@ -155,8 +166,7 @@ func TestChecks(t *testing.T) {
 					}
 				}
 			}
-			passes, _ := filepath.Glob(filepath.Join("testdata", c.ID, "pass", "*.yaml"))
-			for _, f := range passes {
+			for _, f := range dataFiles(c.ID, "pass") {
 				for _, got := range scanFile(t, f).Findings {
 					if got.Check == c.ID {
 						t.Errorf("%s:%d: unexpected finding: %s", f, got.Location.Line, got.Message)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,6 @@ type Config struct {
 	Exemptions []Exemption `yaml:"exemptions"`
 
 	severity map[string]check.Severity
-	disabled map[string]bool
 }
 
 // Checks selects checks and overrides severities.
@@ -159,20 +159,6 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 		}
 		c.severity[id] = sev
 	}
-	c.disabled = map[string]bool{}
-	for _, id := range c.Checks.Disable {
-		c.disabled[id] = true
-	}
-	if len(c.Checks.Only) > 0 {
-		only := map[string]bool{}
-		for _, id := range c.Checks.Only {
-			only[id] = true
-		}
-		c.Checks.Only = nil
-		for id := range only {
-			c.Checks.Only = append(c.Checks.Only, id)
-		}
-	}
 	p := c.Parameters
 	for _, v := range []struct {
 		name string
@@ -261,18 +247,10 @@ func (c *Config) Params() check.Params {
 
 // Enabled reports whether the check runs.
 func (c *Config) Enabled(id string) bool {
-	if c.disabled[id] {
+	if slices.Contains(c.Checks.Disable, id) {
 		return false
 	}
-	if len(c.Checks.Only) == 0 {
-		return true
-	}
-	for _, o := range c.Checks.Only {
-		if o == id {
-			return true
-		}
-	}
-	return false
+	return len(c.Checks.Only) == 0 || slices.Contains(c.Checks.Only, id)
 }
 
 // Severity returns the configured severity of a check, or def.

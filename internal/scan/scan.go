@@ -104,6 +104,35 @@ type engine struct {
 	retain  map[string]bool
 	now     time.Time
 	fileIdx map[string]int
+	strings interner
+}
+
+// interner shares the backing of equal strings. Field paths and messages
+// repeat across objects (the same container names, the same paths), and a
+// large scan holds hundreds of thousands of findings until it reports.
+type interner struct {
+	shards [16]struct {
+		sync.Mutex
+		m map[string]string
+	}
+}
+
+func (in *interner) intern(s string) string {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	sh := &in.shards[h%uint32(len(in.shards))]
+	sh.Lock()
+	defer sh.Unlock()
+	if v, ok := sh.m[s]; ok {
+		return v
+	}
+	if sh.m == nil {
+		sh.m = map[string]string{}
+	}
+	sh.m[s] = s
+	return s
 }
 
 // Run scans inputs. It never fails as a whole: unreadable inputs are
@@ -160,16 +189,14 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 			if ctx.Err() != nil {
 				return
 			}
-			data, err := source.Read(f, opts.Stdin)
+			rc, err := source.Open(f, opts.Stdin)
 			if err != nil {
-				readErrs = append(readErrs, source.Error{File: f.Path, Message: "cannot read: " + strings.TrimPrefix(err.Error(), "read "+f.Path+": ")})
+				readErrs = append(readErrs, source.Error{File: f.Path, Message: "cannot read: " + err.Error()})
 				continue
 			}
-			docs, serrs := source.Split(f.Path, data)
+			serrs := source.SplitReader(f.Path, rc, func(d source.Document) { jobs <- docJob{file: i, doc: d} })
+			rc.Close()
 			readErrs = append(readErrs, serrs...)
-			for _, d := range docs {
-				jobs <- docJob{file: i, doc: d}
-			}
 		}
 	}()
 	var wg sync.WaitGroup
@@ -304,6 +331,7 @@ func (e *engine) scanObject(o *object.Object, r *docResult) {
 			continue
 		}
 		emit := func(f check.Finding, unless func(*check.Index) bool) {
+			f.Message, f.Path = e.strings.intern(f.Message), e.strings.intern(f.Path)
 			if s := e.suppression(f, suppress, ns); s != nil {
 				f.Suppression = s
 				r.suppressed = append(r.suppressed, f)

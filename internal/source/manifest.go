@@ -3,6 +3,7 @@
 package source
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -194,15 +195,19 @@ func describeFSError(err error) string {
 	return err.Error()
 }
 
-// Read returns the contents of a file, or of stdin for "-".
-func Read(f File, stdin io.Reader) ([]byte, error) {
+// Open opens a file, or stdin for "-" (which Close leaves open).
+func Open(f File, stdin io.Reader) (io.ReadCloser, error) {
 	if f.Path == Stdin {
 		if stdin == nil {
 			return nil, errors.New("no standard input")
 		}
-		return io.ReadAll(stdin)
+		return io.NopCloser(stdin), nil
 	}
-	return os.ReadFile(f.Path)
+	rc, err := os.Open(f.Path)
+	if err != nil {
+		return nil, errors.New(describeFSError(err))
+	}
+	return rc, nil
 }
 
 // Document is one YAML or JSON document of a file.
@@ -215,42 +220,93 @@ type Document struct {
 	Data       []byte
 }
 
-// Split cuts a file into its documents without parsing them, so that the
-// documents of one large file can be parsed in parallel. A line that starts
+// Split cuts a file into its documents without parsing them; see
+// SplitReader.
+func Split(file string, data []byte) ([]Document, []Error) {
+	var docs []Document
+	errs := SplitReader(file, bytes.NewReader(data), func(d Document) { docs = append(docs, d) })
+	return docs, errs
+}
+
+// SplitReader cuts a file into its documents without parsing them, so that
+// the documents of one large file can be parsed in parallel while the file
+// is still being read, and no file is ever held whole. A line that starts
 // with `---` (followed by a blank, or alone) always starts a new document in
 // YAML, even inside what looks like a block scalar, so the cut is exact.
 // JSON files (and YAML files that are a JSON stream) are cut with a JSON
-// decoder instead.
-func Split(file string, data []byte) ([]Document, []Error) {
-	if isBinary(data) {
-		return nil, []Error{{File: file, Line: 1, Message: "not a text file (binary content)"}}
+// decoder instead. Each document owns its bytes.
+func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(8000)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return []Error{{File: file, Message: "cannot read: " + err.Error()}}
 	}
-	if first := firstNonSpace(data); first == '{' || first == '[' {
+	if isBinary(head, len(head) < 8000) {
+		return []Error{{File: file, Line: 1, Message: "not a text file (binary content)"}}
+	}
+	if first := firstNonSpace(head); first == '{' || first == '[' {
+		data, err := io.ReadAll(br)
+		if err != nil {
+			return []Error{{File: file, Message: "cannot read: " + err.Error()}}
+		}
 		if docs, ok := splitJSON(file, data); ok {
-			return docs, nil
+			for _, d := range docs {
+				emit(d)
+			}
+			return nil
 		}
 		// Not a JSON stream after all (YAML flow style): cut as YAML.
+		br = bufio.NewReaderSize(bytes.NewReader(data), 64<<10)
 	}
-	var docs []Document
-	start, startLine, line := 0, 0, 0
-	for i := 0; i < len(data); {
-		end := bytes.IndexByte(data[i:], '\n')
-		next := len(data)
-		if end >= 0 {
-			next = i + end + 1
+	var cur []byte
+	index, startLine, line := 0, 0, 0
+	for {
+		l, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: collect it whole.
+			long := append([]byte(nil), l...)
+			for err == bufio.ErrBufferFull {
+				l, err = br.ReadSlice('\n')
+				long = append(long, l...)
+			}
+			l = long
 		}
-		if i > start && isDocStart(data[i:next]) {
-			docs = append(docs, Document{File: file, Index: len(docs), LineOffset: startLine, Data: data[start:i]})
-			start, startLine = i, line
+		if len(l) > 0 {
+			if len(cur) > 0 && isDocStart(l) {
+				emit(Document{File: file, Index: index, LineOffset: startLine, Data: cur})
+				index++
+				cur, startLine = nil, line
+			}
+			cur = append(cur, l...)
+			line += 1 + loneCRs(l)
 		}
-		line++
-		i = next
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return []Error{{File: file, Line: line + 1, Message: "cannot read: " + err.Error()}}
+		}
 	}
-	if start < len(data) || len(docs) == 0 {
-		docs = append(docs, Document{File: file, Index: len(docs), LineOffset: startLine, Data: data[start:]})
+	if len(cur) > 0 || index == 0 {
+		emit(Document{File: file, Index: index, LineOffset: startLine, Data: cur})
 	}
-	return docs, nil
+	return nil
 }
+
+// loneCRs counts carriage returns not followed by a newline: YAML counts
+// each as a line break, so line numbers must too.
+func loneCRs(b []byte) int {
+	n := 0
+	for i, c := range b {
+		if c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+			n++
+		}
+	}
+	return n
+}
+
+// LineBreaks counts the line breaks of b as YAML does (LF, CRLF, lone CR).
+func LineBreaks(b []byte) int { return bytes.Count(b, []byte("\n")) + loneCRs(b) }
 
 func isDocStart(l []byte) bool {
 	if !bytes.HasPrefix(l, []byte("---")) {
@@ -270,23 +326,16 @@ func firstNonSpace(b []byte) byte {
 	return 0
 }
 
-func isBinary(data []byte) bool {
-	head := data
-	if len(head) > 8000 {
-		head = head[:8000]
-	}
+// isBinary looks at the head of a file; whole tells whether head is the
+// whole file, or was cut (possibly inside a UTF-8 rune).
+func isBinary(head []byte, whole bool) bool {
 	if bytes.IndexByte(head, 0) >= 0 {
 		return true
 	}
-	// Allow a torn UTF-8 rune at the cut.
-	for len(head) > 0 && !utf8.Valid(head) {
-		if len(data) > 8000 && len(head) > 7996 {
-			head = head[:len(head)-1]
-			continue
-		}
-		return true
+	for i := 0; i < 4 && !whole && len(head) > 0 && !utf8.Valid(head); i++ {
+		head = head[:len(head)-1]
 	}
-	return false
+	return !utf8.Valid(head)
 }
 
 // splitJSON cuts a stream of JSON values; ok is false when the data is not
@@ -294,6 +343,7 @@ func isBinary(data []byte) bool {
 func splitJSON(file string, data []byte) ([]Document, bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var docs []Document
+	prevEnd := 0
 	for {
 		var raw json.RawMessage
 		err := dec.Decode(&raw)
@@ -306,43 +356,49 @@ func splitJSON(file string, data []byte) ([]Document, bool) {
 			}
 			// A broken value after good ones: hand the rest to the YAML parser,
 			// which reports the error with its line.
-			off := int(dec.InputOffset())
+			off := prevEnd
 			rest := data[off:]
-			docs = append(docs, Document{File: file, Index: len(docs), LineOffset: bytes.Count(data[:off], []byte("\n")), Data: rest})
+			docs = append(docs, Document{File: file, Index: len(docs), LineOffset: LineBreaks(data[:off]), Data: rest})
 			return docs, true
 		}
 		end := int(dec.InputOffset())
 		start := end - len(raw)
-		// Keep the document's own line start so columns stay right.
-		ls := bytes.LastIndexByte(data[:start], '\n') + 1
-		docs = append(docs, Document{File: file, Index: len(docs), LineOffset: bytes.Count(data[:ls], []byte("\n")), Data: data[ls:end]})
+		// Keep the document's own line start so columns stay right, unless
+		// the previous document ends on the same line.
+		ls := max(bytes.LastIndexByte(data[:start], '\n')+1, prevEnd)
+		docs = append(docs, Document{File: file, Index: len(docs), LineOffset: LineBreaks(data[:ls]), Data: data[ls:end]})
+		prevEnd = end
 	}
 }
 
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): `)
 
-// Parse reads the objects of one document. List kinds are expanded into
+// Parse reads the objects of a document. List kinds are expanded into
 // their items. A document that is not a Kubernetes object yields nothing and
-// no error; skipped tells why, for -v.
+// no error; skipped tells why, for -v. Split leaves one document per chunk,
+// but a chunk can still hold several (after a `...` end marker, or with
+// lone-CR line ends), so all are read.
 func Parse(d Document) (objs []*object.Object, errs []Error, skipped string) {
-	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(d.Data))
-	err := dec.Decode(&root)
-	if err == io.EOF {
-		return nil, nil, ""
-	}
-	if err != nil {
-		return nil, []Error{yamlError(d, err)}, ""
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err != io.EOF {
-		// Split leaves one document per chunk; a second one means a
-		// document marker Split does not cut on (such as `...`).
+	for {
+		var root yaml.Node
+		err := dec.Decode(&root)
+		if err == io.EOF {
+			return objs, errs, skipped
+		}
 		if err != nil {
-			return nil, []Error{yamlError(d, err)}, ""
+			return objs, append(errs, yamlError(d, err)), skipped
+		}
+		o, e, s := parseNode(d, &root)
+		objs, errs = append(objs, o...), append(errs, e...)
+		if s != "" {
+			skipped = s
 		}
 	}
-	n := object.Resolve(&root)
+}
+
+func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error, skipped string) {
+	n := object.Resolve(root)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil, ""
 	}
@@ -373,22 +429,40 @@ func Parse(d Document) (objs []*object.Object, errs []Error, skipped string) {
 	return objs, errs, ""
 }
 
+// parserProblems are the messages yaml.v3 reports from its parser rather
+// than its scanner; only these carry a 0-based line.
+var parserProblems = map[string]bool{
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found duplicate %TAG directive":         true,
+	"found incompatible YAML document":       true,
+}
+
 func yamlError(d Document, err error) Error {
 	msg := err.Error()
 	line := 0
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
+		if parserProblems[msg] {
+			// yaml.v3 prints parser errors with a 0-based line (the line
+			// where the unfinished block or flow collection started).
+			line++
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	if line == 0 {
 		// yaml.v3 leaves the line out for errors found at the end of input.
-		line = bytes.Count(d.Data, []byte("\n"))
-		if line == 0 {
-			line = 1
-		}
+		line = max(LineBreaks(bytes.TrimRight(d.Data, "\r\n")), 0) + 1
 	}
+	line = min(line, LineBreaks(d.Data)+1)
 	return Error{File: d.File, Line: line + d.LineOffset, Message: "invalid YAML: " + msg}
 }
 

@@ -1,0 +1,80 @@
+# kubeharden: every target a new machine needs. `make test` is what CI runs.
+SHELL := /bin/bash
+GO ?= go
+CACHE := $(CURDIR)/.cache
+BIN := $(CACHE)/bin
+GOLANGCI_VERSION := v2.6.2
+GOLANGCI := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
+CORPUS ?= $(abspath ../shared/corpus)
+SCALE := $(CACHE)/scale
+FUZZTIME ?= 10s
+
+.PHONY: all build example test unit race fuzz lint generate verify bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/kubeharden ./cmd/kubeharden
+
+# Runs the tool on the bundled example: the insecure app of the seeds (many
+# findings, reported without failing) and its hardened twin (zero findings).
+example: build
+	./bin/kubeharden scan --fail-on none examples/insecure-app
+	./bin/kubeharden scan examples/hardened-app
+
+# Everything CI checks: generated docs in sync, lint, unit and end-to-end
+# tests with the race detector, and a short run of every fuzz target.
+test: verify lint race fuzz
+
+unit:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race -count=1 ./...
+
+# Fuzz targets run briefly in CI; run longer with `make fuzz FUZZTIME=5m`.
+FUZZ_TARGETS := ./internal/source:FuzzSplitParse ./internal/checks:FuzzScan ./internal/config:FuzzParse
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+$(GOLANGCI):
+	mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv $(BIN)/golangci-lint $(GOLANGCI)
+
+lint: $(GOLANGCI)
+	$(GOLANGCI) run ./...
+
+# Regenerates docs/checks.md and docs/cli.md from the registry and commands.
+generate:
+	$(GO) run ./cmd/kubeharden gendocs docs
+
+# Fails when generated files drift from the code.
+verify:
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	$(GO) run ./cmd/kubeharden gendocs $$tmp; \
+	for f in checks.md cli.md; do \
+		diff -u docs/$$f $$tmp/$$f || { echo "docs/$$f is out of date: run make generate"; exit 1; }; \
+	done
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+$(SCALE)/N10k.yaml:
+	bash $(CORPUS)/scale.sh $(SCALE) >/dev/null
+
+# Objects per second and peak memory of a scan against the parse-only floor
+# (the same files decoded with the same YAML library, no checks).
+bench: build $(SCALE)/N10k.yaml
+	$(GO) build -o $(CACHE)/floor ./tools/floor
+	@for f in N1k.yaml N10k.yaml N100k.yaml dir10k; do \
+		echo "== $$f"; \
+		/usr/bin/time -f "floor: %e s, peak %M KiB" $(CACHE)/floor $(SCALE)/$$f; \
+		/usr/bin/time -f "scan:  %e s, peak %M KiB" ./bin/kubeharden scan -o json --fail-on none --output-file /dev/null $(SCALE)/$$f; \
+	done
+	KUBEHARDEN_SCALE=$(SCALE) $(GO) test -run='^$$' -bench=. -benchmem ./internal/scan
+
+clean:
+	rm -rf bin $(CACHE)

@@ -1,0 +1,61 @@
+package checks
+
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
+)
+
+// Pods must not get a Kubernetes API token they do not use: by default
+// every container has the service account's token on disk, and whoever
+// takes over the container can call the API with it.
+//
+// Fields: spec.automountServiceAccountToken, and automountServiceAccountToken
+// of the pod's ServiceAccount (spec.serviceAccountName, "default" when
+// unset) when it is part of the same scan. The pod's field wins.
+// Allowed: false in the pod, or unset in the pod and false in the
+// ServiceAccount
+func init() {
+	register(check.Check{
+		Meta: check.Meta{
+			ID:       "automount-service-account-token",
+			Title:    "Service account token mounted",
+			Severity: check.Medium,
+			Description: "Unless told otherwise, Kubernetes mounts a token of the pod's service account into every container at " +
+				"/var/run/secrets/kubernetes.io/serviceaccount. Most applications never call the Kubernetes API, " +
+				"but an attacker who gets code execution in the container can read the token and use every permission the service account has, " +
+				"often more than anyone intended because RBAC bindings accumulate.",
+			Remediation: "Set automountServiceAccountToken: false in the pod spec, or in its ServiceAccount so that every pod using it inherits it; " +
+				"a pod that does need the API should use a dedicated service account with minimal RBAC permissions.",
+			References: []string{
+				seed003 + "automountServiceAccountToken",
+				nsaCISA + "pod security (service account tokens)",
+			},
+		},
+		Applies:    check.PodSpecs,
+		Run:        automountServiceAccountToken,
+		IndexKinds: []string{"ServiceAccount"},
+	})
+}
+
+func automountServiceAccountToken(p *check.Pass) {
+	a := p.Pod.AutomountServiceAccountToken
+	if a.Set {
+		if a.V {
+			p.Report(a.Ref, "pod must not set automountServiceAccountToken=true")
+		}
+		return
+	}
+	ns, name := p.Namespace, p.Pod.ServiceAccountName.V
+	if name == "" {
+		name = "default"
+	}
+	// The ServiceAccount may come later in the input, or in another file.
+	p.ReportUnless(a.Ref, func(idx *check.Index) bool {
+		sa := idx.Get("ServiceAccount", ns, name)
+		if sa == nil {
+			return false
+		}
+		v, ok := object.ParseBool(object.Get(sa.Node, "automountServiceAccountToken"))
+		return ok && !v
+	}, "pod must set automountServiceAccountToken=false, or its service account %q must", name)
+}

@@ -1,0 +1,133 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
+)
+
+// Every container must run under a seccomp profile: without one it runs
+// Unconfined and may make every system call the kernel offers, which is
+// the way out of most container escapes.
+//
+// Fields: securityContext.seccompProfile of the pod and of init, regular and
+// ephemeral containers (the container's wins). The legacy annotations
+// seccomp.security.alpha.kubernetes.io/pod and
+// container.seccomp.security.alpha.kubernetes.io/<name> are read only to say
+// that Kubernetes 1.27+ ignores them.
+// Allowed: RuntimeDefault, Localhost with a localhostProfile
+func init() {
+	register(check.Check{
+		Meta: check.Meta{
+			ID:       "seccomp-profile",
+			Title:    "Container without a seccomp profile",
+			Severity: check.High,
+			Description: "Unless a pod asks for one, Kubernetes runs its containers Unconfined: every system call the kernel offers is available, " +
+				"including the rarely needed ones (unshare, keyctl, bpf, ptrace...) through which most kernel exploits and container escapes go. " +
+				"The RuntimeDefault profile blocks them at no cost for almost every application. " +
+				"The seccomp annotations of older Kubernetes versions are ignored since 1.27, so a pod that relies on them runs Unconfined.",
+			Remediation: "Set securityContext.seccompProfile.type to RuntimeDefault in the pod, or to Localhost with a localhostProfile for a tailored profile, " +
+				"and replace the seccomp.security.alpha.kubernetes.io annotations with that field.",
+			References: []string{
+				pssBaseline + " (Seccomp: not Unconfined)",
+				pssRestricted + " (Seccomp: RuntimeDefault or Localhost)",
+				seed000 + "take a look at AppArmor and Secure Computing (SecComp)",
+				nsaCISA + "pod security (seccomp)",
+			},
+		},
+		Applies: check.PodSpecs,
+		Run:     seccompProfile,
+	})
+}
+
+const (
+	seccompPodAnnotation             = "seccomp.security.alpha.kubernetes.io/pod"
+	seccompContainerAnnotationPrefix = "container.seccomp.security.alpha.kubernetes.io/"
+)
+
+func seccompProfile(p *check.Pass) {
+	podRef, podProblem := object.Ref{}, ""
+	if pp := p.Pod.SecurityContext.Seccomp; pp.Set {
+		podRef, podProblem = profileProblem("seccompProfile", pp)
+	}
+	var inherit, byAnnotation []string
+	for _, c := range p.Pod.Containers {
+		if own := c.SecurityContext.Seccomp; own.Set {
+			if ref, msg := profileProblem("seccompProfile", own); msg != "" {
+				p.Report(ref, "%s %s", c.Describe(), msg)
+			}
+			continue
+		}
+		if p.Pod.SecurityContext.Seccomp.Set {
+			if podProblem != "" {
+				inherit = append(inherit, c.Describe())
+			}
+			continue
+		}
+		if key := seccompContainerAnnotationPrefix + c.Name; c.Name != "" && hasKey(p.Pod.Annotations, key) {
+			p.Report(podAnnotationRef(p, key), "%s must set securityContext.seccompProfile: annotation %q is ignored since Kubernetes 1.27", c.Describe(), key)
+			continue
+		}
+		if hasKey(p.Pod.Annotations, seccompPodAnnotation) {
+			byAnnotation = append(byAnnotation, c.Describe())
+			continue
+		}
+		p.Report(c.SecurityContext.Ref, `pod or %s must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"`, c.Describe())
+	}
+	// A pod-level problem is one finding naming the containers it affects.
+	// It is reported even when every container overrides it: Pod Security
+	// baseline rejects an explicit Unconfined wherever it is written.
+	if podProblem != "" {
+		p.Report(podRef, "%s", "pod "+podProblem+affects(inherit))
+	}
+	if len(byAnnotation) > 0 {
+		p.Report(podAnnotationRef(p, seccompPodAnnotation), "%s",
+			fmt.Sprintf("pod must set securityContext.seccompProfile: annotation %q is ignored since Kubernetes 1.27", seccompPodAnnotation)+affects(byAnnotation))
+	}
+}
+
+// profileProblem tells what is wrong with a seccompProfile or
+// appArmorProfile field that is set, as a message to follow "pod" or a
+// container's name, and where; the message is "" when the profile confines
+// the container.
+func profileProblem(field string, pr object.Profile) (object.Ref, string) {
+	t := pr.Type
+	switch {
+	case !t.Set:
+		return pr.Ref, fmt.Sprintf("must set securityContext.%s.type", field)
+	case t.V == "RuntimeDefault":
+		return t.Ref, ""
+	case t.V == "Localhost":
+		if pr.LocalhostProfile.V == "" {
+			return t.Ref, fmt.Sprintf(`must set securityContext.%s.localhostProfile for type "Localhost"`, field)
+		}
+		return t.Ref, ""
+	case t.V == "Unconfined":
+		return t.Ref, fmt.Sprintf(`must not set securityContext.%s.type to "Unconfined"`, field)
+	}
+	return t.Ref, fmt.Sprintf(`must set securityContext.%s.type to "RuntimeDefault" or "Localhost", not %q`, field, t.V)
+}
+
+// affects names the containers a pod-level finding applies to.
+func affects(containers []string) string {
+	if len(containers) == 0 {
+		return ""
+	}
+	return " (affects " + strings.Join(containers, ", ") + ")"
+}
+
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
+// podAnnotationRef points at the key of one of the pod's annotations (the
+// template's for a workload), or at the nearest parent that exists.
+func podAnnotationRef(p *check.Pass, key string) object.Ref {
+	meta := p.Pod.Meta
+	md := p.Object.Node
+	for _, k := range strings.Split(meta.Path, ".") {
+		md = object.Get(md, k)
+	}
+	ann := object.Get(md, "annotations")
+	return meta.Child("annotations", object.KeyNode(md, "annotations")).Child(key, object.KeyNode(ann, key))
+}

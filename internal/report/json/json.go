@@ -1,0 +1,204 @@
+// Package json renders a scan result as one JSON document for programs to
+// read. The document is a contract: docs/output.md describes it field by
+// field, fields are only ever added, and the golden files under testdata/
+// fail the tests when it drifts.
+//
+// Every array is present and empty rather than null; object is null for a
+// finding outside Kubernetes objects; map keys are sorted, so the output of
+// one result is always the same bytes.
+package json
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/scan"
+)
+
+// Options tune the json format.
+type Options struct {
+	// Version is the tool version written at the top of the document.
+	Version string
+}
+
+type finding struct {
+	Check       string         `json:"check"`
+	Severity    check.Severity `json:"severity"`
+	Message     string         `json:"message"`
+	Remediation string         `json:"remediation"`
+	Object      *object        `json:"object"`
+	Location    location       `json:"location"`
+	Path        string         `json:"path"`
+	Suppression *suppression   `json:"suppression,omitempty"`
+}
+
+type object struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace"`
+	APIVersion string `json:"apiVersion"`
+	Origin     string `json:"origin,omitempty"`
+}
+
+type location struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
+}
+
+type suppression struct {
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
+	Source string `json:"source"`
+}
+
+type inError struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+type summary struct {
+	Files      int            `json:"files"`
+	Objects    int            `json:"objects"`
+	Findings   int            `json:"findings"`
+	Suppressed int            `json:"suppressed"`
+	Errors     int            `json:"errors"`
+	BySeverity bySeverity     `json:"bySeverity"`
+	ByCheck    map[string]int `json:"byCheck"`
+}
+
+// bySeverity is a struct, not a map, to keep the keys in severity order.
+type bySeverity struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Info     int `json:"info"`
+}
+
+func (b *bySeverity) add(s check.Severity) {
+	switch s {
+	case check.Critical:
+		b.Critical++
+	case check.High:
+		b.High++
+	case check.Medium:
+		b.Medium++
+	case check.Low:
+		b.Low++
+	case check.Info:
+		b.Info++
+	}
+}
+
+// Render writes res to w as one indented JSON document and a newline. It
+// streams: a large scan's findings are encoded one at a time, so memory
+// does not grow with the size of the report.
+func Render(w io.Writer, res *scan.Result, opts Options) error {
+	fixes := make(map[string]string, len(res.Checks))
+	for _, m := range res.Checks {
+		fixes[m.ID] = m.Remediation
+	}
+	sum := summary{
+		Files:      res.Files,
+		Objects:    res.Objects,
+		Findings:   len(res.Findings),
+		Suppressed: len(res.Suppressed),
+		Errors:     len(res.Errors),
+		ByCheck:    map[string]int{},
+	}
+	for _, f := range res.Findings {
+		sum.BySeverity.add(f.Severity)
+		sum.ByCheck[f.Check]++
+	}
+	errs := make([]inError, 0, len(res.Errors))
+	for _, e := range res.Errors {
+		errs = append(errs, inError{File: e.File, Line: e.Line, Column: e.Column, Message: e.Message})
+	}
+
+	bw := bufio.NewWriterSize(w, 64<<10)
+	s := &stream{w: bw}
+	s.raw("{\n  \"version\": ")
+	s.value(opts.Version, "  ")
+	s.raw(",\n  \"findings\": ")
+	s.findings(res.Findings, fixes)
+	s.raw(",\n  \"suppressed\": ")
+	s.findings(res.Suppressed, fixes)
+	s.raw(",\n  \"errors\": ")
+	s.value(errs, "  ")
+	s.raw(",\n  \"summary\": ")
+	s.value(sum, "  ")
+	s.raw("\n}\n")
+	if s.err != nil {
+		return s.err
+	}
+	return bw.Flush()
+}
+
+// stream writes an indented document piece by piece, exactly as
+// json.Encoder with SetIndent("", "  ") would write it whole.
+type stream struct {
+	w   *bufio.Writer
+	buf bytes.Buffer
+	err error
+}
+
+func (s *stream) raw(text string) {
+	if s.err == nil {
+		_, s.err = s.w.WriteString(text)
+	}
+}
+
+func (s *stream) value(v any, indent string) {
+	if s.err != nil {
+		return
+	}
+	s.buf.Reset()
+	enc := json.NewEncoder(&s.buf)
+	enc.SetIndent(indent, "  ")
+	// Messages quote manifests; <, > and & stay readable.
+	enc.SetEscapeHTML(false)
+	if s.err = enc.Encode(v); s.err != nil {
+		return
+	}
+	_, s.err = s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
+}
+
+func (s *stream) findings(fs []check.Finding, fixes map[string]string) {
+	if len(fs) == 0 {
+		s.raw("[]")
+		return
+	}
+	s.raw("[")
+	for i := range fs {
+		if i > 0 {
+			s.raw(",")
+		}
+		s.raw("\n    ")
+		s.value(toJSON(&fs[i], fixes), "    ")
+	}
+	s.raw("\n  ]")
+}
+
+func toJSON(f *check.Finding, fixes map[string]string) finding {
+	jf := finding{
+		Check:       f.Check,
+		Severity:    f.Severity,
+		Message:     f.Message,
+		Remediation: fixes[f.Check],
+		Location:    location{File: f.Location.File, Line: f.Location.Line, Column: f.Location.Column},
+		Path:        f.Path,
+	}
+	if o := f.Object; o != nil {
+		jf.Object = &object{Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion, Origin: o.Origin}
+	}
+	if s := f.Suppression; s != nil {
+		jf.Suppression = &suppression{Kind: s.Kind, Reason: s.Reason, Source: s.Source}
+	}
+	return jf
+}
