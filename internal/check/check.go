@@ -78,6 +78,14 @@ type Check struct {
 // PodSpecs applies a check to every object that carries a pod spec.
 func PodSpecs(o *object.Object) bool { return o.PodSpec() != nil }
 
+// LinuxPodSpecs applies a check to pod specs that do not declare
+// spec.os.name: windows. The API server forbids the Linux-only security
+// context fields on Windows pods, and Pod Security exempts them.
+func LinuxPodSpecs(o *object.Object) bool {
+	p := o.PodSpec()
+	return p != nil && !p.Windows()
+}
+
 // Kinds applies a check to objects of the given kinds.
 func Kinds(kinds ...string) func(*object.Object) bool {
 	return func(o *object.Object) bool {

@@ -33,7 +33,7 @@ func init() {
 				nsaCISA + "non-root containers (prevent privilege escalation)",
 			},
 		},
-		Applies: check.PodSpecs,
+		Applies: check.LinuxPodSpecs,
 		Run:     allowPrivilegeEscalation,
 	})
 }

@@ -36,7 +36,7 @@ func init() {
 				nsaCISA + "pod security (AppArmor)",
 			},
 		},
-		Applies: check.PodSpecs,
+		Applies: check.LinuxPodSpecs,
 		Run:     appArmorProfile,
 	})
 }
@@ -61,9 +61,9 @@ func appArmorProfile(p *check.Pass) {
 			switch {
 			case v == "runtime/default", strings.HasPrefix(v, "localhost/") && len(v) > len("localhost/"):
 			case v == "unconfined":
-				p.Report(podAnnotationRef(p, key), `%s must not set annotation %q to "unconfined"`, c.Describe(), key)
+				p.Report(p.Pod.AnnotationRef(key), `%s must not set annotation %q to "unconfined"`, c.Describe(), key)
 			default:
-				p.Report(podAnnotationRef(p, key), `%s must set annotation %q to "runtime/default" or "localhost/<profile>", not %q`, c.Describe(), key, v)
+				p.Report(p.Pod.AnnotationRef(key), `%s must set annotation %q to "runtime/default" or "localhost/<profile>", not %q`, c.Describe(), key, v)
 			}
 			continue
 		}
@@ -73,7 +73,7 @@ func appArmorProfile(p *check.Pass) {
 			}
 			continue
 		}
-		p.Report(c.SecurityContext.Ref, `pod or %s must set securityContext.appArmorProfile.type to "RuntimeDefault" or "Localhost"`, c.Describe())
+		p.Report(c.SecurityContext.Ref, `%s must set securityContext.appArmorProfile.type to "RuntimeDefault" or "Localhost", in the container or the pod`, c.Describe())
 	}
 	// Reported even when every container overrides it: Pod Security
 	// baseline rejects an explicit Unconfined wherever it is written.

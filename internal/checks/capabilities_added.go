@@ -37,7 +37,7 @@ func init() {
 				nsaCISA + "non-root containers and least privilege",
 			},
 		},
-		Applies: check.PodSpecs,
+		Applies: check.LinuxPodSpecs,
 		Run:     capabilitiesAdded,
 	})
 }

@@ -33,7 +33,7 @@ func init() {
 				nsaCISA + "non-root containers and least privilege",
 			},
 		},
-		Applies: check.PodSpecs,
+		Applies: check.LinuxPodSpecs,
 		Run:     capabilitiesDropAll,
 	})
 }

@@ -28,7 +28,7 @@ func init() {
 				nsaCISA + "non-root containers",
 			},
 		},
-		Applies: check.PodSpecs,
+		Applies: check.LinuxPodSpecs,
 		Run:     fsGroup,
 	})
 }

@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"strings"
-
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
 )
@@ -32,7 +30,7 @@ func init() {
 				nsaCISA + "immutable container file systems",
 			},
 		},
-		Applies: check.PodSpecs,
+		Applies: check.LinuxPodSpecs,
 		Run:     readOnlyRootFilesystem,
 	})
 }
@@ -56,19 +54,7 @@ func readOnlyRootFilesystem(p *check.Pass) {
 // drops the unknown field, a common slip that leaves every container
 // unprotected while the manifest looks hardened.
 func ignoredAtPodLevel(p *check.Pass, key string) string {
-	sc := &p.Pod.SecurityContext
-	if !sc.Set {
-		return ""
-	}
-	// Pod spec paths hold no list indices, so the dotted path walks back
-	// to the pod's securityContext mapping.
-	n := p.Object.Node
-	for _, k := range strings.Split(sc.Ref.Path, ".") {
-		if n = object.Get(n, k); n == nil {
-			return ""
-		}
-	}
-	if object.IsNull(object.Get(n, key)) {
+	if object.IsNull(object.Get(p.Pod.SecurityContext.Node, key)) {
 		return ""
 	}
 	return " (the pod's securityContext." + key + " is ignored: it is a container field)"

@@ -33,7 +33,7 @@ func init() {
 				nsaCISA + "non-root containers",
 			},
 		},
-		Applies: check.PodSpecs,
+		Applies: check.LinuxPodSpecs,
 		Run:     runAsHighUID,
 	})
 }

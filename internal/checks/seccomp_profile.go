@@ -37,7 +37,7 @@ func init() {
 				nsaCISA + "pod security (seccomp)",
 			},
 		},
-		Applies: check.PodSpecs,
+		Applies: check.LinuxPodSpecs,
 		Run:     seccompProfile,
 	})
 }
@@ -67,14 +67,14 @@ func seccompProfile(p *check.Pass) {
 			continue
 		}
 		if key := seccompContainerAnnotationPrefix + c.Name; c.Name != "" && hasKey(p.Pod.Annotations, key) {
-			p.Report(podAnnotationRef(p, key), "%s must set securityContext.seccompProfile: annotation %q is ignored since Kubernetes 1.27", c.Describe(), key)
+			p.Report(p.Pod.AnnotationRef(key), "%s must set securityContext.seccompProfile: annotation %q is ignored since Kubernetes 1.27", c.Describe(), key)
 			continue
 		}
 		if hasKey(p.Pod.Annotations, seccompPodAnnotation) {
 			byAnnotation = append(byAnnotation, c.Describe())
 			continue
 		}
-		p.Report(c.SecurityContext.Ref, `pod or %s must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"`, c.Describe())
+		p.Report(c.SecurityContext.Ref, `%s must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost", in the container or the pod`, c.Describe())
 	}
 	// A pod-level problem is one finding naming the containers it affects.
 	// It is reported even when every container overrides it: Pod Security
@@ -83,7 +83,7 @@ func seccompProfile(p *check.Pass) {
 		p.Report(podRef, "%s", "pod "+podProblem+affects(inherit))
 	}
 	if len(byAnnotation) > 0 {
-		p.Report(podAnnotationRef(p, seccompPodAnnotation), "%s",
+		p.Report(p.Pod.AnnotationRef(seccompPodAnnotation), "%s",
 			fmt.Sprintf("pod must set securityContext.seccompProfile: annotation %q is ignored since Kubernetes 1.27", seccompPodAnnotation)+affects(byAnnotation))
 	}
 }
@@ -119,15 +119,3 @@ func affects(containers []string) string {
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
-
-// podAnnotationRef points at the key of one of the pod's annotations (the
-// template's for a workload), or at the nearest parent that exists.
-func podAnnotationRef(p *check.Pass, key string) object.Ref {
-	meta := p.Pod.Meta
-	md := p.Object.Node
-	for _, k := range strings.Split(meta.Path, ".") {
-		md = object.Get(md, k)
-	}
-	ann := object.Get(md, "annotations")
-	return meta.Child("annotations", object.KeyNode(md, "annotations")).Child(key, object.KeyNode(ann, key))
-}

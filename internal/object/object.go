@@ -88,6 +88,13 @@ func (o *Object) Group() string {
 	return ""
 }
 
+// BuiltIn reports whether the object's API group is one of Kubernetes' own
+// (the core group, a group without a dot such as apps, or *.k8s.io).
+func (o *Object) BuiltIn() bool {
+	g := o.Group()
+	return !strings.Contains(g, ".") || strings.HasSuffix(g, ".k8s.io")
+}
+
 // New builds an Object from a document's mapping node. ok is false when the
 // node is not a Kubernetes object (no apiVersion or kind), such as a CI
 // workflow or a Helm values file, which a scan skips quietly.

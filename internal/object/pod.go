@@ -41,9 +41,10 @@ type Profile struct {
 // other way round.
 type SecurityContext struct {
 	// Set is true when securityContext is written; Ref points at it or at
-	// the pod spec or container that would hold it.
-	Set bool
-	Ref Ref
+	// the pod spec or container that would hold it. Node is its mapping.
+	Set  bool
+	Ref  Ref
+	Node *yaml.Node
 
 	RunAsUser    Int
 	RunAsGroup   Int
@@ -134,8 +135,14 @@ type FieldError struct {
 // PodSpec is the typed view of a pod spec inside any workload kind.
 type PodSpec struct {
 	Ref Ref
-	// Meta is the pod metadata (the template's, or the Pod's own).
-	Meta Ref
+	// Node is the pod spec mapping.
+	Node *yaml.Node
+	// Meta is the pod metadata (the template's, or the Pod's own), and
+	// MetaNode its mapping (nil when the pod has no metadata).
+	Meta     Ref
+	MetaNode *yaml.Node
+	// OS is spec.os.name: linux, windows, or unset.
+	OS Str
 	// Annotations are the pod's annotations, where the legacy seccomp and
 	// AppArmor annotations live.
 	Annotations map[string]string
@@ -149,6 +156,18 @@ type PodSpec struct {
 	Volumes                      []Volume
 	Containers                   []*Container
 	Errors                       []FieldError
+}
+
+// Windows reports whether the pod declares spec.os.name: windows, which
+// exempts it from the Linux-only controls (seccomp, AppArmor, capabilities,
+// privilege escalation, read-only root, UIDs), as Pod Security does.
+func (p *PodSpec) Windows() bool { return p.OS.V == "windows" }
+
+// AnnotationRef points at the key of one of the pod's annotations (the
+// template's, for a workload), or at the nearest parent that exists.
+func (p *PodSpec) AnnotationRef(key string) Ref {
+	ann := Get(p.MetaNode, "annotations")
+	return p.Meta.Child("annotations", KeyNode(p.MetaNode, "annotations")).Child(key, KeyNode(ann, key))
 }
 
 // Effective returns the security context that applies to c: the pod-level
@@ -257,8 +276,12 @@ func (o *Object) podAt(path []string, needContainers bool) *PodSpec {
 		return nil
 	}
 	r := &reader{}
-	p := &PodSpec{Ref: Ref{Path: ref.Path, Node: ref.Node}}
+	p := &PodSpec{Ref: Ref{Path: ref.Path, Node: ref.Node}, Node: n}
 	// The pod metadata is the sibling of spec: the template's, or the Pod's.
+	p.MetaNode = Get(parent, "metadata")
+	if p.MetaNode != nil && p.MetaNode.Kind != yaml.MappingNode {
+		p.MetaNode = nil
+	}
 	if o.Kind == "Pod" {
 		p.Meta = o.MetadataRef()
 		p.Annotations = o.Annotations
@@ -281,6 +304,9 @@ func (o *Object) podAt(path []string, needContainers bool) *PodSpec {
 	if !p.ServiceAccountName.Set {
 		// serviceAccount is the deprecated alias the API server still honours.
 		p.ServiceAccountName = r.str(n, "serviceAccount", p.Ref)
+	}
+	if osNode, osRef := r.mapping(n, "os", p.Ref); osNode != nil {
+		p.OS = r.str(osNode, "name", osRef)
 	}
 	p.Volumes = r.volumes(n, p.Ref)
 	for t := InitContainer; t <= EphemeralContainer; t++ {
@@ -390,7 +416,7 @@ func (r *reader) profile(n *yaml.Node, key string, parent Ref) Profile {
 
 func (r *reader) securityContext(n *yaml.Node, parent Ref, pod bool) SecurityContext {
 	m, ref := r.mapping(n, "securityContext", parent)
-	sc := SecurityContext{Set: m != nil, Ref: ref}
+	sc := SecurityContext{Set: m != nil, Ref: ref, Node: m}
 	sc.RunAsUser = r.integer(m, "runAsUser", ref)
 	sc.RunAsGroup = r.integer(m, "runAsGroup", ref)
 	sc.RunAsNonRoot = r.boolean(m, "runAsNonRoot", ref)

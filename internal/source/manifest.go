@@ -238,7 +238,7 @@ func Split(file string, data []byte) ([]Document, []Error) {
 func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(8000)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return []Error{{File: file, Message: "cannot read: " + err.Error()}}
 	}
 	if isBinary(head, len(head) < 8000) {
@@ -262,10 +262,10 @@ func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 	index, startLine, line := 0, 0, 0
 	for {
 		l, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			// A line longer than the buffer: collect it whole.
 			long := append([]byte(nil), l...)
-			for err == bufio.ErrBufferFull {
+			for errors.Is(err, bufio.ErrBufferFull) {
 				l, err = br.ReadSlice('\n')
 				long = append(long, l...)
 			}
@@ -280,7 +280,7 @@ func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 			cur = append(cur, l...)
 			line += 1 + loneCRs(l)
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -347,7 +347,7 @@ func splitJSON(file string, data []byte) ([]Document, bool) {
 	for {
 		var raw json.RawMessage
 		err := dec.Decode(&raw)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return docs, true
 		}
 		if err != nil {
@@ -383,7 +383,7 @@ func Parse(d Document) (objs []*object.Object, errs []Error, skipped string) {
 	for {
 		var root yaml.Node
 		err := dec.Decode(&root)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return objs, errs, skipped
 		}
 		if err != nil {

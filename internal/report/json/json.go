@@ -180,7 +180,11 @@ func (s *stream) findings(fs []check.Finding, fixes map[string]string) {
 			s.raw(",")
 		}
 		s.raw("\n    ")
-		s.value(toJSON(&fs[i], fixes), "    ")
+		if s.err == nil {
+			s.buf.Reset()
+			s.buf.Write(appendFinding(s.buf.AvailableBuffer(), &fs[i], fixes[fs[i].Check]))
+			_, s.err = s.w.Write(s.buf.Bytes())
+		}
 	}
 	s.raw("\n  ]")
 }

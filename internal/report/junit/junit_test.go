@@ -44,7 +44,7 @@ func wellFormed(t *testing.T, data []byte) testSuites {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	for {
 		_, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

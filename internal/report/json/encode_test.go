@@ -1,0 +1,55 @@
+package json
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+)
+
+var awkward = []string{
+	"", "plain", `quote " and \ backslash`, "ctl \x00\x01\x1f\x7f \b\f\n\r\t", "<html> & more",
+	"bad utf8 \xff\xfe end", "line sep \u2028 para \u2029", "émoji 🚀 ünïcode", "\xe2\x80", "tail \\",
+}
+
+func reference(t testing.TB, f *check.Finding, remediation string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("    ", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(toJSON(f, map[string]string{f.Check: remediation})); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func TestAppendFinding(t *testing.T) {
+	for i, s := range awkward {
+		fs := []check.Finding{
+			{Check: s, Severity: check.Severity(i % 5), Message: s, Path: s, Location: check.Location{File: s, Line: i, Column: -i}},
+			{Check: "c", Message: s, Object: &check.ObjectRef{Kind: s, Name: s, Namespace: s, APIVersion: s}},
+			{Check: "c", Message: "m", Object: &check.ObjectRef{Kind: "k", Origin: s},
+				Suppression: &check.Suppression{Kind: s, Reason: s, Source: s}},
+		}
+		for _, f := range fs {
+			want := reference(t, &f, s)
+			got := appendFinding(nil, &f, s)
+			if !bytes.Equal(got, want) {
+				t.Errorf("finding %q:\ngot  %s\nwant %s", s, got, want)
+			}
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range awkward {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fd := &check.Finding{Check: s, Message: s, Object: &check.ObjectRef{Origin: s}}
+		if got, want := appendFinding(nil, fd, s), reference(t, fd, s); !bytes.Equal(got, want) {
+			t.Fatalf("got %s want %s", got, want)
+		}
+	})
+}
