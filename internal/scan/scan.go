@@ -240,7 +240,11 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 		idx.Add(k.obj)
 	}
 	for _, d := range pending {
-		if !d.unless(idx) {
+		switch {
+		case d.unless(idx):
+		case d.f.Suppression != nil:
+			res.Suppressed = append(res.Suppressed, d.f)
+		default:
 			res.Findings = append(res.Findings, d.f)
 		}
 	}
@@ -335,16 +339,16 @@ func (e *engine) scanObject(o *object.Object, r *docResult) {
 		}
 		emit := func(f check.Finding, unless func(*check.Index) bool) {
 			f.Message, f.Path = e.strings.intern(f.Message), e.strings.intern(f.Path)
-			if s := e.suppression(f, suppress, ns); s != nil {
-				f.Suppression = s
-				r.suppressed = append(r.suppressed, f)
-				return
-			}
-			if unless != nil {
+			f.Suppression = e.suppression(f, suppress, ns)
+			switch {
+			case unless != nil:
+				// Whether it exists at all is known only at the end.
 				r.deferred = append(r.deferred, deferred{f: f, unless: unless})
-				return
+			case f.Suppression != nil:
+				r.suppressed = append(r.suppressed, f)
+			default:
+				r.findings = append(r.findings, f)
 			}
-			r.findings = append(r.findings, f)
 		}
 		c.Run(check.NewPass(c, o, &e.params, ns, ref, emit))
 	}
