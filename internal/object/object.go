@@ -27,6 +27,9 @@ type Object struct {
 	// Origin names where a rendered object came from (a Helm template, a
 	// Kustomize resource); empty for plain files.
 	Origin string
+	// Locate, when set, maps a field path to its line and column in File
+	// (a kustomization's resource file), since Node is the rendered output.
+	Locate func(path string) (line, col int, ok bool)
 	// LineOffset is added to every node line: documents of one file are
 	// parsed separately, each from its own first line.
 	LineOffset int
@@ -58,6 +61,11 @@ func (r Ref) Child(key string, n *yaml.Node) Ref {
 
 // Pos returns the 1-based line and column of a ref in its file.
 func (o *Object) Pos(r Ref) (line, col int) {
+	if o.Locate != nil {
+		if l, c, ok := o.Locate(r.Path); ok {
+			return l, c
+		}
+	}
 	n := r.Node
 	if n == nil {
 		n = o.Node

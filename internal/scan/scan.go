@@ -60,7 +60,13 @@ type Options struct {
 	// Now is the day exemptions expire against; zero means today.
 	Now    time.Time
 	Logger *slog.Logger
+	// Renderers turn charts and kustomizations into documents.
+	Renderers map[source.Kind]Renderer
 }
+
+// Renderer renders a chart or kustomization at path into documents.
+// Rendering errors are input errors naming the chart or kustomization.
+type Renderer func(ctx context.Context, path string) ([]source.Document, []source.Error)
 
 // Result is everything a scan found.
 type Result struct {
@@ -188,6 +194,24 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 		for i, f := range files {
 			if ctx.Err() != nil {
 				return
+			}
+			if f.Kind != source.Manifest {
+				render := opts.Renderers[f.Kind]
+				if render == nil {
+					readErrs = append(readErrs, source.Error{File: f.Path, Message: "is a " + f.Kind.String() + ", which this command does not render"})
+					continue
+				}
+				docs, rerrs := render(ctx, f.Path)
+				readErrs = append(readErrs, rerrs...)
+				for _, d := range docs {
+					// Rendered files sort where their chart was named. Only
+					// this goroutine writes fileIdx until the scan ends.
+					if _, ok := e.fileIdx[d.File]; !ok {
+						e.fileIdx[d.File] = i
+					}
+					jobs <- docJob{file: i, doc: d}
+				}
+				continue
 			}
 			rc, err := source.Open(f, opts.Stdin)
 			if err != nil {

@@ -48,9 +48,58 @@ const Stdin = "-"
 // File is an input file found by Expand.
 type File struct {
 	Path string
+	Kind Kind
 	// Explicit is true when the user named the file, so that it is read
 	// whatever its extension.
 	Explicit bool
+}
+
+// Kind tells how an input is turned into documents.
+type Kind int
+
+// Input kinds. Charts and kustomizations are rendered, never read as raw
+// YAML: their templates and patches are not objects.
+const (
+	Manifest Kind = iota
+	HelmChart
+	Kustomization
+)
+
+func (k Kind) String() string {
+	switch k {
+	case HelmChart:
+		return "Helm chart"
+	case Kustomization:
+		return "kustomization"
+	}
+	return "manifest"
+}
+
+// kustomizationNames are the file names that make a directory a
+// kustomization, as kustomize looks them up.
+var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// dirKind tells whether a directory is a Helm chart or a kustomization.
+func dirKind(dir string) (Kind, bool) {
+	if fileExists(filepath.Join(dir, "Chart.yaml")) {
+		return HelmChart, true
+	}
+	for _, n := range kustomizationNames {
+		if fileExists(filepath.Join(dir, n)) {
+			return Kustomization, true
+		}
+	}
+	return Manifest, false
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && !info.IsDir()
+}
+
+// isChartArchive reports whether a file is a packaged chart.
+func isChartArchive(name string) bool {
+	return strings.HasSuffix(name, ".tgz") || strings.HasSuffix(name, ".tar.gz")
 }
 
 // IsManifestName reports whether a file found in a directory is read as
@@ -89,8 +138,16 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 		}
 		if !info.IsDir() {
 			if !excluded(in, exclude) {
-				add(File{Path: in, Explicit: true})
+				kind := Manifest
+				if isChartArchive(in) {
+					kind = HelmChart
+				}
+				add(File{Path: in, Kind: kind, Explicit: true})
 			}
+			continue
+		}
+		if kind, ok := dirKind(in); ok {
+			add(File{Path: in, Kind: kind, Explicit: true})
 			continue
 		}
 		var found []File
@@ -105,6 +162,12 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 					return filepath.SkipDir
 				}
 				if p != in && excluded(p, exclude) {
+					return filepath.SkipDir
+				}
+				// A chart or kustomization inside the tree is rendered as a
+				// whole; its templates are never read as raw YAML.
+				if kind, ok := dirKind(p); ok && p != in {
+					found = append(found, File{Path: p, Kind: kind})
 					return filepath.SkipDir
 				}
 				return nil
@@ -210,9 +273,18 @@ func Open(f File, stdin io.Reader) (io.ReadCloser, error) {
 	return rc, nil
 }
 
-// Document is one YAML or JSON document of a file.
+// Document is one YAML or JSON document of a file, or one rendered by a
+// chart or a kustomization.
 type Document struct {
+	// File is where findings point: the file itself, the template a Helm
+	// document came from, or the resource file of a kustomization.
 	File string
+	// Origin says what rendered the document ("" for plain files), so that
+	// a reader knows lines may refer to the rendered output.
+	Origin string
+	// Locate, when set, maps a field path of a rendered object to its
+	// place in the original file; ok is false when it cannot.
+	Locate func(path string) (line, col int, ok bool)
 	// Index is the document's position in its file, from 0.
 	Index int
 	// LineOffset is the number of lines of the file before Data.
@@ -413,6 +485,7 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 	if !ok {
 		return nil, errs, "not a Kubernetes object (no apiVersion or kind)"
 	}
+	o.Origin, o.Locate = d.Origin, d.Locate
 	if !o.IsList() {
 		return []*object.Object{o}, errs, ""
 	}
@@ -424,6 +497,7 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 				Message: "items[" + strconv.Itoa(i) + "] of " + o.Kind + " is not a Kubernetes object (no apiVersion or kind)"})
 			continue
 		}
+		item.Origin = d.Origin
 		objs = append(objs, item)
 	}
 	return objs, errs, ""
