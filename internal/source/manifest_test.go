@@ -110,3 +110,29 @@ func TestMatchGlob(t *testing.T) {
 		}
 	}
 }
+
+func TestExpandRenderedSources(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"chart/Chart.yaml", "chart/templates/d.yaml", "chart/charts/sub/Chart.yaml", "kust/kustomization.yaml", "kust/base/x.yaml", "plain/a.yaml", "pkg.tgz"} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("{{ .Values.x }}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, errs := Expand([]string{dir, filepath.Join(dir, "pkg.tgz"), filepath.Join(dir, "kust")}, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var got []string
+	for _, f := range files {
+		r, _ := filepath.Rel(dir, f.Path)
+		got = append(got, r+"="+f.Kind.String())
+	}
+	want := "chart=Helm chart kust=kustomization plain/a.yaml=manifest pkg.tgz=Helm chart"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %v\nwant %s", got, want)
+	}
+}
