@@ -11,10 +11,9 @@
 package junit
 
 import (
-	"encoding/xml"
+	"bufio"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -24,56 +23,28 @@ import (
 // inputErrorsSuite is the name of the suite that holds input errors.
 const inputErrorsSuite = "input-errors"
 
-type testSuites struct {
-	XMLName  xml.Name    `xml:"testsuites"`
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Suites   []testSuite `xml:"testsuite"`
+// suite is what the test suite of one check needs before its test cases
+// are written.
+type suite struct {
+	meta     check.Meta
+	failures int
+	skipped  int
+	// cases is where the suite's test cases start in the order of all
+	// test cases; the next suite's cases is where they end.
+	cases int
 }
 
-type testSuite struct {
-	Name       string      `xml:"name,attr"`
-	Tests      int         `xml:"tests,attr"`
-	Failures   int         `xml:"failures,attr"`
-	Errors     int         `xml:"errors,attr"`
-	Skipped    int         `xml:"skipped,attr"`
-	Properties *properties `xml:"properties,omitempty"`
-	Cases      []testCase  `xml:"testcase"`
+// tests is the suite's tests attribute: its test cases, or the one
+// passing "no findings".
+func (s *suite) tests() int {
+	return max(1, s.failures+s.skipped)
 }
 
-type properties struct {
-	Property []property `xml:"property"`
-}
-
-type property struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type testCase struct {
-	Name      string   `xml:"name,attr"`
-	Classname string   `xml:"classname,attr"`
-	File      string   `xml:"file,attr,omitempty"`
-	Failure   *problem `xml:"failure,omitempty"`
-	Error     *problem `xml:"error,omitempty"`
-	Skipped   *skipped `xml:"skipped,omitempty"`
-}
-
-type problem struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	// Text is CDATA so that its lines stay lines in the file; xmlText
-	// keeps it to characters XML allows.
-	Text string `xml:",cdata"`
-}
-
-type skipped struct {
-	Message string `xml:"message,attr"`
-}
-
-// Render writes res to w as an indented JUnit XML document.
+// Render writes res to w as an indented JUnit XML document, as
+// encoding/xml would write the whole document with Indent("", "  "). It
+// streams: a first pass over the findings counts each suite's test cases,
+// then each test case is encoded on its own through a reused buffer, so
+// memory grows by only an index entry per finding.
 func Render(w io.Writer, res *scan.Result) error {
 	metas := map[string]check.Meta{}
 	for _, m := range res.Checks {
@@ -83,9 +54,9 @@ func Render(w io.Writer, res *scan.Result) error {
 	}
 	// A finding of a check the result does not describe still gets a suite.
 	for _, fs := range [][]check.Finding{res.Findings, res.Suppressed} {
-		for _, f := range fs {
-			if _, ok := metas[f.Check]; !ok {
-				metas[f.Check] = check.Meta{ID: f.Check, Severity: f.Severity}
+		for i := range fs {
+			if _, ok := metas[fs[i].Check]; !ok {
+				metas[fs[i].Check] = check.Meta{ID: fs[i].Check, Severity: fs[i].Severity}
 			}
 		}
 	}
@@ -94,148 +65,131 @@ func Render(w io.Writer, res *scan.Result) error {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-
-	suites := make(map[string]*testSuite, len(ids))
-	doc := testSuites{Name: "kubeharden"}
-	for _, id := range ids {
-		m := metas[id]
-		props := &properties{}
-		if m.Title != "" {
-			props.Property = append(props.Property, property{"title", m.Title})
-		}
-		props.Property = append(props.Property, property{"severity", m.Severity.String()})
-		doc.Suites = append(doc.Suites, testSuite{Name: id, Properties: props})
-	}
-	for i := range doc.Suites {
-		suites[doc.Suites[i].Name] = &doc.Suites[i]
+	suites := make([]suite, len(ids)+1) // and an end for the last one's cases
+	which := suiteIndex{index: make(map[string]int, len(ids))}
+	for i, id := range ids {
+		suites[i].meta = metas[id]
+		which.index[id] = i
 	}
 
-	for _, f := range res.Findings {
-		s := suites[f.Check]
-		tc := newCase(f)
-		tc.Failure = &problem{Message: f.Message, Type: f.Severity.String(), Text: xmlText(details(f, metas[f.Check].Remediation))}
-		s.Cases = append(s.Cases, tc)
-		s.Failures++
+	// Count, then index the test cases by suite: a stable counting sort, so
+	// that a suite's failures keep their order and precede its skips.
+	for i := range res.Findings {
+		suites[which.of(res.Findings[i].Check)].failures++
 	}
-	for _, f := range res.Suppressed {
-		s := suites[f.Check]
-		tc := newCase(f)
-		reason := ""
-		if f.Suppression != nil {
-			reason = f.Suppression.Reason
-		}
-		tc.Skipped = &skipped{Message: "suppressed: " + reason}
-		s.Cases = append(s.Cases, tc)
-		s.Skipped++
+	for i := range res.Suppressed {
+		suites[which.of(res.Suppressed[i].Check)].skipped++
 	}
-	for i := range doc.Suites {
-		s := &doc.Suites[i]
-		if len(s.Cases) == 0 {
-			s.Cases = []testCase{{Name: "no findings", Classname: s.Name}}
+	var tests, failures int
+	for i := range ids {
+		s := &suites[i]
+		suites[i+1].cases = s.cases + s.failures + s.skipped
+		tests += s.tests()
+		failures += s.failures
+	}
+	// order holds positions in Findings, then in Suppressed after
+	// len(Findings); an int32 is 4 bytes a finding, and a result holds far
+	// fewer than 2^31 of them.
+	order := make([]int32, len(res.Findings)+len(res.Suppressed))
+	next := make([]int, len(ids))
+	for i := range ids {
+		next[i] = suites[i].cases
+	}
+	for i := range res.Findings {
+		k := which.of(res.Findings[i].Check)
+		order[next[k]] = int32(i)
+		next[k]++
+	}
+	for i := range res.Suppressed {
+		k := which.of(res.Suppressed[i].Check)
+		order[next[k]] = int32(len(res.Findings) + i)
+		next[k]++
+	}
+	tests += len(res.Errors) // the input-errors suite's
+
+	bw := bufio.NewWriterSize(w, 64<<10)
+	e := &encoder{w: bw}
+	e.write(appendDocStart(e.buf[:0], tests, failures, len(res.Errors)))
+
+	for k := range ids {
+		s := &suites[k]
+		e.write(appendSuiteStart(e.buf[:0], s))
+		if s.failures+s.skipped == 0 {
+			e.write(appendNoFindings(e.buf[:0], s.meta.ID))
 		}
+		// Each failure's fix line is the check's remediation on one line;
+		// a remediation of only white space still gets one, empty.
+		fix, hasFix := strings.Join(strings.Fields(s.meta.Remediation), " "), s.meta.Remediation != ""
+		for _, p := range order[s.cases:suites[k+1].cases] {
+			if e.err != nil {
+				break
+			}
+			if int(p) < len(res.Findings) {
+				e.write(e.appendFailure(e.buf[:0], &res.Findings[p], fix, hasFix))
+			} else {
+				e.write(appendSkipped(e.buf[:0], &res.Suppressed[int(p)-len(res.Findings)]))
+			}
+		}
+		e.raw("\n  </testsuite>")
 	}
 
 	if len(res.Errors) > 0 {
-		s := testSuite{Name: inputErrorsSuite}
-		for _, e := range res.Errors {
-			where := place(e.File, e.Line, e.Column)
-			s.Cases = append(s.Cases, testCase{
-				Name:      where,
-				Classname: inputErrorsSuite,
-				File:      e.File,
-				Error:     &problem{Message: e.Message, Type: "input-error", Text: xmlText(where + ": " + e.Message)},
-			})
-			s.Errors++
+		e.write(appendErrorsSuiteStart(e.buf[:0], len(res.Errors)))
+		for i := range res.Errors {
+			if e.err != nil {
+				break
+			}
+			e.write(e.appendInputError(e.buf[:0], &res.Errors[i]))
 		}
-		doc.Suites = append(doc.Suites, s)
+		e.raw("\n  </testsuite>")
 	}
-
-	for i := range doc.Suites {
-		s := &doc.Suites[i]
-		s.Tests = len(s.Cases)
-		doc.Tests += s.Tests
-		doc.Failures += s.Failures
-		doc.Errors += s.Errors
+	// encoding/xml closes a document without suites on its start line.
+	if len(ids) > 0 || len(res.Errors) > 0 {
+		e.raw("\n")
 	}
-
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
+	e.raw("</testsuites>\n")
+	if e.err != nil {
+		return e.err
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	if err := enc.Close(); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return bw.Flush()
 }
 
-// newCase names a finding's test case by its object and place, which tell
-// two findings of one check apart.
-func newCase(f check.Finding) testCase {
-	name := place(f.Location.File, f.Location.Line, f.Location.Column)
-	if f.Object != nil {
-		name = objectName(f.Object) + " at " + name
-	}
-	return testCase{Name: name, Classname: f.Check, File: f.Location.File}
+// suiteIndex maps a check ID to the index of its suite.
+type suiteIndex struct {
+	index map[string]int
+	// last and lastIndex spare the map look-up for a run of findings of
+	// one check.
+	last      string
+	lastIndex int
+	cached    bool
 }
 
-// details is the body of a failure: what a reader needs to find and fix it.
-func details(f check.Finding, remediation string) string {
-	lines := []string{place(f.Location.File, f.Location.Line, f.Location.Column) + ": " + f.Message}
-	if f.Object != nil {
-		o := "object: " + objectName(f.Object)
-		if f.Object.Origin != "" {
-			o += " (from " + f.Object.Origin + ")"
-		}
-		lines = append(lines, o)
+func (s *suiteIndex) of(id string) int {
+	if !s.cached || id != s.last {
+		s.last, s.lastIndex, s.cached = id, s.index[id], true
 	}
-	if f.Path != "" {
-		lines = append(lines, "path: "+f.Path)
-	}
-	lines = append(lines, "severity: "+f.Severity.String())
-	if remediation != "" {
-		lines = append(lines, "fix: "+strings.Join(strings.Fields(remediation), " "))
-	}
-	return strings.Join(lines, "\n")
+	return s.lastIndex
 }
 
-// objectName is Kind/namespace/name, or Kind/name when the manifest sets no
-// namespace.
-func objectName(o *check.ObjectRef) string {
-	if o.Namespace == "" {
-		return o.Kind + "/" + o.Name
-	}
-	return o.Kind + "/" + o.Namespace + "/" + o.Name
+// encoder writes the document piece by piece.
+type encoder struct {
+	w *bufio.Writer
+	// buf is the piece being encoded; text is a failure's text before it
+	// goes into CDATA.
+	buf, text []byte
+	err       error
 }
 
-// place formats file:line:col, leaving out what is unknown (zero).
-func place(file string, line, col int) string {
-	s := file
-	if line > 0 {
-		s += ":" + strconv.Itoa(line)
-		if col > 0 {
-			s += ":" + strconv.Itoa(col)
-		}
+func (e *encoder) raw(s string) {
+	if e.err == nil {
+		_, e.err = e.w.WriteString(s)
 	}
-	return s
 }
 
-// xmlText replaces the characters XML 1.0 does not allow (most control
-// characters) with U+FFFD. encoding/xml does that when it escapes text and
-// attributes, but not in CDATA.
-func xmlText(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r',
-			r >= 0x20 && r <= 0xD7FF,
-			r >= 0xE000 && r <= 0xFFFD,
-			r >= 0x10000 && r <= 0x10FFFF:
-			return r
-		}
-		return '\uFFFD'
-	}, s)
+// write writes b, which is e.buf grown, and keeps it for the next piece.
+func (e *encoder) write(b []byte) {
+	e.buf = b[:0]
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
 }

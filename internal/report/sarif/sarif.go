@@ -9,6 +9,8 @@
 package sarif
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/url"
@@ -32,20 +34,6 @@ type Options struct {
 	Version string
 	// InformationURI is tool.driver.informationUri; left out when empty.
 	InformationURI string
-}
-
-type sarifLog struct {
-	Schema  string `json:"$schema"`
-	Version string `json:"version"`
-	Runs    []run  `json:"runs"`
-}
-
-type run struct {
-	Tool        tool         `json:"tool"`
-	Invocations []invocation `json:"invocations"`
-	Results     []result     `json:"results"`
-	// yaml.v3 counts columns in characters, not UTF-16 code units.
-	ColumnKind string `json:"columnKind"`
 }
 
 type tool struct {
@@ -88,74 +76,6 @@ type ruleProperties struct {
 	Tags             []string `json:"tags"`
 }
 
-type result struct {
-	RuleID       string            `json:"ruleId"`
-	RuleIndex    int               `json:"ruleIndex"`
-	Level        string            `json:"level"`
-	Message      message           `json:"message"`
-	Locations    []location        `json:"locations,omitempty"`
-	Suppressions []suppression     `json:"suppressions,omitempty"`
-	Properties   *resultProperties `json:"properties,omitempty"`
-}
-
-type resultProperties struct {
-	// Path is the field path of the finding, which SARIF has no place for.
-	Path string `json:"path"`
-}
-
-type location struct {
-	PhysicalLocation *physicalLocation `json:"physicalLocation,omitempty"`
-	LogicalLocations []logicalLocation `json:"logicalLocations,omitempty"`
-}
-
-type physicalLocation struct {
-	ArtifactLocation artifactLocation `json:"artifactLocation"`
-	Region           *region          `json:"region,omitempty"`
-}
-
-type artifactLocation struct {
-	URI string `json:"uri"`
-}
-
-type region struct {
-	StartLine   int `json:"startLine"`
-	StartColumn int `json:"startColumn,omitempty"`
-}
-
-type logicalLocation struct {
-	Name               string                   `json:"name"`
-	FullyQualifiedName string                   `json:"fullyQualifiedName"`
-	Kind               string                   `json:"kind"`
-	Properties         *logicalLocationProperty `json:"properties,omitempty"`
-}
-
-type logicalLocationProperty struct {
-	APIVersion string `json:"apiVersion,omitempty"`
-	Origin     string `json:"origin,omitempty"`
-}
-
-type suppression struct {
-	Kind          string                 `json:"kind"`
-	Justification string                 `json:"justification"`
-	Properties    *suppressionProperties `json:"properties,omitempty"`
-}
-
-type suppressionProperties struct {
-	// Source is the annotation key or config file and line that suppressed.
-	Source string `json:"source"`
-}
-
-type invocation struct {
-	ExecutionSuccessful        bool           `json:"executionSuccessful"`
-	ToolExecutionNotifications []notification `json:"toolExecutionNotifications,omitempty"`
-}
-
-type notification struct {
-	Level     string     `json:"level"`
-	Message   message    `json:"message"`
-	Locations []location `json:"locations,omitempty"`
-}
-
 // level returns the SARIF level of a severity: critical and high are
 // errors, medium a warning, low and info notes.
 func level(s check.Severity) string {
@@ -184,71 +104,159 @@ func securitySeverity(s check.Severity) string {
 	return "0.0"
 }
 
-// Render writes res to w as an indented SARIF log and a newline.
+// Render writes res to w as an indented SARIF log and a newline, as
+// encoding/json would write the whole log with SetIndent("", "  ") and
+// SetEscapeHTML(false). It streams: the rules and invocations come first,
+// then each result is encoded on its own through a reused buffer, so memory
+// does not grow with the number of findings.
 func Render(w io.Writer, res *scan.Result, opts Options) error {
 	d := driver{Name: "kubeharden", Version: opts.Version, InformationURI: opts.InformationURI, Rules: []rule{}}
-	index := map[string]int{}
+	rules := ruleIndex{index: map[string]int{}, rules: &d.Rules}
 	for _, m := range res.Checks {
-		if _, dup := index[m.ID]; dup {
+		if _, dup := rules.index[m.ID]; dup {
 			continue
 		}
-		index[m.ID] = len(d.Rules)
+		rules.index[m.ID] = len(d.Rules)
 		d.Rules = append(d.Rules, newRule(m))
 	}
 	// A finding of a check the result does not describe still needs a rule
-	// for its ruleIndex to point at.
-	ruleIndex := func(f check.Finding) int {
-		i, ok := index[f.Check]
-		if !ok {
-			i = len(d.Rules)
-			index[f.Check] = i
-			d.Rules = append(d.Rules, newRule(check.Meta{ID: f.Check, Severity: f.Severity}))
-		}
-		return i
+	// for its ruleIndex to point at, and the rules are written before the
+	// results: find them all first.
+	for i := range res.Findings {
+		rules.of(&res.Findings[i])
+	}
+	for i := range res.Suppressed {
+		rules.of(&res.Suppressed[i])
 	}
 
-	results := make([]result, 0, len(res.Findings)+len(res.Suppressed))
-	for _, f := range res.Findings {
-		results = append(results, newResult(f, ruleIndex(f)))
-	}
-	for _, f := range res.Suppressed {
-		r := newResult(f, ruleIndex(f))
-		if s := f.Suppression; s != nil {
-			kind := "external"
-			if s.Kind == "annotation" {
-				kind = "inSource"
+	bw := bufio.NewWriterSize(w, 64<<10)
+	s := &stream{w: bw}
+	s.raw("{\n  \"$schema\": \"" + schema + "\",\n  \"version\": \"" + sarifVersion + "\",\n  \"runs\": [\n    {\n      \"tool\": ")
+	s.value(tool{Driver: d}, "      ")
+	s.raw(",\n      \"invocations\": [\n        {\n          \"executionSuccessful\": true")
+	if len(res.Errors) > 0 {
+		s.raw(",\n          \"toolExecutionNotifications\": [")
+		for i := range res.Errors {
+			if i > 0 {
+				s.raw(",")
 			}
-			r.Suppressions = []suppression{{Kind: kind, Justification: s.Reason}}
-			if s.Source != "" {
-				r.Suppressions[0].Properties = &suppressionProperties{Source: s.Source}
-			}
+			e := &res.Errors[i]
+			s.raw("\n            ")
+			s.write(appendNotification(s.buf[:0], e, s.uris.get(e.File)))
 		}
-		results = append(results, r)
+		s.raw("\n          ]")
 	}
+	s.raw("\n        }\n      ],\n      \"results\": ")
+	if len(res.Findings)+len(res.Suppressed) == 0 {
+		s.raw("[]")
+	} else {
+		s.raw("[")
+		s.results(res.Findings, &rules, false, true)
+		s.results(res.Suppressed, &rules, true, len(res.Findings) == 0)
+		s.raw("\n      ]")
+	}
+	s.raw(",\n      \"columnKind\": \"unicodeCodePoints\"\n    }\n  ]\n}\n")
+	if s.err != nil {
+		return s.err
+	}
+	return bw.Flush()
+}
 
-	inv := invocation{ExecutionSuccessful: true}
-	for _, e := range res.Errors {
-		n := notification{Level: "error", Message: message{Text: e.Message}}
-		if pl := newPhysicalLocation(e.File, e.Line, e.Column); pl != nil {
-			n.Locations = []location{{PhysicalLocation: pl}}
-		}
-		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
-	}
+// ruleIndex maps a check ID to the index of its rule, adding a rule for a
+// check the result does not describe.
+type ruleIndex struct {
+	index map[string]int
+	rules *[]rule
+	// last and lastIndex spare the map look-up for a run of findings of
+	// one check.
+	last      string
+	lastIndex int
+	cached    bool
+}
 
-	log := sarifLog{
-		Schema:  schema,
-		Version: sarifVersion,
-		Runs: []run{{
-			Tool:        tool{Driver: d},
-			Invocations: []invocation{inv},
-			Results:     results,
-			ColumnKind:  "unicodeCodePoints",
-		}},
+func (r *ruleIndex) of(f *check.Finding) int {
+	if r.cached && f.Check == r.last {
+		return r.lastIndex
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	i, ok := r.index[f.Check]
+	if !ok {
+		i = len(*r.rules)
+		r.index[f.Check] = i
+		*r.rules = append(*r.rules, newRule(check.Meta{ID: f.Check, Severity: f.Severity}))
+	}
+	r.last, r.lastIndex, r.cached = f.Check, i, true
+	return i
+}
+
+// stream writes the log piece by piece.
+type stream struct {
+	w    *bufio.Writer
+	buf  []byte
+	uris uriCache
+	err  error
+}
+
+func (s *stream) raw(text string) {
+	if s.err == nil {
+		_, s.err = s.w.WriteString(text)
+	}
+}
+
+// write writes b, which is s.buf grown, and keeps it for the next one.
+func (s *stream) write(b []byte) {
+	s.buf = b[:0]
+	if s.err == nil {
+		_, s.err = s.w.Write(b)
+	}
+}
+
+// value writes v as encoding/json does at an indent of indent.
+func (s *stream) value(v any, indent string) {
+	if s.err != nil {
+		return
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent(indent, "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(log)
+	if s.err = enc.Encode(v); s.err != nil {
+		return
+	}
+	_, s.err = s.w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// results writes fs as elements of the results array, the first one
+// without a leading comma when first is set.
+func (s *stream) results(fs []check.Finding, rules *ruleIndex, suppressed, first bool) {
+	for i := range fs {
+		if s.err != nil {
+			return
+		}
+		if i > 0 || !first {
+			s.raw(",")
+		}
+		s.raw("\n        ")
+		f := &fs[i]
+		s.write(appendResult(s.buf[:0], f, rules.of(f), s.uris.get(f.Location.File), suppressed))
+	}
+}
+
+// uriCache remembers the artifact URI of the last file: findings come
+// sorted by file, and a URI takes allocations to build.
+type uriCache struct {
+	file, uri string
+	ok        bool
+}
+
+// get returns the URI of file, or "" for no file.
+func (c *uriCache) get(file string) string {
+	if file == "" {
+		return ""
+	}
+	if !c.ok || file != c.file {
+		c.file, c.uri, c.ok = file, artifactURI(file), true
+	}
+	return c.uri
 }
 
 func newRule(m check.Meta) rule {
@@ -285,56 +293,6 @@ func newHelp(m check.Meta) *help {
 		md = append(md, "**References:**\n\n- "+strings.Join(m.References, "\n- "))
 	}
 	return &help{Text: strings.Join(text, "\n\n"), Markdown: strings.Join(md, "\n\n")}
-}
-
-func newResult(f check.Finding, ruleIndex int) result {
-	r := result{
-		RuleID:    f.Check,
-		RuleIndex: ruleIndex,
-		Level:     level(f.Severity),
-		Message:   message{Text: f.Message},
-	}
-	var loc location
-	loc.PhysicalLocation = newPhysicalLocation(f.Location.File, f.Location.Line, f.Location.Column)
-	if o := f.Object; o != nil {
-		ll := logicalLocation{Name: o.Name, FullyQualifiedName: qualifiedName(o), Kind: "object"}
-		if o.APIVersion != "" || o.Origin != "" {
-			ll.Properties = &logicalLocationProperty{APIVersion: o.APIVersion, Origin: o.Origin}
-		}
-		loc.LogicalLocations = []logicalLocation{ll}
-	}
-	if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
-		r.Locations = []location{loc}
-	}
-	if f.Path != "" {
-		r.Properties = &resultProperties{Path: f.Path}
-	}
-	return r
-}
-
-// qualifiedName is kind/namespace/name, or kind/name when the manifest sets
-// no namespace.
-func qualifiedName(o *check.ObjectRef) string {
-	if o.Namespace == "" {
-		return o.Kind + "/" + o.Name
-	}
-	return o.Kind + "/" + o.Namespace + "/" + o.Name
-}
-
-// newPhysicalLocation returns nil without a file; the region is left out
-// when the line is unknown, because SARIF lines start at 1.
-func newPhysicalLocation(file string, line, col int) *physicalLocation {
-	if file == "" {
-		return nil
-	}
-	pl := &physicalLocation{ArtifactLocation: artifactLocation{URI: artifactURI(file)}}
-	if line >= 1 {
-		pl.Region = &region{StartLine: line}
-		if col >= 1 {
-			pl.Region.StartColumn = col
-		}
-	}
-	return pl
 }
 
 // artifactURI turns a file path into a SARIF artifact URI: a relative path

@@ -1,0 +1,199 @@
+package sarif
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/scan"
+)
+
+// renderReference is Render as it was before it streamed: the whole log
+// built as Go values and written by encoding/json at once. It is the
+// specification Render is held to byte for byte (TestMatchesReference,
+// FuzzMatchesReference).
+func renderReference(w io.Writer, res *scan.Result, opts Options) error {
+	d := driver{Name: "kubeharden", Version: opts.Version, InformationURI: opts.InformationURI, Rules: []rule{}}
+	index := map[string]int{}
+	for _, m := range res.Checks {
+		if _, dup := index[m.ID]; dup {
+			continue
+		}
+		index[m.ID] = len(d.Rules)
+		d.Rules = append(d.Rules, newRule(m))
+	}
+	ruleIndex := func(f check.Finding) int {
+		i, ok := index[f.Check]
+		if !ok {
+			i = len(d.Rules)
+			index[f.Check] = i
+			d.Rules = append(d.Rules, newRule(check.Meta{ID: f.Check, Severity: f.Severity}))
+		}
+		return i
+	}
+
+	results := make([]result, 0, len(res.Findings)+len(res.Suppressed))
+	for _, f := range res.Findings {
+		results = append(results, newResult(f, ruleIndex(f)))
+	}
+	for _, f := range res.Suppressed {
+		r := newResult(f, ruleIndex(f))
+		if s := f.Suppression; s != nil {
+			kind := "external"
+			if s.Kind == "annotation" {
+				kind = "inSource"
+			}
+			r.Suppressions = []suppression{{Kind: kind, Justification: s.Reason}}
+			if s.Source != "" {
+				r.Suppressions[0].Properties = &suppressionProperties{Source: s.Source}
+			}
+		}
+		results = append(results, r)
+	}
+
+	inv := invocation{ExecutionSuccessful: true}
+	for _, e := range res.Errors {
+		n := notification{Level: "error", Message: message{Text: e.Message}}
+		if pl := newPhysicalLocation(e.File, e.Line, e.Column); pl != nil {
+			n.Locations = []location{{PhysicalLocation: pl}}
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
+	}
+
+	log := sarifLog{
+		Schema:  schema,
+		Version: sarifVersion,
+		Runs: []run{{
+			Tool:        tool{Driver: d},
+			Invocations: []invocation{inv},
+			Results:     results,
+			ColumnKind:  "unicodeCodePoints",
+		}},
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(log)
+}
+
+type sarifLog struct {
+	Schema  string `json:"$schema"`
+	Version string `json:"version"`
+	Runs    []run  `json:"runs"`
+}
+
+type run struct {
+	Tool        tool         `json:"tool"`
+	Invocations []invocation `json:"invocations"`
+	Results     []result     `json:"results"`
+	ColumnKind  string       `json:"columnKind"`
+}
+
+type result struct {
+	RuleID       string            `json:"ruleId"`
+	RuleIndex    int               `json:"ruleIndex"`
+	Level        string            `json:"level"`
+	Message      message           `json:"message"`
+	Locations    []location        `json:"locations,omitempty"`
+	Suppressions []suppression     `json:"suppressions,omitempty"`
+	Properties   *resultProperties `json:"properties,omitempty"`
+}
+
+type resultProperties struct {
+	Path string `json:"path"`
+}
+
+type location struct {
+	PhysicalLocation *physicalLocation `json:"physicalLocation,omitempty"`
+	LogicalLocations []logicalLocation `json:"logicalLocations,omitempty"`
+}
+
+type physicalLocation struct {
+	ArtifactLocation artifactLocation `json:"artifactLocation"`
+	Region           *region          `json:"region,omitempty"`
+}
+
+type artifactLocation struct {
+	URI string `json:"uri"`
+}
+
+type region struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
+}
+
+type logicalLocation struct {
+	Name               string                   `json:"name"`
+	FullyQualifiedName string                   `json:"fullyQualifiedName"`
+	Kind               string                   `json:"kind"`
+	Properties         *logicalLocationProperty `json:"properties,omitempty"`
+}
+
+type logicalLocationProperty struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Origin     string `json:"origin,omitempty"`
+}
+
+type suppression struct {
+	Kind          string                 `json:"kind"`
+	Justification string                 `json:"justification"`
+	Properties    *suppressionProperties `json:"properties,omitempty"`
+}
+
+type suppressionProperties struct {
+	Source string `json:"source"`
+}
+
+type invocation struct {
+	ExecutionSuccessful        bool           `json:"executionSuccessful"`
+	ToolExecutionNotifications []notification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type notification struct {
+	Level     string     `json:"level"`
+	Message   message    `json:"message"`
+	Locations []location `json:"locations,omitempty"`
+}
+
+func newResult(f check.Finding, ruleIndex int) result {
+	r := result{
+		RuleID:    f.Check,
+		RuleIndex: ruleIndex,
+		Level:     level(f.Severity),
+		Message:   message{Text: f.Message},
+	}
+	var loc location
+	loc.PhysicalLocation = newPhysicalLocation(f.Location.File, f.Location.Line, f.Location.Column)
+	if o := f.Object; o != nil {
+		fqn := o.Kind + "/" + o.Namespace + "/" + o.Name
+		if o.Namespace == "" {
+			fqn = o.Kind + "/" + o.Name
+		}
+		ll := logicalLocation{Name: o.Name, FullyQualifiedName: fqn, Kind: "object"}
+		if o.APIVersion != "" || o.Origin != "" {
+			ll.Properties = &logicalLocationProperty{APIVersion: o.APIVersion, Origin: o.Origin}
+		}
+		loc.LogicalLocations = []logicalLocation{ll}
+	}
+	if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
+		r.Locations = []location{loc}
+	}
+	if f.Path != "" {
+		r.Properties = &resultProperties{Path: f.Path}
+	}
+	return r
+}
+
+func newPhysicalLocation(file string, line, col int) *physicalLocation {
+	if file == "" {
+		return nil
+	}
+	pl := &physicalLocation{ArtifactLocation: artifactLocation{URI: artifactURI(file)}}
+	if line >= 1 {
+		pl.Region = &region{StartLine: line}
+		if col >= 1 {
+			pl.Region.StartColumn = col
+		}
+	}
+	return pl
+}
