@@ -1,0 +1,68 @@
+// Package jsonenc holds the JSON string escaping shared by the JSON and
+// SARIF renderers' hand-written encoders: exactly what encoding/json writes
+// with HTML escaping off, without its reflection.
+package jsonenc
+
+import "unicode/utf8"
+
+// AppendString writes s as a quoted JSON string.
+func AppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = AppendStringContent(b, s)
+	return append(b, '"')
+}
+
+const hex = "0123456789abcdef"
+
+// AppendStringContent writes s escaped as inside a JSON string, without
+// the quotes. Escaping goes rune by rune, so pieces joined by ASCII come
+// out as their join would.
+func AppendStringContent(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}
