@@ -205,18 +205,27 @@ type Pass struct {
 
 	check  *Check
 	objRef *ObjectRef
-	emit   func(Finding, func(*Index) bool)
+	emit   func(Finding, Deferral)
+}
+
+// Deferral makes a finding depend on the whole scan: Unless drops it when
+// it returns true once every object is known, and of the findings of one
+// check that share a non-empty Once key only the first in input order is
+// kept (one finding per namespace, not per workload).
+type Deferral struct {
+	Unless func(*Index) bool
+	Once   string
 }
 
 // NewPass prepares a pass of c over o; emit receives every finding, with the
 // condition of a deferred one.
-func NewPass(c *Check, o *object.Object, params *Params, namespace string, objRef *ObjectRef, emit func(Finding, func(*Index) bool)) *Pass {
+func NewPass(c *Check, o *object.Object, params *Params, namespace string, objRef *ObjectRef, emit func(Finding, Deferral)) *Pass {
 	return &Pass{Object: o, Pod: o.PodSpec(), Params: params, Namespace: namespace, check: c, objRef: objRef, emit: emit}
 }
 
 // Report records a finding at ref.
 func (p *Pass) Report(ref object.Ref, format string, args ...any) {
-	p.ReportUnless(ref, nil, format, args...)
+	p.ReportDeferred(ref, Deferral{}, format, args...)
 }
 
 // ReportUnless records a finding that is dropped when unless returns true
@@ -224,6 +233,12 @@ func (p *Pass) Report(ref object.Ref, format string, args ...any) {
 // ServiceAccount later in the input. unless must only capture small values,
 // not the object's nodes, so that memory stays bounded.
 func (p *Pass) ReportUnless(ref object.Ref, unless func(*Index) bool, format string, args ...any) {
+	p.ReportDeferred(ref, Deferral{Unless: unless}, format, args...)
+}
+
+// ReportDeferred records a finding whose existence depends on the whole
+// scan; see Deferral.
+func (p *Pass) ReportDeferred(ref object.Ref, d Deferral, format string, args ...any) {
 	line, col := p.Object.Pos(ref)
 	msg := format
 	if len(args) > 0 {
@@ -236,21 +251,29 @@ func (p *Pass) ReportUnless(ref object.Ref, unless func(*Index) bool, format str
 		Object:   p.objRef,
 		Location: Location{File: p.Object.File, Line: line, Column: col},
 		Path:     ref.Path,
-	}, unless)
+	}, d)
 }
 
 // Index is every object of the scan of the kinds that checks asked for,
 // looked up by kind, namespace and name.
 type Index struct {
-	byKind map[string][]*object.Object
-	byName map[string]*object.Object
+	byKind   map[string][]*object.Object
+	byKindNS map[string][]*object.Object
+	byName   map[string]*object.Object
+	memo     map[string]any
 	// DefaultNamespace is where objects without a namespace are placed.
 	DefaultNamespace string
 }
 
 // NewIndex returns an empty index.
 func NewIndex(defaultNamespace string) *Index {
-	return &Index{byKind: map[string][]*object.Object{}, byName: map[string]*object.Object{}, DefaultNamespace: defaultNamespace}
+	return &Index{
+		byKind:           map[string][]*object.Object{},
+		byKindNS:         map[string][]*object.Object{},
+		byName:           map[string]*object.Object{},
+		memo:             map[string]any{},
+		DefaultNamespace: defaultNamespace,
+	}
 }
 
 // Namespace returns o's namespace, or the default one.
@@ -275,6 +298,28 @@ func (x *Index) Add(o *object.Object) {
 	if _, ok := x.byName[k]; !ok {
 		x.byName[k] = o
 	}
+	kn := indexKey(o.Kind, ns, "")
+	x.byKindNS[kn] = append(x.byKindNS[kn], o)
+}
+
+// ListIn returns the indexed objects of a kind in one namespace (objects
+// without one count as in DefaultNamespace), in input order.
+func (x *Index) ListIn(kind, namespace string) []*object.Object {
+	return x.byKindNS[indexKey(kind, namespace, "")]
+}
+
+// Memo returns the value stored under key, computing it once with make.
+// Deferred conditions use it to precompute per-scan state (the policies of
+// a namespace, compiled once) so that a check stays linear in the number
+// of objects. Keys should start with the check ID. Deferred conditions run
+// one at a time, so make needs no locking.
+func (x *Index) Memo(key string, make func() any) any {
+	if v, ok := x.memo[key]; ok {
+		return v
+	}
+	v := make()
+	x.memo[key] = v
+	return v
 }
 
 // Get returns the object of that kind, namespace and name, or nil. Use ""

@@ -38,6 +38,23 @@ type Object struct {
 
 	podOnce sync.Once
 	pod     *PodSpec
+	memo    map[string]any
+}
+
+// Memo returns the value stored on the object under key, computing it once
+// with make: checks share expensive views of one object (its pod spec as
+// the Kubernetes API type) this way. All checks of an object run in one
+// goroutine, so no locking is needed.
+func (o *Object) Memo(key string, make func() any) any {
+	if v, ok := o.memo[key]; ok {
+		return v
+	}
+	if o.memo == nil {
+		o.memo = map[string]any{}
+	}
+	v := make()
+	o.memo[key] = v
+	return v
 }
 
 // Ref points at a field of an object: its dotted path and the nearest node

@@ -80,8 +80,8 @@ type Result struct {
 }
 
 type deferred struct {
-	f      check.Finding
-	unless func(*check.Index) bool
+	f check.Finding
+	check.Deferral
 }
 
 type docJob struct {
@@ -263,12 +263,24 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 	for _, k := range kept {
 		idx.Add(k.obj)
 	}
+	// Deferred findings are decided in input order, so that "the first of
+	// each Once key" is deterministic.
+	e.sortDeferred(pending)
+	once := map[string]bool{}
 	for _, d := range pending {
-		switch {
-		case d.unless(idx):
-		case d.f.Suppression != nil:
+		if d.Unless != nil && d.Unless(idx) {
+			continue
+		}
+		if d.Once != "" {
+			k := d.f.Check + "\x00" + d.Once
+			if once[k] {
+				continue
+			}
+			once[k] = true
+		}
+		if d.f.Suppression != nil {
 			res.Suppressed = append(res.Suppressed, d.f)
-		default:
+		} else {
 			res.Findings = append(res.Findings, d.f)
 		}
 	}
@@ -293,27 +305,32 @@ func (e *engine) order(file string) int {
 	return len(e.fileIdx)
 }
 
+func (e *engine) sortDeferred(ds []deferred) {
+	sort.SliceStable(ds, func(i, j int) bool { return e.less(&ds[i].f, &ds[j].f) })
+}
+
 func (e *engine) sortFindings(fs []check.Finding) {
-	sort.Slice(fs, func(i, j int) bool {
-		a, b := &fs[i], &fs[j]
-		if a.Location.File != b.Location.File {
-			fa, fb := e.order(a.Location.File), e.order(b.Location.File)
-			if fa != fb {
-				return fa < fb
-			}
-			return a.Location.File < b.Location.File
+	sort.Slice(fs, func(i, j int) bool { return e.less(&fs[i], &fs[j]) })
+}
+
+func (e *engine) less(a, b *check.Finding) bool {
+	if a.Location.File != b.Location.File {
+		fa, fb := e.order(a.Location.File), e.order(b.Location.File)
+		if fa != fb {
+			return fa < fb
 		}
-		if a.Location.Line != b.Location.Line {
-			return a.Location.Line < b.Location.Line
-		}
-		if a.Location.Column != b.Location.Column {
-			return a.Location.Column < b.Location.Column
-		}
-		if a.Check != b.Check {
-			return a.Check < b.Check
-		}
-		return a.Message < b.Message
-	})
+		return a.Location.File < b.Location.File
+	}
+	if a.Location.Line != b.Location.Line {
+		return a.Location.Line < b.Location.Line
+	}
+	if a.Location.Column != b.Location.Column {
+		return a.Location.Column < b.Location.Column
+	}
+	if a.Check != b.Check {
+		return a.Check < b.Check
+	}
+	return a.Message < b.Message
 }
 
 func (e *engine) scanDoc(j docJob) docResult {
@@ -361,13 +378,13 @@ func (e *engine) scanObject(o *object.Object, r *docResult) {
 		if c.Applies != nil && !c.Applies(o) {
 			continue
 		}
-		emit := func(f check.Finding, unless func(*check.Index) bool) {
+		emit := func(f check.Finding, d check.Deferral) {
 			f.Message, f.Path = e.strings.intern(f.Message), e.strings.intern(f.Path)
 			f.Suppression = e.suppression(f, suppress, ns)
 			switch {
-			case unless != nil:
+			case d.Unless != nil || d.Once != "":
 				// Whether it exists at all is known only at the end.
-				r.deferred = append(r.deferred, deferred{f: f, unless: unless})
+				r.deferred = append(r.deferred, deferred{f: f, Deferral: d})
 			case f.Suppression != nil:
 				r.suppressed = append(r.suppressed, f)
 			default:

@@ -37,6 +37,13 @@ func testRegistry() *check.Registry {
 				"pod %q has no config map", name)
 		},
 	})
+	r.Register(check.Check{
+		Meta:    check.Meta{ID: "once-per-ns", Title: "t", Severity: check.Low, Description: "d.", Remediation: "r", References: []string{"x"}},
+		Applies: check.PodSpecs,
+		Run: func(p *check.Pass) {
+			p.ReportDeferred(p.Pod.Ref, check.Deferral{Once: "ns/" + p.Namespace}, "namespace %q", p.Namespace)
+		},
+	})
 	return &r
 }
 
@@ -63,9 +70,14 @@ func pod(name, ns string, annotations ...string) string {
 	return "apiVersion: v1\nkind: Pod\nmetadata: {" + md + "}\nspec:\n  containers:\n  - {name: c, image: i}\n"
 }
 
+// summarize lists findings as file:line check severity message, leaving
+// out the once-per-ns check that has its own test.
 func summarize(fs []check.Finding) []string {
 	var out []string
 	for _, f := range fs {
+		if f.Check == "once-per-ns" {
+			continue
+		}
 		s := fmt.Sprintf("%s:%d %s %s %s", filepath.Base(f.Location.File), f.Location.Line, f.Check, f.Severity, f.Message)
 		if f.Suppression != nil {
 			s += " [" + f.Suppression.Kind + ": " + f.Suppression.Reason + "]"
@@ -98,6 +110,25 @@ func TestDeferredAndSuppressed(t *testing.T) {
 	}
 	if res.Objects != 4 || res.Files != 2 || len(res.Errors) != 0 {
 		t.Errorf("objects %d files %d errors %v", res.Objects, res.Files, res.Errors)
+	}
+}
+
+func TestOncePerKey(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "b.yaml", pod("b1", "x")+"---\n"+pod("b2", "y"))
+	write(t, dir, "a.yaml", pod("a1", "x")+"---\n"+pod("a2", "x"))
+	for _, w := range []int{1, 4} {
+		res := Run(context.Background(), []string{dir}, Options{Registry: testRegistry(), Workers: w})
+		var got []string
+		for _, f := range res.Findings {
+			if f.Check == "once-per-ns" {
+				got = append(got, fmt.Sprintf("%s:%d %s", filepath.Base(f.Location.File), f.Location.Line, f.Message))
+			}
+		}
+		want := []string{`a.yaml:4 namespace "x"`, `b.yaml:11 namespace "y"`}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%d workers: %q, want %q", w, got, want)
+		}
 	}
 }
 
@@ -199,7 +230,7 @@ func TestDeterministic(t *testing.T) {
 			t.Fatalf("%d workers: findings differ from 1 worker", w)
 		}
 	}
-	if len(base.Findings) != 2*(200+133) {
+	if len(summarize(base.Findings)) != 2*(200+133) {
 		t.Errorf("findings: %d", len(base.Findings))
 	}
 }
