@@ -181,6 +181,12 @@ type Params struct {
 	CPULimits bool
 	// AllowedCapabilities may be added without a finding.
 	AllowedCapabilities []string
+	// PodSecurityVersion is the Kubernetes version ("v1.30" or "latest")
+	// at which the Pod Security Standards are evaluated.
+	PodSecurityVersion string
+	// EgressDefaultDeny also requires a default-deny egress policy in every
+	// namespace that runs workloads.
+	EgressDefaultDeny bool
 }
 
 // DefaultParams returns the defaults documented in docs/checks.md.
@@ -190,6 +196,7 @@ func DefaultParams() Params {
 		MinGID:              10000,
 		CPULimits:           true,
 		AllowedCapabilities: []string{"NET_BIND_SERVICE"},
+		PodSecurityVersion:  "latest",
 	}
 }
 

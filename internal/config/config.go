@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
+
+var versionRE = regexp.MustCompile(`^v?1\.[0-9]+$`)
 
 // FileName is the name looked up from the scanned path upward.
 const FileName = ".kubeharden.yaml"
@@ -50,6 +53,8 @@ type Parameters struct {
 	MaxGID              *int64   `yaml:"maxGID"`
 	CPULimits           *bool    `yaml:"cpuLimits"`
 	AllowedCapabilities []string `yaml:"allowedCapabilities"`
+	PodSecurityVersion  string   `yaml:"podSecurityVersion"`
+	EgressDefaultDeny   *bool    `yaml:"egressDefaultDeny"`
 }
 
 // Exemption exempts matching objects from some or all checks. Every
@@ -174,6 +179,9 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 	if p.MinGID != nil && p.MaxGID != nil && *p.MaxGID != 0 && *p.MaxGID < *p.MinGID {
 		fail(0, "parameters: maxGID %d is below minGID %d", *p.MaxGID, *p.MinGID)
 	}
+	if v := p.PodSecurityVersion; v != "" && v != "latest" && !versionRE.MatchString(v) {
+		fail(0, "parameters.podSecurityVersion: %q is not a Kubernetes version (v1.30) or latest", v)
+	}
 	for i := range c.Exemptions {
 		e := &c.Exemptions[i]
 		checkIDs(fmt.Sprintf("exemptions[%d].checks", i), e.Checks)
@@ -241,6 +249,12 @@ func (c *Config) Params() check.Params {
 	}
 	if q.AllowedCapabilities != nil {
 		p.AllowedCapabilities = q.AllowedCapabilities
+	}
+	if q.PodSecurityVersion != "" {
+		p.PodSecurityVersion = q.PodSecurityVersion
+	}
+	if q.EgressDefaultDeny != nil {
+		p.EgressDefaultDeny = *q.EgressDefaultDeny
 	}
 	return p
 }
