@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"runtime/debug"
 
@@ -100,8 +101,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 
 func logger(cmd *cobra.Command) *slog.Logger {
 	level := slog.LevelWarn
+	// Libraries (Kustomize) warn through the standard log package; they
+	// speak only with -v, like kubeharden's own progress.
+	log.SetOutput(io.Discard)
 	if v, _ := cmd.Flags().GetBool("verbose"); v {
 		level = slog.LevelDebug
+		log.SetOutput(cmd.ErrOrStderr())
 	}
 	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 }

@@ -26,6 +26,7 @@ type scanFlags struct {
 	only       []string
 	skip       []string
 	color      string
+	render     renderFlags
 }
 
 func newScanCommand() *cobra.Command {
@@ -36,6 +37,12 @@ func newScanCommand() *cobra.Command {
 		Long: `Scan Kubernetes manifests (YAML or JSON, multi-document, List kinds) in
 files and directories (recursively; hidden directories skipped), or from
 standard input with "-". Every finding names the file, line and column.
+
+A directory with Chart.yaml (or a packaged .tgz chart) is rendered with the
+Helm SDK, offline: findings name the template file and the line in the
+rendered document. A directory with kustomization.yaml is built with
+Kustomize: findings point at the original resource file and line where
+Kustomize's origin annotations allow. Templates are never read as raw YAML.
 
 Exit codes: 0 when no finding reaches --fail-on, 1 when one does, 2 for a
 usage or input error (everything readable is still scanned and reported).`,
@@ -55,6 +62,7 @@ usage or input error (everything readable is still scanned and reported).`,
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "namespace of objects that set none, as kubectl apply -n would place them")
 	fl.StringSliceVar(&f.only, "checks", nil, "run only these checks (comma-separated IDs)")
 	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these checks (comma-separated IDs)")
+	f.render.register(fl)
 	fl.StringVar(&f.color, "color", "auto", "colour the text report: auto (on a terminal, unless NO_COLOR is set), always, never")
 	return cmd
 }
@@ -132,6 +140,7 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		Exclude:   f.exclude,
 		Stdin:     cmd.InOrStdin(),
 		Logger:    logger(cmd),
+		Renderers: f.render.renderers(f.namespace),
 	})
 
 	out := cmd.OutOrStdout()
