@@ -213,6 +213,7 @@ type Pass struct {
 	check  *Check
 	objRef *ObjectRef
 	emit   func(Finding, Deferral)
+	keep   func(key string, v any)
 }
 
 // Deferral makes a finding depend on the whole scan: Unless drops it when
@@ -225,9 +226,21 @@ type Deferral struct {
 }
 
 // NewPass prepares a pass of c over o; emit receives every finding, with the
-// condition of a deferred one.
-func NewPass(c *Check, o *object.Object, params *Params, namespace string, objRef *ObjectRef, emit func(Finding, Deferral)) *Pass {
-	return &Pass{Object: o, Pod: o.PodSpec(), Params: params, Namespace: namespace, check: c, objRef: objRef, emit: emit}
+// condition of a deferred one, and keep every fact (nil drops them).
+func NewPass(c *Check, o *object.Object, params *Params, namespace string, objRef *ObjectRef, emit func(Finding, Deferral), keep func(key string, v any)) *Pass {
+	return &Pass{Object: o, Pod: o.PodSpec(), Params: params, Namespace: namespace, check: c, objRef: objRef, emit: emit, keep: keep}
+}
+
+// Keep records a fact about the object for the deferred conditions of the
+// scan: Index.Kept(key) returns every fact kept under key, in input order.
+// IndexKinds keeps whole objects, YAML trees and all, until the scan ends;
+// Keep holds only v, which is how a check looks across numerous objects
+// (every role and binding of a cluster) in bounded memory. Keys should
+// start with the check ID; v must not hold the object's nodes.
+func (p *Pass) Keep(key string, v any) {
+	if p.keep != nil {
+		p.keep(key, v)
+	}
 }
 
 // Report records a finding at ref.
@@ -268,6 +281,7 @@ type Index struct {
 	byKindNS map[string][]*object.Object
 	byName   map[string]*object.Object
 	memo     map[string]any
+	kept     map[string][]any
 	// DefaultNamespace is where objects without a namespace are placed.
 	DefaultNamespace string
 }
@@ -279,6 +293,7 @@ func NewIndex(defaultNamespace string) *Index {
 		byKindNS:         map[string][]*object.Object{},
 		byName:           map[string]*object.Object{},
 		memo:             map[string]any{},
+		kept:             map[string][]any{},
 		DefaultNamespace: defaultNamespace,
 	}
 }
@@ -308,6 +323,14 @@ func (x *Index) Add(o *object.Object) {
 	kn := indexKey(o.Kind, ns, "")
 	x.byKindNS[kn] = append(x.byKindNS[kn], o)
 }
+
+// AddKept records a fact kept by a check; the engine adds them in input
+// order.
+func (x *Index) AddKept(key string, v any) { x.kept[key] = append(x.kept[key], v) }
+
+// Kept returns the facts that checks kept under key (see Pass.Keep), in
+// input order.
+func (x *Index) Kept(key string) []any { return x.kept[key] }
 
 // ListIn returns the indexed objects of a kind in one namespace (objects
 // without one count as in DefaultNamespace), in input order.

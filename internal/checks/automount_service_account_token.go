@@ -31,13 +31,23 @@ func init() {
 				nsaCISA + "pod security (service account tokens)",
 			},
 		},
-		Applies:    check.PodSpecs,
-		Run:        automountServiceAccountToken,
-		IndexKinds: []string{"ServiceAccount"},
+		// ServiceAccounts are visited to keep what they say about tokens.
+		Applies: func(o *object.Object) bool { return o.Kind == "ServiceAccount" || check.PodSpecs(o) },
+		Run:     automountServiceAccountToken,
 	})
 }
 
+// automountSAKey is the key of what a ServiceAccount says about tokens.
+func automountSAKey(namespace, name string) string {
+	return "automount-service-account-token/sa\x00" + namespace + "\x00" + name
+}
+
 func automountServiceAccountToken(p *check.Pass) {
+	if p.Object.Kind == "ServiceAccount" {
+		v, ok := object.ParseBool(object.Get(p.Object.Node, "automountServiceAccountToken"))
+		p.Keep(automountSAKey(p.Namespace, p.Object.Name), ok && !v)
+		return
+	}
 	a := p.Pod.AutomountServiceAccountToken
 	if a.Set {
 		if a.V {
@@ -51,11 +61,8 @@ func automountServiceAccountToken(p *check.Pass) {
 	}
 	// The ServiceAccount may come later in the input, or in another file.
 	p.ReportUnless(a.Ref, func(idx *check.Index) bool {
-		sa := idx.Get("ServiceAccount", ns, name)
-		if sa == nil {
-			return false
-		}
-		v, ok := object.ParseBool(object.Get(sa.Node, "automountServiceAccountToken"))
-		return ok && !v
+		// The first ServiceAccount of that name counts, as with kubectl apply.
+		kept := idx.Kept(automountSAKey(ns, name))
+		return len(kept) > 0 && kept[0].(bool)
 	}, "pod must set automountServiceAccountToken=false, or its service account %q must", name)
 }

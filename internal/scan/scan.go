@@ -95,12 +95,33 @@ type docResult struct {
 	deferred   []deferred
 	errors     []source.Error
 	retained   []retained
+	facts      []fact
 	objects    int
 }
 
+// inputPos orders objects as the input does.
+type inputPos struct{ file, doc, item int }
+
+func (a inputPos) less(b inputPos) bool {
+	if a.file != b.file {
+		return a.file < b.file
+	}
+	if a.doc != b.doc {
+		return a.doc < b.doc
+	}
+	return a.item < b.item
+}
+
 type retained struct {
-	file, doc, item int
-	obj             *object.Object
+	inputPos
+	obj *object.Object
+}
+
+// fact is a value a check kept about an object (check.Pass.Keep).
+type fact struct {
+	inputPos
+	key string
+	v   any
 }
 
 type engine struct {
@@ -237,6 +258,7 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 
 	var pending []deferred
 	var kept []retained
+	var facts []fact
 	for r := range results {
 		res.Findings = append(res.Findings, r.findings...)
 		res.Suppressed = append(res.Suppressed, r.suppressed...)
@@ -244,24 +266,21 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 		res.Objects += r.objects
 		pending = append(pending, r.deferred...)
 		kept = append(kept, r.retained...)
+		facts = append(facts, r.facts...)
 	}
 	res.Errors = append(res.Errors, readErrs...)
 
 	// The index is built in input order so that lookups are deterministic
 	// whatever order the workers finished in.
-	sort.Slice(kept, func(i, j int) bool {
-		a, b := kept[i], kept[j]
-		if a.file != b.file {
-			return a.file < b.file
-		}
-		if a.doc != b.doc {
-			return a.doc < b.doc
-		}
-		return a.item < b.item
-	})
+	sort.Slice(kept, func(i, j int) bool { return kept[i].less(kept[j].inputPos) })
+	// The facts of one object arrive together, in the order kept.
+	sort.SliceStable(facts, func(i, j int) bool { return facts[i].less(facts[j].inputPos) })
 	idx := check.NewIndex(opts.Namespace)
 	for _, k := range kept {
 		idx.Add(k.obj)
+	}
+	for _, f := range facts {
+		idx.AddKept(f.key, f.v)
 	}
 	// Deferred findings are decided in input order, so that "the first of
 	// each Once key" is deterministic.
@@ -342,9 +361,10 @@ func (e *engine) scanDoc(j docJob) docResult {
 	}
 	for i, o := range objs {
 		r.objects++
-		e.scanObject(o, &r)
+		pos := inputPos{file: j.file, doc: j.doc.Index, item: i}
+		e.scanObject(o, pos, &r)
 		if e.retain[o.Kind] {
-			r.retained = append(r.retained, retained{file: j.file, doc: j.doc.Index, item: i, obj: o})
+			r.retained = append(r.retained, retained{inputPos: pos, obj: o})
 		}
 	}
 	return r
@@ -357,7 +377,7 @@ func (e *engine) namespace(o *object.Object) string {
 	return e.opts.Namespace
 }
 
-func (e *engine) scanObject(o *object.Object, r *docResult) {
+func (e *engine) scanObject(o *object.Object, pos inputPos, r *docResult) {
 	// Custom resources are often consumed by tools (istioctl's
 	// IstioOperator) rather than applied, and may go without a name; a
 	// built-in kind never may.
@@ -374,6 +394,7 @@ func (e *engine) scanObject(o *object.Object, r *docResult) {
 	ref := &check.ObjectRef{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, Origin: o.Origin}
 	ns := e.namespace(o)
 	suppress := e.annotationSuppressions(o, ref, r)
+	keep := func(key string, v any) { r.facts = append(r.facts, fact{inputPos: pos, key: key, v: v}) }
 	for _, c := range e.checks {
 		if c.Applies != nil && !c.Applies(o) {
 			continue
@@ -391,7 +412,7 @@ func (e *engine) scanObject(o *object.Object, r *docResult) {
 				r.findings = append(r.findings, f)
 			}
 		}
-		c.Run(check.NewPass(c, o, &e.params, ns, ref, emit))
+		c.Run(check.NewPass(c, o, &e.params, ns, ref, emit, keep))
 	}
 }
 

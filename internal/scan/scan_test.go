@@ -234,3 +234,45 @@ func TestDeterministic(t *testing.T) {
 		t.Errorf("findings: %d", len(base.Findings))
 	}
 }
+
+// TestKeptInInputOrder: the facts checks keep reach the deferred conditions
+// in input order, whatever the number of workers, and those of one object
+// in the order kept.
+func TestKeptInInputOrder(t *testing.T) {
+	var r check.Registry
+	var got []any
+	meta := func(id string) check.Meta {
+		return check.Meta{ID: id, Title: "t", Severity: check.Low, Description: "d.", Remediation: "r", References: []string{"x"}}
+	}
+	r.Register(check.Check{
+		Meta:    meta("keeps-names"),
+		Applies: check.Kinds("ConfigMap"),
+		Run: func(p *check.Pass) {
+			p.Keep("names", p.Object.Name)
+			p.Keep("names", p.Object.Name+"!")
+		},
+	})
+	r.Register(check.Check{
+		Meta:    meta("reads-names"),
+		Applies: check.PodSpecs,
+		Run: func(p *check.Pass) {
+			p.ReportUnless(p.Pod.Ref, func(x *check.Index) bool { got = x.Kept("names"); return true }, "never")
+		},
+	})
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\n---\n"
+	}
+	dir := t.TempDir()
+	write(t, dir, "b.yaml", cm("b1")+cm("b2"))
+	write(t, dir, "a.yaml", pod("p", "")+"---\n"+cm("a1"))
+	for _, w := range []int{1, 4} {
+		got = nil
+		res := Run(context.Background(), []string{dir}, Options{Registry: &r, Workers: w})
+		if len(res.Findings) != 0 {
+			t.Errorf("%d workers: findings %v", w, res.Findings)
+		}
+		if want := []any{"a1", "a1!", "b1", "b1!", "b2", "b2!"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("%d workers: kept %q, want %q", w, got, want)
+		}
+	}
+}
