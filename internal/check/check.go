@@ -225,10 +225,17 @@ type Deferral struct {
 	Once   string
 }
 
-// NewPass prepares a pass of c over o; emit receives every finding, with the
+// NewPass prepares the checks' pass over o; emit receives every finding, with the
 // condition of a deferred one, and keep every fact (nil drops them).
-func NewPass(c *Check, o *object.Object, params *Params, namespace string, objRef *ObjectRef, emit func(Finding, Deferral), keep func(key string, v any)) *Pass {
-	return &Pass{Object: o, Pod: o.PodSpec(), Params: params, Namespace: namespace, check: c, objRef: objRef, emit: emit, keep: keep}
+func NewPass(o *object.Object, params *Params, namespace string, objRef *ObjectRef, emit func(Finding, Deferral), keep func(key string, v any)) *Pass {
+	return &Pass{Object: o, Pod: o.PodSpec(), Params: params, Namespace: namespace, objRef: objRef, emit: emit, keep: keep}
+}
+
+// Run runs c over the pass's object; one pass serves all checks of an
+// object, one after the other.
+func (p *Pass) Run(c *Check) {
+	p.check = c
+	c.Run(p)
 }
 
 // Keep records a fact about the object for the deferred conditions of the

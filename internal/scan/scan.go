@@ -259,8 +259,16 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 	var pending []deferred
 	var kept []retained
 	var facts []fact
+	// Findings are collected per document and copied once into a slice of
+	// the exact size: appending hundreds of thousands of them to one slice
+	// would hold up to three times their size while it grows.
+	var chunks [][]check.Finding
+	total := 0
 	for r := range results {
-		res.Findings = append(res.Findings, r.findings...)
+		if len(r.findings) > 0 {
+			chunks = append(chunks, r.findings)
+			total += len(r.findings)
+		}
 		res.Suppressed = append(res.Suppressed, r.suppressed...)
 		res.Errors = append(res.Errors, r.errors...)
 		res.Objects += r.objects
@@ -285,6 +293,7 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 	// Deferred findings are decided in input order, so that "the first of
 	// each Once key" is deterministic.
 	e.sortDeferred(pending)
+	var decided []check.Finding
 	once := map[string]bool{}
 	for _, d := range pending {
 		if d.Unless != nil && d.Unless(idx) {
@@ -300,10 +309,18 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 		if d.f.Suppression != nil {
 			res.Suppressed = append(res.Suppressed, d.f)
 		} else {
-			res.Findings = append(res.Findings, d.f)
+			decided = append(decided, d.f)
 		}
 	}
-	res.Findings = append(res.Findings, e.expiredExemptions()...)
+	pending = nil
+	expired := e.expiredExemptions()
+	res.Findings = make([]check.Finding, 0, total+len(decided)+len(expired))
+	for i, c := range chunks {
+		res.Findings = append(res.Findings, c...)
+		chunks[i] = nil
+	}
+	res.Findings = append(res.Findings, decided...)
+	res.Findings = append(res.Findings, expired...)
 	e.sortFindings(res.Findings)
 	e.sortFindings(res.Suppressed)
 	sort.SliceStable(res.Errors, func(i, j int) bool {
@@ -395,24 +412,26 @@ func (e *engine) scanObject(o *object.Object, pos inputPos, r *docResult) {
 	ns := e.namespace(o)
 	suppress := e.annotationSuppressions(o, ref, r)
 	keep := func(key string, v any) { r.facts = append(r.facts, fact{inputPos: pos, key: key, v: v}) }
+	emit := func(f check.Finding, d check.Deferral) {
+		f.Message, f.Path = e.strings.intern(f.Message), e.strings.intern(f.Path)
+		f.Suppression = e.suppression(f, suppress, ns)
+		switch {
+		case d.Unless != nil || d.Once != "":
+			// Whether it exists at all is known only at the end.
+			r.deferred = append(r.deferred, deferred{f: f, Deferral: d})
+		case f.Suppression != nil:
+			r.suppressed = append(r.suppressed, f)
+		default:
+			r.findings = append(r.findings, f)
+		}
+	}
+	// One pass serves every check of the object.
+	pass := check.NewPass(o, &e.params, ns, ref, emit, keep)
 	for _, c := range e.checks {
 		if c.Applies != nil && !c.Applies(o) {
 			continue
 		}
-		emit := func(f check.Finding, d check.Deferral) {
-			f.Message, f.Path = e.strings.intern(f.Message), e.strings.intern(f.Path)
-			f.Suppression = e.suppression(f, suppress, ns)
-			switch {
-			case d.Unless != nil || d.Once != "":
-				// Whether it exists at all is known only at the end.
-				r.deferred = append(r.deferred, deferred{f: f, Deferral: d})
-			case f.Suppression != nil:
-				r.suppressed = append(r.suppressed, f)
-			default:
-				r.findings = append(r.findings, f)
-			}
-		}
-		c.Run(check.NewPass(c, o, &e.params, ns, ref, emit, keep))
+		pass.Run(c)
 	}
 }
 

@@ -330,7 +330,15 @@ func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 		// Not a JSON stream after all (YAML flow style): cut as YAML.
 		br = bufio.NewReaderSize(bytes.NewReader(data), 64<<10)
 	}
+	// cur collects the current document in a buffer reused across
+	// documents; each document gets an exact-size copy of it.
 	var cur []byte
+	flush := func() []byte {
+		d := make([]byte, len(cur))
+		copy(d, cur)
+		cur = cur[:0]
+		return d
+	}
 	index, startLine, line := 0, 0, 0
 	for {
 		l, err := br.ReadSlice('\n')
@@ -345,9 +353,9 @@ func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 		}
 		if len(l) > 0 {
 			if len(cur) > 0 && isDocStart(l) {
-				emit(Document{File: file, Index: index, LineOffset: startLine, Data: cur})
+				emit(Document{File: file, Index: index, LineOffset: startLine, Data: flush()})
 				index++
-				cur, startLine = nil, line
+				startLine = line
 			}
 			cur = append(cur, l...)
 			line += 1 + loneCRs(l)
@@ -360,7 +368,7 @@ func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 		}
 	}
 	if len(cur) > 0 || index == 0 {
-		emit(Document{File: file, Index: index, LineOffset: startLine, Data: cur})
+		emit(Document{File: file, Index: index, LineOffset: startLine, Data: flush()})
 	}
 	return nil
 }
