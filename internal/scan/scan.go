@@ -312,7 +312,6 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 			decided = append(decided, d.f)
 		}
 	}
-	pending = nil
 	expired := e.expiredExemptions()
 	res.Findings = make([]check.Finding, 0, total+len(decided)+len(expired))
 	for i, c := range chunks {
