@@ -33,7 +33,7 @@ race:
 	$(GO) test -race -count=1 ./...
 
 # Fuzz targets run briefly in CI; run longer with `make fuzz FUZZTIME=5m`.
-FUZZ_TARGETS := ./internal/source:FuzzSplitParse ./internal/checks:FuzzScan ./internal/config:FuzzParse ./internal/report/jsonenc:FuzzAppendString ./internal/report/sarif:FuzzMatchesReference ./internal/report/junit:FuzzMatchesReference
+FUZZ_TARGETS := ./internal/source:FuzzSplitParse ./internal/checks:FuzzScan ./internal/config:FuzzParse ./internal/report/jsonenc:FuzzAppendString ./internal/report/sarif:FuzzMatchesReference ./internal/report/junit:FuzzMatchesReference ./internal/dockerfile:FuzzParse ./internal/checks:FuzzDockerfileChecks ./internal/image:FuzzFlatten ./internal/source/kustomize:FuzzBuild ./internal/source/helm:FuzzRender
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/dockerfile"
+	"github.com/kubeharden/kubeharden/internal/image"
 	"github.com/kubeharden/kubeharden/internal/object"
 )
 
@@ -64,9 +66,34 @@ type Meta struct {
 	Fixable bool
 }
 
-// Check is one rule. Run is called once per object that Applies accepts.
+// Target is what a check reads.
+type Target int
+
+// Targets.
+const (
+	// Objects are Kubernetes objects, from any source.
+	Objects Target = iota
+	// Dockerfiles are Dockerfiles and Containerfiles.
+	Dockerfiles
+	// Images are built container images, flattened.
+	Images
+)
+
+func (t Target) String() string {
+	switch t {
+	case Dockerfiles:
+		return "Dockerfile"
+	case Images:
+		return "image"
+	}
+	return "Kubernetes object"
+}
+
+// Check is one rule. Run is called once per object that Applies accepts
+// (for Objects), or once per Dockerfile or image.
 type Check struct {
 	Meta
+	Target Target
 	// Applies selects the objects the check runs on; nil means all.
 	Applies func(*object.Object) bool
 	Run     func(*Pass)
@@ -202,6 +229,11 @@ func DefaultParams() Params {
 
 // Pass is the state of one check running on one object.
 type Pass struct {
+	// Dockerfile is set for Dockerfile checks, Image for image checks;
+	// Object for the others.
+	Dockerfile *dockerfile.File
+	Image      *image.Image
+
 	Object *object.Object
 	// Pod is the object's pod spec, nil for objects without one.
 	Pod    *object.PodSpec
@@ -211,6 +243,7 @@ type Pass struct {
 	Namespace string
 
 	check  *Check
+	file   string
 	objRef *ObjectRef
 	emit   func(Finding, Deferral)
 	keep   func(key string, v any)
@@ -248,6 +281,33 @@ func (p *Pass) Keep(key string, v any) {
 	if p.keep != nil {
 		p.keep(key, v)
 	}
+}
+
+// NewFilePass prepares the pass of Dockerfile or image checks; findings
+// are located in file (the Dockerfile, or the image reference).
+func NewFilePass(df *dockerfile.File, img *image.Image, file string, params *Params, emit func(Finding, Deferral)) *Pass {
+	return &Pass{Dockerfile: df, Image: img, Params: params, file: file, emit: emit}
+}
+
+// ReportAt records a finding of a Dockerfile or image check: at a line of
+// the Dockerfile (0 for none), with path naming the stage, instruction or
+// file in the image.
+func (p *Pass) ReportAt(line int, path string, format string, args ...any) {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	col := 0
+	if line > 0 {
+		col = 1
+	}
+	p.emit(Finding{
+		Check:    p.check.ID,
+		Severity: p.check.Severity,
+		Message:  msg,
+		Location: Location{File: p.file, Line: line, Column: col},
+		Path:     path,
+	}, Deferral{})
 }
 
 // Report records a finding at ref.

@@ -44,6 +44,10 @@ func TestRegistryMeta(t *testing.T) {
 // names no check.
 func TestTestdataComplete(t *testing.T) {
 	for _, c := range Registry().All() {
+		if c.Target == check.Images {
+			// Image checks are tested on images built by their tests.
+			continue
+		}
 		for _, kind := range []string{"pass", "fail"} {
 			if len(dataFiles(c.ID, kind)) == 0 {
 				t.Errorf("%s: no testdata/%s/%s/*.yaml", c.ID, c.ID, kind)
@@ -71,14 +75,18 @@ type want struct {
 }
 
 // readWants collects `# want "message part"` markers; each marks a finding
-// expected on its own line whose message contains the text.
+// expected on its own line whose message contains the text. In a
+// Dockerfile, where a trailing comment would be part of the instruction, a
+// comment line `# want "..."` marks the next instruction's line.
 func readWants(t *testing.T, file string) []*want {
+	dockerfileData := !strings.HasSuffix(file, ".yaml")
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []*want
-	for i, line := range strings.Split(string(data), "\n") {
+	lines := strings.Split(string(data), "\n")
+	for i, line := range lines {
 		m := wantRE.FindStringSubmatch(line)
 		if m == nil {
 			if strings.Contains(line, "# want") {
@@ -86,12 +94,19 @@ func readWants(t *testing.T, file string) []*want {
 			}
 			continue
 		}
+		target := i + 1
+		if dockerfileData {
+			for target < len(lines) && (strings.TrimSpace(lines[target]) == "" || strings.HasPrefix(strings.TrimSpace(lines[target]), "#")) {
+				target++
+			}
+			target++
+		}
 		for _, q := range quotedRE.FindAllString(m[1], -1) {
 			s, err := strconv.Unquote(q)
 			if err != nil {
 				t.Errorf("%s:%d: bad want %s: %v", file, i+1, q, err)
 			}
-			out = append(out, &want{line: i + 1, text: s})
+			out = append(out, &want{line: target, text: s})
 		}
 	}
 	return out
@@ -120,10 +135,15 @@ func scanFile(t *testing.T, file string) *scan.Result {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// dataFiles lists the test manifests of a check's pass or fail directory;
-// the .kubeharden.yaml beside them is configuration, not data.
+// dataFiles lists the test inputs of a check's pass or fail directory
+// (manifests, or Dockerfiles for Dockerfile checks); the .kubeharden.yaml
+// beside them is configuration, not data.
 func dataFiles(id, kind string) []string {
-	files, _ := filepath.Glob(filepath.Join("testdata", id, kind, "*.yaml"))
+	pattern := "*.yaml"
+	if c := Registry().Get(id); c != nil && c.Target == check.Dockerfiles {
+		pattern = "*"
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", id, kind, pattern))
 	out := files[:0]
 	for _, f := range files {
 		if !strings.HasPrefix(filepath.Base(f), ".") {

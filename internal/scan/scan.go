@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/image"
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -62,6 +64,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Renderers turn charts and kustomizations into documents.
 	Renderers map[source.Kind]Renderer
+	// DockerfileTarget selects the final stage of Dockerfiles (--target);
+	// "" means the last stage.
+	DockerfileTarget string
 }
 
 // Renderer renders a chart or kustomization at path into documents.
@@ -77,6 +82,32 @@ type Result struct {
 	Objects    int
 	// Checks are the checks that ran, with their effective severity.
 	Checks []check.Meta
+	// ImageRefs are the container images the scanned workloads run,
+	// sorted and unique, for `scan --images`.
+	ImageRefs []string
+	// Images are the images inspected, for reports that describe them.
+	Images []*image.Image
+}
+
+// Merge appends the results of a second scan (images after manifests) to
+// a: findings, errors and counts add up, checks are listed once.
+func Merge(a, b *Result) *Result {
+	a.Findings = append(a.Findings, b.Findings...)
+	a.Suppressed = append(a.Suppressed, b.Suppressed...)
+	a.Errors = append(a.Errors, b.Errors...)
+	a.Files += b.Files
+	a.Objects += b.Objects
+	a.Images = append(a.Images, b.Images...)
+	seen := map[string]bool{}
+	for _, m := range a.Checks {
+		seen[m.ID] = true
+	}
+	for _, m := range b.Checks {
+		if !seen[m.ID] {
+			a.Checks = append(a.Checks, m)
+		}
+	}
+	return a
 }
 
 type deferred struct {
@@ -87,9 +118,12 @@ type deferred struct {
 type docJob struct {
 	file int
 	doc  source.Document
+	// dockerfile marks a job that is a whole Dockerfile.
+	dockerfile bool
 }
 
 type docResult struct {
+	images     []string
 	findings   []check.Finding
 	suppressed []check.Finding
 	deferred   []deferred
@@ -125,13 +159,16 @@ type fact struct {
 }
 
 type engine struct {
-	opts    Options
-	checks  []*check.Check
-	params  check.Params
-	retain  map[string]bool
-	now     time.Time
-	fileIdx map[string]int
-	strings interner
+	opts   Options
+	checks []*check.Check
+	// dfChecks and imgChecks run on Dockerfiles and images.
+	dfChecks  []*check.Check
+	imgChecks []*check.Check
+	params    check.Params
+	retain    map[string]bool
+	now       time.Time
+	fileIdx   map[string]int
+	strings   interner
 }
 
 // interner shares the backing of equal strings. Field paths and messages
@@ -182,7 +219,14 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 		}
 		cc := *c
 		cc.Severity = opts.Config.Severity(c.ID, c.Severity)
-		e.checks = append(e.checks, &cc)
+		switch c.Target {
+		case check.Objects:
+			e.checks = append(e.checks, &cc)
+		case check.Dockerfiles:
+			e.dfChecks = append(e.dfChecks, &cc)
+		case check.Images:
+			e.imgChecks = append(e.imgChecks, &cc)
+		}
 		res.Checks = append(res.Checks, cc.Meta)
 		for _, k := range c.IndexKinds {
 			e.retain[k] = true
@@ -215,6 +259,15 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 		for i, f := range files {
 			if ctx.Err() != nil {
 				return
+			}
+			if f.Kind == source.Dockerfile {
+				data, err := os.ReadFile(f.Path)
+				if err != nil {
+					readErrs = append(readErrs, source.Error{File: f.Path, Message: "cannot read: " + err.Error()})
+					continue
+				}
+				jobs <- docJob{file: i, doc: source.Document{File: f.Path, Data: data}, dockerfile: true}
+				continue
 			}
 			if f.Kind != source.Manifest {
 				render := opts.Renderers[f.Kind]
@@ -264,6 +317,7 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 	// would hold up to three times their size while it grows.
 	var chunks [][]check.Finding
 	total := 0
+	imageSet := map[string]bool{}
 	for r := range results {
 		if len(r.findings) > 0 {
 			chunks = append(chunks, r.findings)
@@ -272,11 +326,18 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 		res.Suppressed = append(res.Suppressed, r.suppressed...)
 		res.Errors = append(res.Errors, r.errors...)
 		res.Objects += r.objects
+		for _, ref := range r.images {
+			imageSet[ref] = true
+		}
 		pending = append(pending, r.deferred...)
 		kept = append(kept, r.retained...)
 		facts = append(facts, r.facts...)
 	}
 	res.Errors = append(res.Errors, readErrs...)
+	for ref := range imageSet {
+		res.ImageRefs = append(res.ImageRefs, ref)
+	}
+	sort.Strings(res.ImageRefs)
 
 	// The index is built in input order so that lookups are deterministic
 	// whatever order the workers finished in.
@@ -370,6 +431,10 @@ func (e *engine) less(a, b *check.Finding) bool {
 
 func (e *engine) scanDoc(j docJob) docResult {
 	var r docResult
+	if j.dockerfile {
+		e.scanDockerfile(j.doc, &r)
+		return r
+	}
 	objs, errs, skipped := source.Parse(j.doc)
 	r.errors = errs
 	if skipped != "" {
@@ -402,6 +467,11 @@ func (e *engine) scanObject(o *object.Object, pos inputPos, r *docResult) {
 		r.errors = append(r.errors, source.Error{File: o.File, Line: line, Column: col, Message: o.Kind + " has no metadata.name"})
 	}
 	if p := o.PodSpec(); p != nil {
+		for _, c := range p.Containers {
+			if c.Image.V != "" {
+				r.images = append(r.images, c.Image.V)
+			}
+		}
 		for _, fe := range p.Errors {
 			line, col := o.Pos(fe.Ref)
 			r.errors = append(r.errors, source.Error{File: o.File, Line: line, Column: col, Message: fe.Message})

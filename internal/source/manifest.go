@@ -63,6 +63,8 @@ const (
 	Manifest Kind = iota
 	HelmChart
 	Kustomization
+	// Dockerfile is a Dockerfile or Containerfile.
+	Dockerfile
 )
 
 func (k Kind) String() string {
@@ -71,8 +73,26 @@ func (k Kind) String() string {
 		return "Helm chart"
 	case Kustomization:
 		return "kustomization"
+	case Dockerfile:
+		return "Dockerfile"
 	}
 	return "manifest"
+}
+
+// IsDockerfileName reports whether a file is read as a Dockerfile:
+// Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* (any case of the
+// stem, as editors and build tools accept).
+func IsDockerfileName(name string) bool {
+	l := strings.ToLower(name)
+	switch {
+	case l == "dockerfile", l == "containerfile":
+		return true
+	case strings.HasSuffix(l, ".dockerfile"), strings.HasSuffix(l, ".containerfile"):
+		return true
+	case strings.HasPrefix(l, "dockerfile."), strings.HasPrefix(l, "containerfile."):
+		return true
+	}
+	return false
 }
 
 // kustomizationNames are the file names that make a directory a
@@ -139,8 +159,11 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 		if !info.IsDir() {
 			if !excluded(in, exclude) {
 				kind := Manifest
-				if isChartArchive(in) {
+				switch base := filepath.Base(in); {
+				case isChartArchive(in):
 					kind = HelmChart
+				case IsDockerfileName(base) && !IsManifestName(base):
+					kind = Dockerfile
 				}
 				add(File{Path: in, Kind: kind, Explicit: true})
 			}
@@ -178,8 +201,11 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 			if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
 				return nil
 			}
-			if IsManifestName(name) {
+			switch {
+			case IsManifestName(name):
 				found = append(found, File{Path: p})
+			case IsDockerfileName(name):
+				found = append(found, File{Path: p, Kind: Dockerfile})
 			}
 			return nil
 		})

@@ -15,6 +15,7 @@ import (
 	"io"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/image"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
 
@@ -124,15 +125,19 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	s := &stream{w: bw}
 	s.raw("{\n  \"version\": ")
-	s.value(opts.Version, "  ")
+	s.value(opts.Version)
 	s.raw(",\n  \"findings\": ")
 	s.findings(res.Findings, fixes)
 	s.raw(",\n  \"suppressed\": ")
 	s.findings(res.Suppressed, fixes)
 	s.raw(",\n  \"errors\": ")
-	s.value(errs, "  ")
+	s.value(errs)
+	if len(res.Images) > 0 {
+		s.raw(",\n  \"images\": ")
+		s.value(imagesJSON(res))
+	}
 	s.raw(",\n  \"summary\": ")
-	s.value(sum, "  ")
+	s.value(sum)
 	s.raw("\n}\n")
 	if s.err != nil {
 		return s.err
@@ -154,13 +159,13 @@ func (s *stream) raw(text string) {
 	}
 }
 
-func (s *stream) value(v any, indent string) {
+func (s *stream) value(v any) {
 	if s.err != nil {
 		return
 	}
 	s.buf.Reset()
 	enc := json.NewEncoder(&s.buf)
-	enc.SetIndent(indent, "  ")
+	enc.SetIndent("  ", "  ")
 	// Messages quote manifests; <, > and & stay readable.
 	enc.SetEscapeHTML(false)
 	if s.err = enc.Encode(v); s.err != nil {
@@ -205,4 +210,37 @@ func toJSON(f *check.Finding, fixes map[string]string) finding {
 		jf.Suppression = &suppression{Kind: s.Kind, Reason: s.Reason, Source: s.Source}
 	}
 	return jf
+}
+
+// imageJSON describes an inspected image; present only in reports of
+// `kubeharden image` and `scan --images`.
+type imageJSON struct {
+	Ref        string          `json:"ref"`
+	Digest     string          `json:"digest"`
+	Platform   string          `json:"platform"`
+	User       string          `json:"user"`
+	Entrypoint []string        `json:"entrypoint"`
+	Cmd        []string        `json:"cmd"`
+	Layers     int             `json:"layers"`
+	Inventory  image.Inventory `json:"inventory"`
+}
+
+func imagesJSON(res *scan.Result) []imageJSON {
+	out := make([]imageJSON, 0, len(res.Images))
+	nonNil := func(l []string) []string {
+		if l == nil {
+			return []string{}
+		}
+		return l
+	}
+	for _, img := range res.Images {
+		inv := img.Inventory()
+		inv.Shells, inv.PackageManagers, inv.NetworkTools = nonNil(inv.Shells), nonNil(inv.PackageManagers), nonNil(inv.NetworkTools)
+		inv.FSTools, inv.Setuid = nonNil(inv.FSTools), nonNil(inv.Setuid)
+		out = append(out, imageJSON{
+			Ref: img.Ref, Digest: img.Digest, Platform: img.OS + "/" + img.Arch, User: img.User,
+			Entrypoint: nonNil(img.Entrypoint), Cmd: nonNil(img.Cmd), Layers: img.Layers, Inventory: inv,
+		})
+	}
+	return out
 }

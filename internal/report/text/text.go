@@ -62,6 +62,7 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 		fixes[m.ID] = oneLine(m.Remediation)
 	}
 
+	writeImages(bw, p, res.Images)
 	findings := groupByFile(res.Findings)
 	for i, f := range findings {
 		if i > 0 && f.Location.File != findings[i-1].Location.File {

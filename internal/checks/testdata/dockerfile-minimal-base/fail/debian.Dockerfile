@@ -1,0 +1,3 @@
+# want "builds on \"debian:bookworm\""
+FROM debian:bookworm
+ENTRYPOINT ["/app"]

@@ -1,0 +1,3 @@
+ARG GO_VERSION
+FROM alpine:3.20
+ENTRYPOINT ["/app"]

@@ -1,0 +1,3 @@
+ARG GO_VERSION
+FROM busybox:1.36
+ENTRYPOINT ["/app"]

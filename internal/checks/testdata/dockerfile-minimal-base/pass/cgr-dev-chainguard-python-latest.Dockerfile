@@ -1,0 +1,3 @@
+ARG GO_VERSION
+FROM cgr.dev/chainguard/python:latest
+ENTRYPOINT ["/app"]

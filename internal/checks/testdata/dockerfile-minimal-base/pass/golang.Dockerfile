@@ -1,0 +1,3 @@
+ARG GO_VERSION
+FROM golang:${GO_VERSION}
+ENTRYPOINT ["/app"]

@@ -1,0 +1,3 @@
+ARG GO_VERSION
+FROM mycompany/python:3.12
+ENTRYPOINT ["/app"]

@@ -1,0 +1,3 @@
+ARG GO_VERSION
+FROM node:20-alpine3.19
+ENTRYPOINT ["/app"]

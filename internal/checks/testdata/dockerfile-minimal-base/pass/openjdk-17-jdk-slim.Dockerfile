@@ -1,0 +1,3 @@
+ARG GO_VERSION
+FROM openjdk:17-jdk-slim
+ENTRYPOINT ["/app"]

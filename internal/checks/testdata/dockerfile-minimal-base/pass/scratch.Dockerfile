@@ -1,0 +1,3 @@
+ARG GO_VERSION
+FROM scratch
+ENTRYPOINT ["/app"]

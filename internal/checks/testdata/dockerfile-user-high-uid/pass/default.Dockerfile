@@ -1,0 +1,4 @@
+FROM alpine:3.20
+ARG APP_UID
+USER ${APP_UID:-20000}
+CMD ["/app"]

@@ -1,0 +1,2 @@
+FROM gcr.io/distroless/base-debian12:debug-nonroot-amd64
+ENTRYPOINT ["/app"]

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/image/imagetest"
+)
+
+func run(args ...string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	code = Main(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+// TestImageCommand inspects real images built in the test, read back from
+// an OCI layout, a docker-archive tarball and a registry on loopback.
+func TestImageCommand(t *testing.T) {
+	busybox := imagetest.Busybox(t)
+	for _, src := range imagetest.Sources(t, busybox) {
+		t.Run("busybox/"+src.Kind, func(t *testing.T) {
+			args := []string{"image", "--color", "never", src.Ref}
+			if src.Kind == "registry" {
+				args = append(args, "--insecure")
+			}
+			out, errOut, code := run(args...)
+			if code != ExitFindings {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, ExitFindings, out, errOut)
+			}
+			for _, want := range []string{"image " + src.Ref, "digest:", "sha256:", "layers:", "shells:", "/bin/sh -> /bin/busybox", "image-shell", "image-network-tools", "image-fs-tools"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+	distroless := imagetest.WriteLayout(t, imagetest.Distroless(t))
+	out, errOut, code := run("image", "-o", "json", distroless)
+	if code != ExitOK {
+		t.Fatalf("distroless: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var doc struct {
+		Findings []struct{ Check, Severity string }
+		Images   []struct {
+			User      string
+			Inventory struct {
+				Shells []string
+				Base   string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Images) != 1 || doc.Images[0].Inventory.Base != "distroless" || len(doc.Images[0].Inventory.Shells) != 0 {
+		t.Errorf("images: %+v", doc.Images)
+	}
+	for _, f := range doc.Findings {
+		if f.Check != "image-minimal-base" || f.Severity != "info" {
+			t.Errorf("distroless: unexpected finding %+v", f)
+		}
+	}
+
+	// An unreadable reference is an input error; the others are still
+	// inspected.
+	out, errOut, code = run("image", "--fail-on", "none", t.TempDir()+"/missing.tar", distroless)
+	if code != ExitError || !strings.Contains(out, "missing.tar") || !strings.Contains(out, "image "+distroless) {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}

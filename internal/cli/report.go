@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/checks"
+	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/report"
+	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// reportFlags are the flags every command that reports findings shares:
+// format, destination, failure threshold, configuration and check selection.
+type reportFlags struct {
+	output     string
+	outputFile string
+	failOn     string
+	configFile string
+	only       []string
+	skip       []string
+	color      string
+}
+
+func (f *reportFlags) register(fl *pflag.FlagSet) {
+	fl.StringVarP(&f.output, "output", "o", "text", "report format: "+strings.Join(report.Formats(), ", "))
+	fl.StringVar(&f.outputFile, "output-file", "", "write the report to this file instead of stdout")
+	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding has at least this severity: "+strings.Join(check.Severities(), ", ")+", or none")
+	fl.StringVar(&f.configFile, "config", "", "config file (default: "+config.FileName+" found upward from the first path)")
+	fl.StringSliceVar(&f.only, "checks", nil, "run only these checks (comma-separated IDs)")
+	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these checks (comma-separated IDs)")
+	fl.StringVar(&f.color, "color", "auto", "colour the text report: auto (on a terminal, unless NO_COLOR is set), always, never")
+}
+
+// reporter is what reportFlags resolve to before a scan.
+type reporter struct {
+	flags       *reportFlags
+	render      report.Renderer
+	failOn      check.Severity
+	failEnabled bool
+	color       bool
+	cfg         *config.Config
+}
+
+// prepare validates the flags and loads the configuration (found upward
+// from the first input) before anything is scanned: usage errors exit 2
+// without output.
+func (f *reportFlags) prepare(cmd *cobra.Command, inputs []string) (*reporter, error) {
+	r := &reporter{flags: f}
+	var err error
+	if r.render, err = report.Lookup(f.output); err != nil {
+		return nil, usageError("--output: %v", err)
+	}
+	if r.failOn, r.failEnabled, err = parseFailOn(f.failOn); err != nil {
+		return nil, usageError("--fail-on: %v", err)
+	}
+	for _, id := range append(append([]string{}, f.only...), f.skip...) {
+		if !knownCheck(id) {
+			return nil, usageError("unknown check %q (see 'kubeharden checks')", id)
+		}
+	}
+	if r.color, err = useColor(f.color, cmd.OutOrStdout(), f.outputFile); err != nil {
+		return nil, err
+	}
+	if r.cfg, err = loadConfig(f.configFile, inputs); err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	r.cfg.Checks.Only = append(r.cfg.Checks.Only, f.only...)
+	r.cfg.Checks.Disable = append(r.cfg.Checks.Disable, f.skip...)
+	return r, nil
+}
+
+// finish writes the report and turns the result into the exit code: 2 for
+// input errors, 1 for findings at or above --fail-on, else 0.
+func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
+	f := r.flags
+	out := cmd.OutOrStdout()
+	var file *os.File
+	if f.outputFile != "" {
+		var err error
+		if file, err = os.Create(f.outputFile); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("creating report: %w", err)}
+		}
+		out = file
+	}
+	opts := report.Options{Color: r.color, Version: version(), FailOn: r.failOn}
+	if err := r.render(out, res, opts); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("writing report: %w", err)}
+	}
+	if file != nil {
+		if err := file.Close(); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("writing report: %w", err)}
+		}
+	}
+	// Input errors are in the report; on stderr too when the report is not
+	// text on the terminal, so that a CI log shows them.
+	if f.output != "text" || f.outputFile != "" {
+		for _, e := range res.Errors {
+			fmt.Fprintf(cmd.ErrOrStderr(), "kubeharden: input error: %v\n", e)
+		}
+	}
+	if len(res.Errors) > 0 {
+		return &exitError{code: ExitError}
+	}
+	if r.failEnabled {
+		for _, fd := range res.Findings {
+			if fd.Severity >= r.failOn {
+				return &exitError{code: ExitFindings}
+			}
+		}
+	}
+	return nil
+}
+
+// knownCheck accepts registered and engine-level check IDs.
+func knownCheck(id string) bool {
+	if checks.Registry().Get(id) != nil {
+		return true
+	}
+	for _, m := range scan.EngineChecks() {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// loadConfig reads --config or the file found upward from the first input.
+func loadConfig(explicit string, inputs []string) (*config.Config, error) {
+	path := explicit
+	if path == "" {
+		start := "."
+		for _, in := range inputs {
+			if in != source.Stdin {
+				if _, err := os.Stat(in); err == nil {
+					start = in
+					break
+				}
+			}
+		}
+		found, ok := config.Find(start)
+		if !ok {
+			return config.Default(), nil
+		}
+		path = found
+	}
+	return config.Load(path, knownCheck)
+}
+
+func parseFailOn(s string) (check.Severity, bool, error) {
+	if strings.EqualFold(s, "none") {
+		return 0, false, nil
+	}
+	sev, err := check.ParseSeverity(s)
+	return sev, true, err
+}
+
+func useColor(mode string, out io.Writer, outputFile string) (bool, error) {
+	switch mode {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto":
+		if outputFile != "" || os.Getenv("NO_COLOR") != "" {
+			return false, nil
+		}
+		f, ok := out.(*os.File)
+		if !ok {
+			return false, nil
+		}
+		st, err := f.Stat()
+		return err == nil && st.Mode()&os.ModeCharDevice != 0, nil
+	}
+	return false, usageError("--color: want auto, always or never, not %q", mode)
+}

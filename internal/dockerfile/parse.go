@@ -1,0 +1,388 @@
+package dockerfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+)
+
+// Options control parsing.
+type Options struct {
+	// Target names the final stage; "" means the last stage.
+	Target string
+	// BuildArgs override ARG defaults, as --build-arg does.
+	BuildArgs map[string]string
+}
+
+// Error is a parse error at a line (0 when unknown).
+type Error struct {
+	Line    int
+	Message string
+}
+
+func (e Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Message)
+	}
+	return e.Message
+}
+
+// expanded lists the instructions whose arguments BuildKit expands with
+// the stage's ARGs and ENVs (instructions.SupportsSingleWordExpansion),
+// besides ENV and LABEL, which are expanded pair by pair.
+// RUN, CMD and ENTRYPOINT are left to the shell at run time.
+var expanded = map[string]bool{
+	"add": true, "copy": true, "expose": true,
+	"stopsignal": true, "user": true, "volume": true, "workdir": true,
+}
+
+// Parse reads a Dockerfile. It returns nil and errors when the file cannot
+// be parsed at all; otherwise a File, with errors for what it could not
+// read (an unknown --target, a bad instruction).
+//
+// ARGs and ENVs are resolved as BuildKit resolves them, with one
+// difference: a variable that has no value (an ARG without default or
+// --build-arg) is left as written ($VERSION) rather than made empty, so
+// that checks see that the value is decided at build time.
+func Parse(path string, data []byte, opts Options) (*File, []Error) {
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, []Error{toError(err, 0)}
+	}
+	p := &parseState{
+		f:    &File{Path: path, Ignores: map[int]map[string]string{}},
+		opts: opts,
+		lex:  shell.NewLex(res.EscapeToken),
+		meta: vars{},
+	}
+	for _, n := range res.AST.Children {
+		p.node(n)
+	}
+	f := p.f
+	if len(f.Stages) == 0 {
+		return nil, append(p.errs, Error{Message: "no FROM instruction: the Dockerfile builds nothing"})
+	}
+	f.Final = f.Stages[len(f.Stages)-1]
+	if opts.Target != "" {
+		if s := p.stageNamed(opts.Target, len(f.Stages)); s != nil {
+			f.Final = s
+		} else {
+			p.errs = append(p.errs, Error{Message: fmt.Sprintf("target stage %q not found; checking the last stage", opts.Target)})
+		}
+	}
+	p.ignores(data, res.AST.Children)
+	sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
+	return f, p.errs
+}
+
+type parseState struct {
+	f    *File
+	opts Options
+	errs []Error
+	lex  *shell.Lex
+	// meta holds the global ARGs, which only FROM lines see.
+	meta vars
+	cur  *Stage
+	// args and env are the current stage's ARGs and ENVs; env is
+	// inherited by stages that build FROM it, args are not.
+	args, env vars
+	// stageEnv keeps each stage's ENVs at its end, by stage index.
+	stageEnv []vars
+}
+
+func (p *parseState) errorf(line int, format string, args ...any) {
+	p.errs = append(p.errs, Error{Line: line, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *parseState) node(n *parser.Node) {
+	ins := &Instruction{
+		Cmd:      strings.ToLower(n.Value),
+		Original: n.Original,
+		Line:     n.StartLine,
+		EndLine:  n.EndLine,
+		ExecForm: n.Attributes["json"],
+		Flags:    append([]string(nil), n.Flags...),
+	}
+	for a := n.Next; a != nil; a = a.Next {
+		ins.Args = append(ins.Args, a.Value)
+	}
+	for _, h := range n.Heredocs {
+		ins.Heredocs = append(ins.Heredocs, h.Content)
+	}
+	typed, err := instructions.ParseInstruction(n)
+	if err != nil {
+		p.errs = append(p.errs, toError(err, n.StartLine))
+		typed = nil
+	}
+	if ins.Cmd == "from" {
+		p.from(ins, typed)
+		return
+	}
+	if p.cur == nil {
+		if ins.Cmd != "arg" {
+			p.errorf(ins.Line, "instruction %s comes before the first FROM", strings.ToUpper(ins.Cmd))
+			return
+		}
+		p.f.MetaArgs = append(p.f.MetaArgs, ins)
+		if c, ok := typed.(*instructions.ArgCommand); ok {
+			p.arg(ins.Line, c, p.meta, p.meta, nil)
+		}
+		return
+	}
+	env := p.stageVars()
+	switch c := typed.(type) {
+	case *instructions.ArgCommand:
+		p.arg(ins.Line, c, p.args, env, p.meta)
+	case *instructions.EnvCommand:
+		// The parser's nodes are key, value, delimiter triples: Args
+		// become key=value, expanded with the ENVs before this one.
+		ins.Args = ins.Args[:0]
+		for _, kv := range c.Env {
+			k, v := p.expand(ins.Line, kv.Key, env), p.expand(ins.Line, kv.Value, env)
+			p.env[k] = v
+			ins.Args = append(ins.Args, k+"="+v)
+		}
+	case *instructions.LabelCommand:
+		ins.Args = ins.Args[:0]
+		for _, kv := range c.Labels {
+			ins.Args = append(ins.Args, p.expand(ins.Line, kv.Key, env)+"="+p.expand(ins.Line, kv.Value, env))
+		}
+	default:
+		if expanded[ins.Cmd] {
+			for i, a := range ins.Args {
+				ins.Args[i] = p.expand(ins.Line, a, env)
+			}
+		}
+	}
+	p.cur.Instructions = append(p.cur.Instructions, ins)
+}
+
+// from starts a stage. Its base and platform are expanded with the global
+// ARGs only, as BuildKit does.
+func (p *parseState) from(ins *Instruction, typed any) {
+	s := &Stage{Index: len(p.f.Stages), From: ins}
+	var base string
+	if st, ok := typed.(*instructions.Stage); ok {
+		base, s.Name, s.Platform = st.BaseName, st.Name, st.Platform
+	} else if len(ins.Args) > 0 {
+		base = ins.Args[0]
+	}
+	base = p.expand(ins.Line, base, p.meta)
+	if s.Platform != "" {
+		s.Platform = p.expand(ins.Line, s.Platform, p.meta)
+	}
+	p.env = vars{}
+	if b := p.stageNamed(base, s.Index); b != nil {
+		s.BaseStage = b
+		for k, v := range p.stageEnv[b.Index] {
+			p.env[k] = v
+		}
+	} else {
+		s.Base = base
+	}
+	if len(ins.Args) > 0 {
+		ins.Args[0] = base
+	}
+	p.args = vars{}
+	p.cur = s
+	p.f.Stages = append(p.f.Stages, s)
+	p.stageEnv = append(p.stageEnv, p.env)
+}
+
+// stageNamed finds one of the first n stages by name (stage names are
+// case-insensitive) or by index.
+func (p *parseState) stageNamed(name string, n int) *Stage {
+	if name == "" {
+		return nil
+	}
+	if i, err := strconv.Atoi(name); err == nil && strconv.Itoa(i) == name {
+		if i >= 0 && i < n {
+			return p.f.Stages[i]
+		}
+		return nil
+	}
+	for _, s := range p.f.Stages[:n] {
+		if s.Name != "" && strings.EqualFold(s.Name, name) {
+			return s
+		}
+	}
+	return nil
+}
+
+// arg declares ARGs in scope: a --build-arg wins, then the default
+// (expanded with env), then, inside a stage, the global ARG of the same
+// name. An ARG with none of them stays unset.
+func (p *parseState) arg(line int, c *instructions.ArgCommand, scope, env, global vars) {
+	for _, kv := range c.Args {
+		if v, ok := p.opts.BuildArgs[kv.Key]; ok {
+			scope[kv.Key] = v
+			continue
+		}
+		if kv.Value != nil {
+			scope[kv.Key] = p.expand(line, *kv.Value, env)
+			continue
+		}
+		if v, ok := global[kv.Key]; ok {
+			scope[kv.Key] = v
+		}
+	}
+}
+
+// stageVars is what an instruction of the current stage sees: its ARGs,
+// overridden by its ENVs (an ENV always wins over an ARG of the same name).
+func (p *parseState) stageVars() vars {
+	v := make(vars, len(p.args)+len(p.env))
+	for k, x := range p.args {
+		v[k] = x
+	}
+	for k, x := range p.env {
+		v[k] = x
+	}
+	return v
+}
+
+// expand substitutes variables in word; on a bad substitution it records
+// an error and returns word as written.
+func (p *parseState) expand(line int, word string, env vars) string {
+	// As BuildKit, then keep plain references to unset variables as
+	// written; ${X:-default} still takes its default.
+	p.lex.SkipUnsetEnv = false
+	out, unmatched, err := p.lex.ProcessWord(word, env)
+	if err != nil {
+		p.errorf(line, "expanding %q: %s", word, errorMessage(err))
+		return word
+	}
+	for name := range unmatched {
+		if plainRef(word, name) {
+			p.lex.SkipUnsetEnv = true
+			if kept, _, err := p.lex.ProcessWord(word, env); err == nil {
+				return kept
+			}
+			break
+		}
+	}
+	return out
+}
+
+// plainRef reports whether word refers to name as $name or ${name}.
+func plainRef(word, name string) bool {
+	if strings.Contains(word, "${"+name+"}") {
+		return true
+	}
+	for i := 0; ; {
+		j := strings.Index(word[i:], "$"+name)
+		if j < 0 {
+			return false
+		}
+		end := i + j + 1 + len(name)
+		if end == len(word) || !isNameChar(word[end]) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isNameChar(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// ignoreRE matches `# kubeharden:ignore=<check-id>[,<check-id>...] <reason>`.
+var ignoreRE = regexp.MustCompile(`^#\s*kubeharden:ignore(?:=(\S*))?(?:\s+(.*))?$`)
+
+// ignores reads the suppression comments: those in the block of comment
+// lines directly above an instruction apply to it.
+func (p *parseState) ignores(data []byte, nodes []*parser.Node) {
+	lines := strings.Split(strings.TrimPrefix(string(data), "\ufeff"), "\n")
+	covered := map[int]bool{}
+	for _, n := range nodes {
+		for l := n.StartLine; l <= n.EndLine && l-n.StartLine < len(lines); l++ {
+			covered[l] = true
+		}
+	}
+	line := func(l int) string {
+		if l < 1 || l > len(lines) {
+			return ""
+		}
+		return strings.TrimSpace(lines[l-1])
+	}
+	attached := map[int]bool{}
+	for _, n := range nodes {
+		for l := n.StartLine - 1; l >= 1 && !covered[l] && strings.HasPrefix(line(l), "#"); l-- {
+			m := ignoreRE.FindStringSubmatch(line(l))
+			if m == nil {
+				continue
+			}
+			attached[l] = true
+			ids, reason := m[1], strings.TrimSpace(m[2])
+			if ids == "" {
+				p.errorf(l, "ignore comment names no check: write # kubeharden:ignore=<check-id> <reason>")
+				continue
+			}
+			for _, id := range strings.Split(ids, ",") {
+				if id == "" {
+					continue
+				}
+				if reason == "" {
+					p.errorf(l, "ignore comment for %s gives no reason", id)
+					continue
+				}
+				if p.f.Ignores[n.StartLine] == nil {
+					p.f.Ignores[n.StartLine] = map[string]string{}
+				}
+				p.f.Ignores[n.StartLine][id] = reason
+			}
+		}
+	}
+	for i := range lines {
+		l := i + 1
+		if !covered[l] && !attached[l] && ignoreRE.MatchString(line(l)) {
+			p.errorf(l, "ignore comment is not directly above an instruction, so it suppresses nothing")
+		}
+	}
+}
+
+// vars is a scope of variables for the shell lexer.
+type vars map[string]string
+
+func (v vars) Get(k string) (string, bool) { x, ok := v[k]; return x, ok }
+
+func (v vars) Keys() []string {
+	out := make([]string, 0, len(v))
+	for k := range v {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// toError converts a BuildKit error, taking its line when it has one.
+func toError(err error, line int) Error {
+	var le *parser.LocationError
+	if errors.As(err, &le) {
+		for _, r := range le.Locations {
+			if len(r) > 0 && r[0].Start.Line > 0 {
+				line = r[0].Start.Line
+				break
+			}
+		}
+	}
+	return Error{Line: line, Message: errorMessage(err)}
+}
+
+// errorMessage is the error's text without the stack and location
+// wrappers of BuildKit's errors.
+func errorMessage(err error) string {
+	msg := err.Error()
+	if msg == "" {
+		return "invalid Dockerfile"
+	}
+	return msg
+}

@@ -1,0 +1,217 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+)
+
+// captured are the files whose contents are kept: they say who the users
+// are and which distribution this is. Everything else is headers only.
+var captured = map[string]bool{
+	"/etc/passwd":         true,
+	"/etc/group":          true,
+	"/etc/os-release":     true,
+	"/usr/lib/os-release": true,
+}
+
+// maxCaptured bounds a captured file: a real /etc/passwd is a few KB.
+const maxCaptured = 1 << 20
+
+// Whiteout markers of the OCI image spec (from AUFS).
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutMeta   = ".wh..wh."
+	whiteoutOpaque = ".wh..wh..opq"
+)
+
+// flattener merges layers top layer first, the way mutate.Extract does:
+// an entry of a lower layer is kept only when no upper layer has the same
+// path, deleted it or an ancestor with a whiteout, made an ancestor an
+// opaque directory, or replaced an ancestor with a non-directory. Going
+// top-down keeps every decision a few map lookups per entry, where going
+// bottom-up would have to delete whole subtrees on each whiteout.
+type flattener struct {
+	files map[string]*File
+	// whiteouts and opaque hold the markers of the layers above the one
+	// being read; a layer's own markers apply only below it.
+	whiteouts, opaque map[string]bool
+	pendingWh         []string
+	pendingOpq        []string
+	contents          map[string][]byte
+}
+
+func newFlattener() *flattener {
+	return &flattener{
+		files:     map[string]*File{},
+		whiteouts: map[string]bool{},
+		opaque:    map[string]bool{},
+		contents:  map[string][]byte{},
+	}
+}
+
+// cleanPath turns a tar name ("./bin/sh", "bin/", "/bin/sh") into a clean
+// absolute path.
+func cleanPath(name string) string { return path.Clean("/" + name) }
+
+// addLayer reads one layer's tar stream; layers must come top first, with
+// their index in the image (0 is the base layer).
+func (fl *flattener) addLayer(layer int, r io.Reader) error {
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading tar: %w", err)
+		}
+		if err := fl.add(layer, hdr, tr); err != nil {
+			return err
+		}
+	}
+	for _, p := range fl.pendingWh {
+		fl.whiteouts[p] = true
+	}
+	for _, p := range fl.pendingOpq {
+		fl.opaque[p] = true
+	}
+	fl.pendingWh, fl.pendingOpq = fl.pendingWh[:0], fl.pendingOpq[:0]
+	return nil
+}
+
+func (fl *flattener) add(layer int, hdr *tar.Header, tr io.Reader) error {
+	p := cleanPath(hdr.Name)
+	if p == "/" {
+		return nil
+	}
+	dir, base := path.Split(p)
+	dir = path.Clean(dir)
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		switch {
+		case base == whiteoutOpaque:
+			fl.pendingOpq = append(fl.pendingOpq, dir)
+		case strings.HasPrefix(base, whiteoutMeta):
+			// AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not files.
+		default:
+			fl.pendingWh = append(fl.pendingWh, path.Join(dir, base[len(whiteoutPrefix):]))
+		}
+		return nil
+	}
+	if old := fl.files[p]; old != nil && old.Layer != layer {
+		return nil // an upper layer has this path
+	}
+	if fl.hidden(p, layer) {
+		return nil
+	}
+	f := &File{
+		Path:  p,
+		Mode:  hdr.FileInfo().Mode(),
+		UID:   hdr.Uid,
+		GID:   hdr.Gid,
+		Size:  hdr.Size,
+		Layer: layer,
+	}
+	switch hdr.Typeflag {
+	case tar.TypeSymlink:
+		f.Linkname = hdr.Linkname
+	case tar.TypeLink:
+		f.Linkname = cleanPath(hdr.Linkname)
+		f.Hardlink = true
+		f.Size = 0
+	}
+	if _, ok := hdr.PAXRecords["SCHILY.xattr.security.capability"]; ok {
+		f.Capabilities = true
+	}
+	fl.files[p] = f
+	// A later entry of the same layer for the same path replaces the
+	// earlier one, contents included.
+	delete(fl.contents, p)
+	if captured[p] && hdr.Typeflag == tar.TypeReg {
+		data, err := io.ReadAll(io.LimitReader(tr, maxCaptured))
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		fl.contents[p] = data
+	}
+	return nil
+}
+
+// hidden tells whether an upper layer removed p: by a whiteout of p or an
+// ancestor, by making an ancestor opaque, or by putting a non-directory
+// where an ancestor was.
+func (fl *flattener) hidden(p string, layer int) bool {
+	if fl.whiteouts[p] {
+		return true
+	}
+	for a := p; a != "/"; {
+		i := strings.LastIndexByte(a, '/')
+		if i <= 0 {
+			a = "/"
+		} else {
+			a = a[:i]
+		}
+		if fl.whiteouts[a] || fl.opaque[a] {
+			return true
+		}
+		if f := fl.files[a]; f != nil && f.Layer > layer && !f.Mode.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+// finish fills img with the merged filesystem.
+func (fl *flattener) finish(img *Image) {
+	img.Files = fl.files
+	img.contents = fl.contents
+	img.OSRelease = nil
+	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
+		if data, ok := img.Content(p); ok {
+			img.OSRelease = parseOSRelease(data)
+			break
+		}
+	}
+}
+
+// parseOSRelease reads os-release(5): KEY=value lines, values optionally
+// quoted with shell quoting.
+func parseOSRelease(data []byte) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+			if v != "" && line[len(k)+1] == '"' {
+				r := strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\$`, `$`, "\\`", "`")
+				v = r.Replace(v)
+			}
+		}
+		out[strings.TrimSpace(k)] = v
+	}
+	return out
+}
+
+// FlattenTar flattens a single uncompressed layer; it is the loader
+// without the image around it, for fuzzing and for tools that have a
+// bare root filesystem tarball.
+func FlattenTar(data []byte) (*Image, error) {
+	fl := newFlattener()
+	if err := fl.addLayer(0, bytes.NewReader(data)); err != nil {
+		return nil, err
+	}
+	img := &Image{Layers: 1}
+	fl.finish(img)
+	return img, nil
+}
