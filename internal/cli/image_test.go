@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -69,5 +70,32 @@ func TestImageCommand(t *testing.T) {
 	out, errOut, code = run("image", "--fail-on", "none", t.TempDir()+"/missing.tar", distroless)
 	if code != ExitError || !strings.Contains(out, "missing.tar") || !strings.Contains(out, "image "+distroless) {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestScanImages: `scan --images` pulls the images the manifests run from
+// a registry (here on loopback) and reports the image checks with the
+// manifest findings.
+func TestScanImages(t *testing.T) {
+	ref := imagetest.Push(t, imagetest.Busybox(t))
+	dir := t.TempDir()
+	manifest := dir + "/pod.yaml"
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nspec:\n  containers: [{name: a, image: \"" + ref + "\"}]\n"
+	if err := os.WriteFile(manifest, []byte(pod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run("scan", "--images", "--insecure", "--color", "never", "--fail-on", "none", manifest)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"pod.yaml:", "run-as-non-root", "image " + ref, ref + "  MEDIUM  image-shell"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Without --images, no registry is contacted and no image is reported.
+	out, _, _ = run("scan", "--color", "never", "--fail-on", "none", manifest)
+	if strings.Contains(out, "image-shell") {
+		t.Errorf("images inspected without --images:\n%s", out)
 	}
 }
