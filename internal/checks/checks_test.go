@@ -196,3 +196,31 @@ func TestChecks(t *testing.T) {
 		})
 	}
 }
+
+// scanManifestFor scans manifest with the given .kubeharden.yaml content
+// and returns the messages of one check's findings, in order. The testdata
+// harness can set parameters only for pass/ data, so tables over parameters
+// use this instead.
+func scanManifestFor(t *testing.T, id, cfgText, manifest string) []string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "manifest.yaml")
+	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	known := func(id string) bool { return Registry().Get(id) != nil }
+	cfg, err := config.Parse(config.FileName, []byte(cfgText), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := scan.Run(context.Background(), []string{file}, scan.Options{Registry: Registry(), Config: cfg})
+	if len(res.Errors) > 0 {
+		t.Fatalf("input errors: %v", res.Errors)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		if f.Check == id {
+			got = append(got, f.Message)
+		}
+	}
+	return got
+}

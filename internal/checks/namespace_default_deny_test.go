@@ -1,14 +1,8 @@
 package checks
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/kubeharden/kubeharden/internal/config"
-	"github.com/kubeharden/kubeharden/internal/scan"
 )
 
 // TestNamespaceDefaultDenyEgressParam covers both values of
@@ -85,12 +79,6 @@ kind: Pod
 metadata: {name: b, namespace: none}
 spec: {containers: [{name: b, image: "registry/b:v1"}]}
 `
-	dir := t.TempDir()
-	file := filepath.Join(dir, "objects.yaml")
-	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	known := func(id string) bool { return Registry().Get(id) != nil }
 	const (
 		noneIngress = `namespace "none" must have a default-deny ingress NetworkPolicy (podSelector {}, policyTypes [Ingress], no rules)`
 		noneEgress  = `namespace "none" must have a default-deny egress NetworkPolicy (podSelector {}, policyTypes [Egress], no rules)`
@@ -108,20 +96,7 @@ spec: {containers: [{name: b, image: "registry/b:v1"}]}
 			noneIngress,
 		}},
 	} {
-		cfg, err := config.Parse(config.FileName, []byte(tt.config), known)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := scan.Run(context.Background(), []string{file}, scan.Options{Registry: Registry(), Config: cfg})
-		if len(res.Errors) > 0 {
-			t.Fatalf("input errors: %v", res.Errors)
-		}
-		var got []string
-		for _, f := range res.Findings {
-			if f.Check == "namespace-default-deny" {
-				got = append(got, f.Message)
-			}
-		}
+		got := scanManifestFor(t, "namespace-default-deny", tt.config, manifest)
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("config %q:\n got %q\nwant %q", tt.config, got, tt.want)
 		}

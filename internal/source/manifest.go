@@ -153,7 +153,7 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 		}
 		info, err := os.Stat(in)
 		if err != nil {
-			errs = append(errs, Error{File: in, Message: describeFSError(err)})
+			errs = append(errs, Error{File: in, Message: DescribeFSError(err)})
 			continue
 		}
 		if !info.IsDir() {
@@ -176,7 +176,7 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 		var found []File
 		err = filepath.WalkDir(in, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				errs = append(errs, Error{File: p, Message: describeFSError(err)})
+				errs = append(errs, Error{File: p, Message: DescribeFSError(err)})
 				return nil
 			}
 			name := d.Name()
@@ -210,7 +210,7 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, Error{File: in, Message: describeFSError(err)})
+			errs = append(errs, Error{File: in, Message: DescribeFSError(err)})
 		}
 		sort.Slice(found, func(i, j int) bool { return found[i].Path < found[j].Path })
 		for _, f := range found {
@@ -270,7 +270,9 @@ func matchSegments(g, p []string) bool {
 	return len(p) == 0
 }
 
-func describeFSError(err error) string {
+// DescribeFSError words a filesystem error without repeating the path,
+// which the caller names.
+func DescribeFSError(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
@@ -294,7 +296,7 @@ func Open(f File, stdin io.Reader) (io.ReadCloser, error) {
 	}
 	rc, err := os.Open(f.Path)
 	if err != nil {
-		return nil, errors.New(describeFSError(err))
+		return nil, errors.New(DescribeFSError(err))
 	}
 	return rc, nil
 }

@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -255,7 +254,7 @@ type tree struct {
 func load(chartPath string) (*tree, error) {
 	info, err := os.Stat(chartPath)
 	if err != nil {
-		return nil, errors.New(describeFSError(err))
+		return nil, errors.New(source.DescribeFSError(err))
 	}
 	t := &tree{disk: map[*chart.File]string{}, templates: map[*chart.File]string{}}
 	var files []*loader.BufferedFile
@@ -274,7 +273,7 @@ func load(chartPath string) (*tree, error) {
 	} else {
 		data, err := os.ReadFile(chartPath)
 		if err != nil {
-			return nil, errors.New(describeFSError(err))
+			return nil, errors.New(source.DescribeFSError(err))
 		}
 		files, err = loader.LoadArchiveFiles(bytes.NewReader(data))
 		if err != nil {
@@ -472,7 +471,7 @@ func readValuesFile(name string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return nil, errors.New(describeFSError(err))
+		return nil, errors.New(source.DescribeFSError(err))
 	}
 	return data, nil
 }
@@ -676,18 +675,4 @@ func leadingInt(s string) (int, int) {
 	}
 	v, _ := strconv.Atoi(s[:n])
 	return v, n
-}
-
-func describeFSError(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "no such file or directory"
-	case errors.Is(err, fs.ErrPermission):
-		return "permission denied"
-	}
-	return err.Error()
 }
