@@ -76,6 +76,5 @@ func inspectImages(ctx context.Context, refs []string, f *imageFlags, opts scan.
 	}
 	res := scan.RunImages(ctx, imgs, opts)
 	res.Errors = append(errs, res.Errors...)
-	res.Files = len(refs)
 	return res
 }

@@ -182,7 +182,14 @@ func Summary(res *scan.Result) string {
 	if n := len(res.Errors); n > 0 {
 		parts = append(parts, plural(n, "input error", "input errors"))
 	}
-	parts = append(parts, plural(res.Objects, "object", "objects")+" in "+plural(res.Files, "file", "files"))
+	// Images count as objects and inputs; name them apart.
+	objects, files := res.Objects-len(res.Images), res.Files-len(res.Images)
+	if objects > 0 || files > 0 || len(res.Images) == 0 {
+		parts = append(parts, plural(objects, "object", "objects")+" in "+plural(files, "file", "files"))
+	}
+	if len(res.Images) > 0 {
+		parts = append(parts, plural(len(res.Images), "image", "images"))
+	}
 	return strings.Join(parts, " · ")
 }
 
