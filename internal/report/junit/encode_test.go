@@ -80,14 +80,7 @@ func matchesReference(t *testing.T, res *scan.Result) {
 	if err := renderReference(&want, res); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got.Bytes(), want.Bytes()) {
-		g, w := got.Bytes(), want.Bytes()
-		i := 0
-		for i < len(g) && i < len(w) && g[i] == w[i] {
-			i++
-		}
-		t.Fatalf("output differs from encoding/xml at byte %d:\ngot  ...%q\nwant ...%q", i, g[max(0, i-200):min(len(g), i+100)], w[max(0, i-200):min(len(w), i+100)])
-	}
+	reporttest.SameBytes(t, got.Bytes(), want.Bytes(), "encoding/xml")
 }
 
 func TestMatchesReference(t *testing.T) {

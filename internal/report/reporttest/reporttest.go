@@ -224,3 +224,18 @@ func Golden(t testing.TB, path string, got []byte) {
 		}
 	}
 }
+
+// SameBytes fails t when got and want differ, showing where: renderers
+// that hand-encode must match the reflective encoder they replace.
+func SameBytes(t testing.TB, got, want []byte, reference string) {
+	t.Helper()
+	if bytes.Equal(got, want) {
+		return
+	}
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	t.Fatalf("output differs from %s at byte %d:\ngot  ...%q\nwant ...%q", reference, i,
+		got[max(0, i-200):min(len(got), i+100)], want[max(0, i-200):min(len(want), i+100)])
+}
