@@ -97,9 +97,6 @@ type Check struct {
 	// Applies selects the objects the check runs on; nil means all.
 	Applies func(*object.Object) bool
 	Run     func(*Pass)
-	// IndexKinds lists the kinds the check looks up in the Index, so that the
-	// engine keeps just those objects in memory.
-	IndexKinds []string
 }
 
 // PodSpecs applies a check to every object that carries a pod spec.
@@ -273,9 +270,8 @@ func (p *Pass) Run(c *Check) {
 
 // Keep records a fact about the object for the deferred conditions of the
 // scan: Index.Kept(key) returns every fact kept under key, in input order.
-// IndexKinds keeps whole objects, YAML trees and all, until the scan ends;
-// Keep holds only v, which is how a check looks across numerous objects
-// (every role and binding of a cluster) in bounded memory. Keys should
+// Keep holds only v, never the object, which is how a check looks across
+// numerous objects (every role and binding of a cluster) in bounded memory. Keys should
 // start with the check ID; v must not hold the object's nodes.
 func (p *Pass) Keep(key string, v any) {
 	if p.keep != nil {
@@ -341,54 +337,21 @@ func (p *Pass) ReportDeferred(ref object.Ref, d Deferral, format string, args ..
 	}, d)
 }
 
-// Index is every object of the scan of the kinds that checks asked for,
-// looked up by kind, namespace and name.
+// Index is what deferred conditions see of the whole scan: the facts
+// checks kept about objects (Pass.Keep), in input order, and a memo for
+// per-scan state computed from them. It holds no objects: a YAML tree is
+// kilobytes, a fact a few bytes, and a scan may have a hundred thousand
+// objects.
 type Index struct {
-	byKind   map[string][]*object.Object
-	byKindNS map[string][]*object.Object
-	byName   map[string]*object.Object
-	memo     map[string]any
-	kept     map[string][]any
+	memo map[string]any
+	kept map[string][]any
 	// DefaultNamespace is where objects without a namespace are placed.
 	DefaultNamespace string
 }
 
 // NewIndex returns an empty index.
 func NewIndex(defaultNamespace string) *Index {
-	return &Index{
-		byKind:           map[string][]*object.Object{},
-		byKindNS:         map[string][]*object.Object{},
-		byName:           map[string]*object.Object{},
-		memo:             map[string]any{},
-		kept:             map[string][]any{},
-		DefaultNamespace: defaultNamespace,
-	}
-}
-
-// Namespace returns o's namespace, or the default one.
-func (x *Index) Namespace(o *object.Object) string {
-	if o.Namespace != "" {
-		return o.Namespace
-	}
-	return x.DefaultNamespace
-}
-
-func indexKey(kind, namespace, name string) string { return kind + "\x00" + namespace + "\x00" + name }
-
-// Add records o. The first object with a given kind, namespace and name
-// wins, as with kubectl apply of the first document.
-func (x *Index) Add(o *object.Object) {
-	x.byKind[o.Kind] = append(x.byKind[o.Kind], o)
-	ns := ""
-	if o.Namespaced() {
-		ns = x.Namespace(o)
-	}
-	k := indexKey(o.Kind, ns, o.Name)
-	if _, ok := x.byName[k]; !ok {
-		x.byName[k] = o
-	}
-	kn := indexKey(o.Kind, ns, "")
-	x.byKindNS[kn] = append(x.byKindNS[kn], o)
+	return &Index{memo: map[string]any{}, kept: map[string][]any{}, DefaultNamespace: defaultNamespace}
 }
 
 // AddKept records a fact kept by a check; the engine adds them in input
@@ -398,12 +361,6 @@ func (x *Index) AddKept(key string, v any) { x.kept[key] = append(x.kept[key], v
 // Kept returns the facts that checks kept under key (see Pass.Keep), in
 // input order.
 func (x *Index) Kept(key string) []any { return x.kept[key] }
-
-// ListIn returns the indexed objects of a kind in one namespace (objects
-// without one count as in DefaultNamespace), in input order.
-func (x *Index) ListIn(kind, namespace string) []*object.Object {
-	return x.byKindNS[indexKey(kind, namespace, "")]
-}
 
 // Memo returns the value stored under key, computing it once with make.
 // Deferred conditions use it to precompute per-scan state (the policies of
@@ -418,12 +375,3 @@ func (x *Index) Memo(key string, make func() any) any {
 	x.memo[key] = v
 	return v
 }
-
-// Get returns the object of that kind, namespace and name, or nil. Use ""
-// as namespace for cluster-scoped kinds.
-func (x *Index) Get(kind, namespace, name string) *object.Object {
-	return x.byName[indexKey(kind, namespace, name)]
-}
-
-// List returns every indexed object of a kind, in input order.
-func (x *Index) List(kind string) []*object.Object { return x.byKind[kind] }

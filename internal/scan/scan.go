@@ -128,7 +128,6 @@ type docResult struct {
 	suppressed []check.Finding
 	deferred   []deferred
 	errors     []source.Error
-	retained   []retained
 	facts      []fact
 	objects    int
 }
@@ -146,11 +145,6 @@ func (a inputPos) less(b inputPos) bool {
 	return a.item < b.item
 }
 
-type retained struct {
-	inputPos
-	obj *object.Object
-}
-
 // fact is a value a check kept about an object (check.Pass.Keep).
 type fact struct {
 	inputPos
@@ -165,7 +159,6 @@ type engine struct {
 	dfChecks  []*check.Check
 	imgChecks []*check.Check
 	params    check.Params
-	retain    map[string]bool
 	now       time.Time
 	fileIdx   map[string]int
 	strings   interner
@@ -208,7 +201,7 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &engine{opts: opts, params: opts.Config.Params(), retain: map[string]bool{}, now: opts.Now}
+	e := &engine{opts: opts, params: opts.Config.Params(), now: opts.Now}
 	if e.now.IsZero() {
 		e.now = time.Now()
 	}
@@ -228,9 +221,6 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 			e.imgChecks = append(e.imgChecks, &cc)
 		}
 		res.Checks = append(res.Checks, cc.Meta)
-		for _, k := range c.IndexKinds {
-			e.retain[k] = true
-		}
 	}
 	for _, m := range EngineChecks() {
 		if opts.Config.Enabled(m.ID) {
@@ -310,7 +300,6 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 	go func() { wg.Wait(); close(results) }()
 
 	var pending []deferred
-	var kept []retained
 	var facts []fact
 	// Findings are collected per document and copied once into a slice of
 	// the exact size: appending hundreds of thousands of them to one slice
@@ -330,7 +319,6 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 			imageSet[ref] = true
 		}
 		pending = append(pending, r.deferred...)
-		kept = append(kept, r.retained...)
 		facts = append(facts, r.facts...)
 	}
 	res.Errors = append(res.Errors, readErrs...)
@@ -339,15 +327,11 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 	}
 	sort.Strings(res.ImageRefs)
 
-	// The index is built in input order so that lookups are deterministic
-	// whatever order the workers finished in.
-	sort.Slice(kept, func(i, j int) bool { return kept[i].less(kept[j].inputPos) })
-	// The facts of one object arrive together, in the order kept.
+	// Facts are indexed in input order, so that "the first of a name" is
+	// deterministic whatever order the workers finished in; the facts of
+	// one object arrive together, in the order kept.
 	sort.SliceStable(facts, func(i, j int) bool { return facts[i].less(facts[j].inputPos) })
 	idx := check.NewIndex(opts.Namespace)
-	for _, k := range kept {
-		idx.Add(k.obj)
-	}
 	for _, f := range facts {
 		idx.AddKept(f.key, f.v)
 	}
@@ -444,9 +428,6 @@ func (e *engine) scanDoc(j docJob) docResult {
 		r.objects++
 		pos := inputPos{file: j.file, doc: j.doc.Index, item: i}
 		e.scanObject(o, pos, &r)
-		if e.retain[o.Kind] {
-			r.retained = append(r.retained, retained{inputPos: pos, obj: o})
-		}
 	}
 	return r
 }

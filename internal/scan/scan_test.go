@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/object"
 )
 
 // testRegistry has one plain check and one deferred check, so that the
@@ -28,12 +29,16 @@ func testRegistry() *check.Registry {
 		},
 	})
 	r.Register(check.Check{
-		Meta:       check.Meta{ID: "needs-config", Title: "t", Severity: check.Medium, Description: "d.", Remediation: "r", References: []string{"x"}},
-		Applies:    check.PodSpecs,
-		IndexKinds: []string{"ConfigMap"},
+		Meta:    check.Meta{ID: "needs-config", Title: "t", Severity: check.Medium, Description: "d.", Remediation: "r", References: []string{"x"}},
+		Applies: func(o *object.Object) bool { return o.Kind == "ConfigMap" || check.PodSpecs(o) },
 		Run: func(p *check.Pass) {
 			ns, name := p.Namespace, p.Object.Name
-			p.ReportUnless(p.Pod.Ref, func(x *check.Index) bool { return x.Get("ConfigMap", ns, name) != nil },
+			key := "needs-config/" + ns + "/" + name
+			if p.Object.Kind == "ConfigMap" {
+				p.Keep(key, true)
+				return
+			}
+			p.ReportUnless(p.Pod.Ref, func(x *check.Index) bool { return len(x.Kept(key)) > 0 },
 				"pod %q has no config map", name)
 		},
 	})
