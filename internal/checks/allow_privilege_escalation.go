@@ -32,6 +32,7 @@ func init() {
 				seed000 + "enforce user-mode containers",
 				nsaCISA + "non-root containers (prevent privilege escalation)",
 			},
+			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     allowPrivilegeEscalation,

@@ -35,6 +35,7 @@ func init() {
 				seed000 + "take a look at AppArmor and Secure Computing (SecComp)",
 				nsaCISA + "pod security (AppArmor)",
 			},
+			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     appArmorProfile,

@@ -30,6 +30,7 @@ func init() {
 				seed003 + "automountServiceAccountToken",
 				nsaCISA + "pod security (service account tokens)",
 			},
+			Fixable: true,
 		},
 		// ServiceAccounts are visited to keep what they say about tokens.
 		Applies: func(o *object.Object) bool { return o.Kind == "ServiceAccount" || check.PodSpecs(o) },

@@ -32,6 +32,7 @@ func init() {
 				seed000 + "enforce user-mode containers",
 				nsaCISA + "non-root containers and least privilege",
 			},
+			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     capabilitiesDropAll,

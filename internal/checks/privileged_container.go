@@ -17,6 +17,7 @@ func init() {
 				"and AppArmor, seccomp and the device cgroup stop applying: anyone who controls it controls the node.",
 			Remediation: "Set securityContext.privileged to false, and grant only the specific capabilities the container needs.",
 			References:  []string{pssBaseline + " (Privileged Containers)", seed000 + "enforce user-mode containers", nsaCISA + "non-root containers"},
+			Fixable:     true,
 		},
 		Applies: check.PodSpecs,
 		Run:     privilegedContainer,

@@ -29,6 +29,7 @@ func init() {
 				seed003 + "readOnlyRootFilesystem",
 				nsaCISA + "immutable container file systems",
 			},
+			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     readOnlyRootFilesystem,

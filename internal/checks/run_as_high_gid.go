@@ -27,6 +27,7 @@ func init() {
 				seed003 + "runAsUser and runAsGroup (use a high UID and GID so as not to clash with the host)",
 				nsaCISA + "non-root containers",
 			},
+			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     runAsHighGID,

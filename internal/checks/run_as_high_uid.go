@@ -32,6 +32,7 @@ func init() {
 				seed003 + "runAsUser (use a high UID, e.g. in the 40000-60000 range, so as not to clash with host users)",
 				nsaCISA + "non-root containers",
 			},
+			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     runAsHighUID,

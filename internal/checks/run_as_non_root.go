@@ -30,6 +30,7 @@ func init() {
 				seed003 + "non root user",
 				nsaCISA + "non-root containers",
 			},
+			Fixable: true,
 		},
 		Applies: check.PodSpecs,
 		Run:     runAsNonRoot,

@@ -36,6 +36,7 @@ func init() {
 				seed000 + "take a look at AppArmor and Secure Computing (SecComp)",
 				nsaCISA + "pod security (seccomp)",
 			},
+			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     seccompProfile,

@@ -69,7 +69,7 @@ and Dockerfiles. Every finding points at the file, line and column to change.`,
 	}
 	root.SetVersionTemplate("kubeharden {{.Version}}\n")
 	root.PersistentFlags().BoolP("verbose", "v", false, "log progress and skipped documents to stderr")
-	root.AddCommand(newScanCommand(), newImageCommand(), newGenerateCommand(), newChecksCommand(), newVersionCommand(), newDocsCommand())
+	root.AddCommand(newScanCommand(), newImageCommand(), newGenerateCommand(), newChecksCommand(), newVersionCommand(), newDocsCommand(), newFixCommand())
 	return root
 }
 

@@ -1,0 +1,230 @@
+// Package fix rewrites Kubernetes manifests so that the fixable checks no
+// longer find anything, with the smallest diff: only documents that change
+// are re-serialized, in the indentation they were written in, and spliced
+// back between the untouched bytes of the others.
+package fix
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// DefaultID is the UID and GID set when Options leave them zero: a high
+// number no host user or group has (seed 003 uses the 40000-60000 range).
+const DefaultID = 50000
+
+// Options configure a fix run.
+type Options struct {
+	// UID and GID are set where runAsUser, runAsGroup and fsGroup are
+	// missing or low; zero means DefaultID.
+	UID, GID int64
+	// Checks limits the fixes to these check IDs; nil means every fixable
+	// check.
+	Checks map[string]bool
+}
+
+// Applied is one change made to a manifest.
+type Applied struct {
+	Check string
+	// Object is Kind/namespace/name.
+	Object string
+	// Path is the field that was changed or added.
+	Path string
+	// Risky changes may break the workload and need a test run (a
+	// read-only root filesystem, a token the application may use).
+	Risky bool
+}
+
+// Fixable lists the check IDs this package fixes.
+var Fixable = []string{
+	"run-as-non-root", "run-as-high-uid", "run-as-high-gid", "fs-group",
+	"allow-privilege-escalation", "privileged-container", "read-only-root-filesystem",
+	"automount-service-account-token", "capabilities-drop-all", "seccomp-profile", "apparmor-profile",
+}
+
+// Manifest fixes every object with a pod spec in data, a YAML file of one
+// or more documents. Documents that need no change keep their bytes. A
+// document that does not parse is an error, and nothing is returned.
+func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, applied, err = nil, nil, fmt.Errorf("cannot fix: %v", r)
+		}
+	}()
+	if opts.UID == 0 {
+		opts.UID = DefaultID
+	}
+	if opts.GID == 0 {
+		opts.GID = DefaultID
+	}
+	docs, errs := source.Split("", data)
+	if len(errs) > 0 {
+		return nil, nil, errors.New(strings.TrimPrefix(errs[0].Error(), ": "))
+	}
+	var buf bytes.Buffer
+	for _, d := range docs {
+		fixed, app, err := document(d, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		buf.Write(fixed)
+		applied = append(applied, app...)
+	}
+	if len(applied) == 0 {
+		return data, nil, nil
+	}
+	return buf.Bytes(), applied, nil
+}
+
+// document fixes one document chunk and returns its new bytes, or its
+// original bytes when nothing changed.
+func document(d source.Document, opts Options) ([]byte, []Applied, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(d.Data))
+	var roots []*yaml.Node
+	for {
+		var root yaml.Node
+		err := dec.Decode(&root)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// The loader's error names the line in the file.
+			if _, errs, _ := source.Parse(d); len(errs) > 0 && errs[0].Line > 0 {
+				return nil, nil, fmt.Errorf("line %d: %s", errs[0].Line, errs[0].Message)
+			}
+			return nil, nil, fmt.Errorf("line %d: invalid YAML: %w", d.LineOffset+1, err)
+		}
+		roots = append(roots, &root)
+	}
+	if len(roots) != 1 {
+		// Empty, or several documents in one chunk (after a `...` end
+		// marker): left as written.
+		return d.Data, nil, nil
+	}
+	f := &fixer{opts: opts}
+	n := object.Resolve(roots[0])
+	o, ok := object.New(n, "", 0)
+	if !ok {
+		return d.Data, nil, nil
+	}
+	objs := []*object.Object{o}
+	if o.IsList() {
+		objs = nil
+		for _, it := range o.Items() {
+			if item, ok := object.New(it, "", 0); ok {
+				objs = append(objs, item)
+			}
+		}
+	}
+	for _, o := range objs {
+		f.object(o)
+	}
+	if len(f.applied) == 0 {
+		return d.Data, nil, nil
+	}
+	out, err := encode(d.Data, roots[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("line %d: %w", d.LineOffset+1, err)
+	}
+	return out, f.applied, nil
+}
+
+// style is how a document was written.
+type style struct {
+	indent int
+	// compact is true for sequences at the indentation of their key
+	// ("containers:\n- name: a"), kubectl's style.
+	compact bool
+	crlf    bool
+}
+
+// detect reads a document's indentation and sequence style from its lines.
+func detect(data []byte) style {
+	s := style{indent: 2, compact: true, crlf: bytes.Contains(data, []byte("\r\n"))}
+	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	minIndent, seqSeen := 0, false
+	prevKeyIndent := -1
+	for _, l := range lines {
+		t := strings.TrimLeft(l, " ")
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		ind := len(l) - len(t)
+		if ind > 0 && !strings.HasPrefix(t, "- ") && t != "-" && (minIndent == 0 || ind < minIndent) {
+			minIndent = ind
+		}
+		if (strings.HasPrefix(t, "- ") || t == "-") && prevKeyIndent >= 0 && !seqSeen {
+			seqSeen = true
+			s.compact = ind == prevKeyIndent
+		}
+		prevKeyIndent = -1
+		if strings.HasSuffix(t, ":") && !strings.HasPrefix(t, "- ") {
+			prevKeyIndent = ind
+		}
+	}
+	if minIndent == 4 {
+		s.indent = 4
+	}
+	return s
+}
+
+// encode serializes a changed document in the style of its original bytes,
+// keeping a leading `---` line and a missing final newline, and refuses
+// when a comment of the original would be lost.
+func encode(orig []byte, root *yaml.Node) ([]byte, error) {
+	st := detect(orig)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(st.indent)
+	if st.compact {
+		enc.CompactSeqIndent()
+	}
+	if err := enc.Encode(root); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	body := buf.Bytes()
+	var out []byte
+	if first, _, _ := bytes.Cut(orig, []byte("\n")); bytes.HasPrefix(first, []byte("---")) {
+		out = append(out, first...)
+		out = append(out, '\n')
+		if bytes.HasPrefix(body, []byte("---\n")) {
+			body = body[4:]
+		}
+	}
+	out = append(out, body...)
+	if !bytes.HasSuffix(orig, []byte("\n")) {
+		out = bytes.TrimSuffix(out, []byte("\n"))
+	}
+	if st.crlf {
+		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
+	}
+	if c := lostComment(orig, out); c != "" {
+		return nil, fmt.Errorf("cannot rewrite the document without losing the comment %q", c)
+	}
+	return out, nil
+}
+
+// lostComment returns a comment of orig that out no longer has.
+func lostComment(orig, out []byte) string {
+	for _, l := range strings.Split(string(orig), "\n") {
+		i := strings.Index(l, "#")
+		if i < 0 {
+			continue
+		}
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "#") && !bytes.Contains(out, []byte(strings.TrimSpace(l[i:]))) {
+			return strings.TrimSpace(l[i:])
+		}
+	}
+	return ""
+}

@@ -1,0 +1,255 @@
+package fix
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/checks"
+	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden out.yaml files")
+
+// goldenChecks maps a testdata directory to the checks it fixes.
+func goldenChecks(dir string) map[string]bool {
+	if slices.Contains(Fixable, dir) {
+		return map[string]bool{dir: true}
+	}
+	return nil
+}
+
+func TestGolden(t *testing.T) {
+	dirs, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		seen[d.Name()] = true
+		t.Run(d.Name(), func(t *testing.T) {
+			dir := filepath.Join("testdata", d.Name())
+			in, err := os.ReadFile(filepath.Join(dir, "in.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := Options{Checks: goldenChecks(d.Name())}
+			out, applied, err := Manifest(in, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(applied) == 0 {
+				t.Fatal("nothing applied")
+			}
+			golden := filepath.Join(dir, "out.yaml")
+			if *update {
+				if err := os.WriteFile(golden, out, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out, want) {
+				t.Errorf("output differs from %s:\n%s", golden, out)
+			}
+			// Idempotent.
+			again, applied2, err := Manifest(out, opts)
+			if err != nil || !bytes.Equal(again, out) || len(applied2) != 0 {
+				t.Errorf("second run changed the output (err %v, applied %v):\n%s", err, applied2, again)
+			}
+			// Re-scan: none of the fixed checks' findings remain.
+			fixed := map[string]bool{}
+			for _, a := range applied {
+				fixed[a.Check] = true
+			}
+			for _, f := range scanBytes(t, out) {
+				if fixed[f.Check] {
+					t.Errorf("after fix: %s %s: %s", f.Check, f.Object, f.Message)
+				}
+			}
+			checkUntouchedDocs(t, in, out)
+		})
+	}
+	for _, id := range Fixable {
+		if !seen[id] {
+			t.Errorf("no golden test for %s", id)
+		}
+	}
+}
+
+// checkUntouchedDocs verifies that every input document either appears
+// byte for byte in the output or was changed by a fix.
+func checkUntouchedDocs(t *testing.T, in, out []byte) {
+	t.Helper()
+	din, _ := source.Split("", in)
+	dout, _ := source.Split("", out)
+	if len(din) != len(dout) {
+		t.Fatalf("document count changed: %d -> %d", len(din), len(dout))
+	}
+	for i := range din {
+		if bytes.Equal(din[i].Data, dout[i].Data) {
+			continue
+		}
+		if _, app, _ := document(din[i], Options{}); len(app) == 0 {
+			t.Errorf("document %d changed without a fix", i)
+		}
+		// Every comment of a changed document survives.
+		if c := lostComment(din[i].Data, dout[i].Data); c != "" {
+			t.Errorf("document %d lost comment %q", i, c)
+		}
+	}
+}
+
+type finding struct{ Check, Object, Message string }
+
+func scanBytes(t *testing.T, data []byte) []finding {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "out.yaml")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := scan.Run(context.Background(), []string{p}, scan.Options{Registry: checks.Registry()})
+	if len(res.Errors) > 0 {
+		t.Fatalf("scan of the output: %v", res.Errors)
+	}
+	var fs []finding
+	for _, f := range res.Findings {
+		obj := ""
+		if f.Object != nil {
+			obj = f.Object.Kind + "/" + f.Object.Name
+		}
+		fs = append(fs, finding{f.Check, obj, f.Message})
+	}
+	return fs
+}
+
+func TestSeed003OnlyNonFixableRemain(t *testing.T) {
+	in, err := os.ReadFile("../../examples/insecure-app/deploy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := Manifest(in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range scanBytes(t, out) {
+		if slices.Contains(Fixable, f.Check) {
+			t.Errorf("fixable finding remains: %s: %s", f.Check, f.Message)
+		}
+	}
+	if !strings.Contains(string(out), "runAsUser: 50000") {
+		t.Errorf("default UID not set:\n%s", out)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	in := []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i:1\n")
+	out, applied, err := Manifest(in, Options{UID: 60096, GID: 60097, Checks: map[string]bool{"run-as-high-uid": true, "run-as-high-gid": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext:\n    runAsUser: 60096\n    runAsGroup: 60097\n  containers:\n  - name: c\n    image: i:1\n"
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	if len(applied) != 2 || applied[0].Object != "Pod/p" {
+		t.Errorf("applied = %+v", applied)
+	}
+}
+
+func TestEdgeCases(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		err      bool
+		same     bool
+	}{
+		{name: "broken", in: "apiVersion: v1\nkind: Pod\n---\nspec: [ {a\n", err: true},
+		{name: "not an object", in: "foo: bar\n", same: true},
+		{name: "empty", in: "", same: true},
+		{name: "comments only", in: "# nothing\n---\n# here\n", same: true},
+		{name: "secure already", in: "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n", same: true},
+		{name: "alias container", in: "apiVersion: v1\nkind: List\nitems:\n- &p\n  apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n  spec:\n    containers: [{name: c, image: i}]\n- *p\n"},
+		{name: "no trailing newline, crlf", in: "---\r\napiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\nspec:\r\n  containers:\r\n  - name: c\r\n    image: i"},
+		{name: "scalar security context", in: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext: 3\n  containers:\n  - name: c\n    image: i\n    securityContext: [1]\n"},
+		{name: "merge key", in: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nx: &sc {runAsUser: 5}\nspec:\n  securityContext:\n    <<: *sc\n  containers:\n  - name: c\n    image: i\n    securityContext: *sc\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := Manifest([]byte(tc.in), Options{})
+			if tc.err {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.same && string(out) != tc.in {
+				t.Errorf("changed:\n%s", out)
+			}
+			again, applied, err := Manifest(out, Options{})
+			if err != nil || !bytes.Equal(again, out) || len(applied) > 0 {
+				t.Errorf("not idempotent (err %v, applied %v):\n%s\n---- second:\n%s", err, applied, out, again)
+			}
+			if strings.Contains(tc.in, "\r\n") && strings.Count(string(out), "\n") != strings.Count(string(out), "\r\n") {
+				t.Errorf("line ends changed:\n%q", out)
+			}
+		})
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.yaml")
+	if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	info, _ := os.Stat(p)
+	if string(b) != "new" || info.Mode().Perm() != 0o600 {
+		t.Errorf("got %q mode %v", b, info.Mode())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(p))
+	if len(entries) != 1 {
+		t.Errorf("temporary file left behind: %v", entries)
+	}
+}
+
+func FuzzManifest(f *testing.F) {
+	dirs, _ := os.ReadDir("testdata")
+	for _, d := range dirs {
+		if b, err := os.ReadFile(filepath.Join("testdata", d.Name(), "in.yaml")); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, securityContext: {capabilities: {drop: x}}}]}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, _, err := Manifest(data, Options{})
+		if err != nil {
+			return
+		}
+		if _, errs := source.Split("", out); len(errs) > 0 {
+			t.Fatalf("output does not split: %v", errs)
+		}
+		again, applied, err := Manifest(out, Options{})
+		if err != nil {
+			t.Fatalf("output does not parse: %v\n%s", err, out)
+		}
+		if !bytes.Equal(again, out) {
+			t.Fatalf("second run changed the output (%v):\n%s\n----\n%s", applied, out, again)
+		}
+	})
+}
