@@ -1,7 +1,8 @@
 // Package fix rewrites Kubernetes manifests so that the fixable checks no
 // longer find anything, with the smallest diff: only documents that change
-// are re-serialized, in the indentation they were written in, and spliced
-// back between the untouched bytes of the others.
+// are edited, line by line where possible (see splice.go) and otherwise
+// re-serialized in the indentation they were written in, and spliced back
+// between the untouched bytes of the others.
 package fix
 
 import (
@@ -109,6 +110,10 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 		// marker): left as written.
 		return d.Data, nil, nil
 	}
+	var pristine yaml.Node
+	if err := yaml.Unmarshal(d.Data, &pristine); err != nil {
+		return nil, nil, fmt.Errorf("line %d: invalid YAML: %w", d.LineOffset+1, err)
+	}
 	f := &fixer{opts: opts}
 	n := object.Resolve(roots[0])
 	o, ok := object.New(n, "", 0)
@@ -129,6 +134,9 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 	}
 	if len(f.applied) == 0 {
 		return d.Data, nil, nil
+	}
+	if out, err := splice(d.Data, &pristine, roots[0]); err == nil {
+		return out, f.applied, nil
 	}
 	out, err := encode(d.Data, roots[0])
 	if err != nil {
