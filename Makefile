@@ -42,8 +42,8 @@ FUZZ_TARGETS := \
 	./internal/checks:FuzzDockerfileChecks:15000x \
 	./internal/config:FuzzParse:150000x \
 	./internal/report/jsonenc:FuzzAppendString:300000x \
-	./internal/report/sarif:FuzzMatchesReference:10000x \
-	./internal/report/junit:FuzzMatchesReference:12000x \
+	./internal/report/sarif:FuzzMatchesReference:3000x \
+	./internal/report/junit:FuzzMatchesReference:5000x \
 	./internal/dockerfile:FuzzParse:50000x \
 	./internal/image:FuzzFlatten:200000x \
 	./internal/source/kustomize:FuzzBuild:2000x \
