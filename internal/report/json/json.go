@@ -25,37 +25,6 @@ type Options struct {
 	Version string
 }
 
-type finding struct {
-	Check       string         `json:"check"`
-	Severity    check.Severity `json:"severity"`
-	Message     string         `json:"message"`
-	Remediation string         `json:"remediation"`
-	Object      *object        `json:"object"`
-	Location    location       `json:"location"`
-	Path        string         `json:"path"`
-	Suppression *suppression   `json:"suppression,omitempty"`
-}
-
-type object struct {
-	Kind       string `json:"kind"`
-	Name       string `json:"name"`
-	Namespace  string `json:"namespace"`
-	APIVersion string `json:"apiVersion"`
-	Origin     string `json:"origin,omitempty"`
-}
-
-type location struct {
-	File   string `json:"file"`
-	Line   int    `json:"line"`
-	Column int    `json:"column"`
-}
-
-type suppression struct {
-	Kind   string `json:"kind"`
-	Reason string `json:"reason"`
-	Source string `json:"source"`
-}
-
 type inError struct {
 	File    string `json:"file"`
 	Line    int    `json:"line"`
@@ -192,24 +161,6 @@ func (s *stream) findings(fs []check.Finding, fixes map[string]string) {
 		}
 	}
 	s.raw("\n  ]")
-}
-
-func toJSON(f *check.Finding, fixes map[string]string) finding {
-	jf := finding{
-		Check:       f.Check,
-		Severity:    f.Severity,
-		Message:     f.Message,
-		Remediation: fixes[f.Check],
-		Location:    location{File: f.Location.File, Line: f.Location.Line, Column: f.Location.Column},
-		Path:        f.Path,
-	}
-	if o := f.Object; o != nil {
-		jf.Object = &object{Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion, Origin: o.Origin}
-	}
-	if s := f.Suppression; s != nil {
-		jf.Suppression = &suppression{Kind: s.Kind, Reason: s.Reason, Source: s.Source}
-	}
-	return jf
 }
 
 // imageJSON describes an inspected image; present only in reports of

@@ -1,0 +1,57 @@
+package json
+
+import "github.com/kubeharden/kubeharden/internal/check"
+
+// The reflective form of a finding: the JSON contract as Go types, which
+// encoding/json writes the way appendFinding must (TestAppendFinding,
+// FuzzAppendString). The renderer itself hand-encodes findings.
+
+type finding struct {
+	Check       string         `json:"check"`
+	Severity    check.Severity `json:"severity"`
+	Message     string         `json:"message"`
+	Remediation string         `json:"remediation"`
+	Object      *object        `json:"object"`
+	Location    location       `json:"location"`
+	Path        string         `json:"path"`
+	Suppression *suppression   `json:"suppression,omitempty"`
+}
+
+type object struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace"`
+	APIVersion string `json:"apiVersion"`
+	Origin     string `json:"origin,omitempty"`
+}
+
+type location struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
+}
+
+type suppression struct {
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
+	Source string `json:"source"`
+}
+
+// toJSON maps a finding to its reflective form.
+func toJSON(f *check.Finding, fixes map[string]string) finding {
+	jf := finding{
+		Check:       f.Check,
+		Severity:    f.Severity,
+		Message:     f.Message,
+		Remediation: fixes[f.Check],
+		Location:    location{File: f.Location.File, Line: f.Location.Line, Column: f.Location.Column},
+		Path:        f.Path,
+	}
+	if o := f.Object; o != nil {
+		jf.Object = &object{Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion, Origin: o.Origin}
+	}
+	if s := f.Suppression; s != nil {
+		jf.Suppression = &suppression{Kind: s.Kind, Reason: s.Reason, Source: s.Source}
+	}
+	return jf
+}
