@@ -30,6 +30,37 @@ type Options struct {
 	// Checks limits the fixes to these check IDs; nil means every fixable
 	// check.
 	Checks map[string]bool
+	// Exempt reports whether a check is exempted for an object by the
+	// configuration; nil exempts nothing. Suppression annotations are
+	// honoured without it.
+	Exempt func(check string, o *object.Object) bool
+	// Resolve returns the digest ("sha256:...") of an image reference, for
+	// the image-digest and dockerfile-base-digest fixes; nil leaves image
+	// references alone.
+	Resolve func(ref string) (string, error)
+	// Resources are the requests and limits written by the
+	// resources-requests and resources-limits fixes; nil leaves resources
+	// alone (values cannot be guessed).
+	Resources *Resources
+}
+
+// Resources are the default requests and limits the --resources fix
+// writes, each marked with a comment saying to tune it. An empty value is
+// not written.
+type Resources struct {
+	RequestsCPU, RequestsMemory string
+	LimitsCPU, LimitsMemory     string
+}
+
+// Skipped is a finding a fixer saw and left alone, and why: no safe
+// rewrite exists, or a value it needs is missing.
+type Skipped struct {
+	Check string
+	// Object is Kind/namespace/name, or the Dockerfile stage.
+	Object string
+	// Line is the 1-based line in the file, 0 when unknown.
+	Line   int
+	Reason string
 }
 
 // Applied is one change made to a manifest.
