@@ -64,6 +64,21 @@ type Meta struct {
 	References []string
 	// Fixable tells whether `kubeharden fix` can rewrite the finding.
 	Fixable bool
+	// FixFlag is the flag `kubeharden fix` needs for this fix, "" when it
+	// runs by default (resources need values, digests need a lookup).
+	FixFlag string
+}
+
+// FixCommand is the command that fixes the check's findings, "" when the
+// check has no automatic fix.
+func (m *Meta) FixCommand() string {
+	switch {
+	case !m.Fixable:
+		return ""
+	case m.FixFlag != "":
+		return "kubeharden fix " + m.FixFlag
+	}
+	return "kubeharden fix"
 }
 
 // Target is what a check reads.

@@ -19,6 +19,8 @@ func init() {
 			Remediation: "Append the image digest to the reference (registry/api:v1.0.3@sha256:<digest>), " +
 				"for example with `crane digest` or your CI's build output, and let a bot such as Renovate update it.",
 			References: []string{seed003 + "SHA tagging"},
+			Fixable:    true,
+			FixFlag:    "--resolve-digests",
 		},
 		Applies: check.PodSpecs,
 		Run:     imageDigest,

@@ -30,6 +30,8 @@ func init() {
 				seed003 + "resources",
 				nsaCISA + "resource policies (requests and limits)",
 			},
+			Fixable: true,
+			FixFlag: "--resources",
 		},
 		Applies: check.PodSpecs,
 		Run:     resourcesRequests,

@@ -70,12 +70,13 @@ type checkJSON struct {
 	Remediation string   `json:"remediation"`
 	References  []string `json:"references"`
 	Fixable     bool     `json:"fixable"`
+	FixCommand  string   `json:"fix_command,omitempty"`
 }
 
 func writeChecksJSON(w io.Writer, metas []check.Meta) error {
 	out := make([]checkJSON, 0, len(metas))
 	for _, m := range metas {
-		out = append(out, checkJSON{m.ID, m.Title, m.Severity.String(), m.Description, m.Remediation, m.References, m.Fixable})
+		out = append(out, checkJSON{m.ID, m.Title, m.Severity.String(), m.Description, m.Remediation, m.References, m.Fixable, m.FixCommand()})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -90,13 +91,17 @@ func writeChecksMarkdown(w io.Writer, metas []check.Meta) error {
 	b.WriteString("| ID | Severity | Title | Fixable |\n|---|---|---|---|\n")
 	for _, m := range metas {
 		fix := "no"
-		if m.Fixable {
-			fix = "yes"
+		if c := m.FixCommand(); c != "" {
+			fix = "`" + c + "`"
 		}
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s |\n", m.ID, m.ID, m.Severity, m.Title, fix)
 	}
 	for _, m := range metas {
-		fmt.Fprintf(&b, "\n## %s\n\n**%s** · severity %s\n\n%s\n\n**Remediation:** %s\n\n**References:**\n\n", m.ID, m.Title, m.Severity, m.Description, m.Remediation)
+		fmt.Fprintf(&b, "\n## %s\n\n**%s** · severity %s\n\n%s\n\n**Remediation:** %s\n\n", m.ID, m.Title, m.Severity, m.Description, m.Remediation)
+		if c := m.FixCommand(); c != "" {
+			fmt.Fprintf(&b, "**Automatic fix:** `%s`\n\n", c)
+		}
+		b.WriteString("**References:**\n\n")
 		for _, r := range m.References {
 			fmt.Fprintf(&b, "- %s\n", r)
 		}

@@ -27,6 +27,12 @@ type Options struct {
 	// UID and GID are set where runAsUser, runAsGroup and fsGroup are
 	// missing or low; zero means DefaultID.
 	UID, GID int64
+	// MinUID and MinGID are the lowest IDs the checks accept (parameters
+	// minUID and minGID); a lower value is replaced. Zero means 10000.
+	MinUID, MinGID int64
+	// MaxUID and MaxGID, when positive, are the highest IDs the checks
+	// accept (parameters maxUID and maxGID).
+	MaxUID, MaxGID int64
 	// Checks limits the fixes to these check IDs; nil means every fixable
 	// check.
 	Checks map[string]bool
@@ -42,6 +48,9 @@ type Options struct {
 	// resources-requests and resources-limits fixes; nil leaves resources
 	// alone (values cannot be guessed).
 	Resources *Resources
+	// Skip is called for each finding a fixer saw and left alone; nil
+	// drops them.
+	Skip func(Skipped)
 }
 
 // Resources are the default requests and limits the --resources fix
@@ -80,6 +89,24 @@ var Fixable = []string{
 	"run-as-non-root", "run-as-high-uid", "run-as-high-gid", "fs-group",
 	"allow-privilege-escalation", "privileged-container", "read-only-root-filesystem",
 	"automount-service-account-token", "capabilities-drop-all", "seccomp-profile", "apparmor-profile",
+	"resources-requests", "resources-limits", "image-digest",
+}
+
+// withDefaults fills the zero values the Options document.
+func (o Options) withDefaults() Options {
+	if o.UID == 0 {
+		o.UID = DefaultID
+	}
+	if o.GID == 0 {
+		o.GID = DefaultID
+	}
+	if o.MinUID == 0 {
+		o.MinUID = minID
+	}
+	if o.MinGID == 0 {
+		o.MinGID = minID
+	}
+	return o
 }
 
 // Manifest fixes every object with a pod spec in data, a YAML file of one
@@ -91,12 +118,6 @@ func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err err
 			out, applied, err = nil, nil, fmt.Errorf("cannot fix: %v", r)
 		}
 	}()
-	if opts.UID == 0 {
-		opts.UID = DefaultID
-	}
-	if opts.GID == 0 {
-		opts.GID = DefaultID
-	}
 	docs, errs := source.Split("", data)
 	if len(errs) > 0 {
 		return nil, nil, errors.New(strings.TrimPrefix(errs[0].Error(), ": "))
@@ -145,7 +166,7 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 	if err := yaml.Unmarshal(d.Data, &pristine); err != nil {
 		return nil, nil, fmt.Errorf("line %d: invalid YAML: %w", d.LineOffset+1, err)
 	}
-	f := &fixer{opts: opts}
+	f := &fixer{opts: opts.withDefaults(), lineOffset: d.LineOffset}
 	n := object.Resolve(roots[0])
 	o, ok := object.New(n, "", 0)
 	if !ok {
@@ -162,6 +183,11 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 	}
 	for _, o := range objs {
 		f.object(o)
+	}
+	if opts.Skip != nil {
+		for _, s := range f.skipped {
+			opts.Skip(s)
+		}
 	}
 	if len(f.applied) == 0 {
 		return d.Data, nil, nil

@@ -3,7 +3,9 @@ package fix
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,18 +13,31 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/checks"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden out.yaml files")
 
-// goldenChecks maps a testdata directory to the checks it fixes.
-func goldenChecks(dir string) map[string]bool {
+// goldenOptions are the options of a testdata directory: a check's own
+// directory fixes that check only, with digests and resources on so that
+// their fixers run; the others fix every check with the default options,
+// as `kubeharden fix` does without flags.
+func goldenOptions(dir string) Options {
 	if slices.Contains(Fixable, dir) {
-		return map[string]bool{dir: true}
+		return Options{Checks: map[string]bool{dir: true}, Resolve: testResolve, Resources: &DefaultResources}
 	}
-	return nil
+	return Options{}
+}
+
+// testResolve gives every image a digest derived from its reference, and
+// fails for references containing "unknown".
+func testResolve(ref string) (string, error) {
+	if strings.Contains(ref, "unknown") {
+		return "", fmt.Errorf("no digest for %s", ref)
+	}
+	return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(ref))), nil
 }
 
 func TestGolden(t *testing.T) {
@@ -42,7 +57,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := Options{Checks: goldenChecks(d.Name())}
+			opts := goldenOptions(d.Name())
 			out, applied, err := Manifest(in, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -78,7 +93,7 @@ func TestGolden(t *testing.T) {
 					t.Errorf("after fix: %s %s: %s", f.Check, f.Object, f.Message)
 				}
 			}
-			checkUntouchedDocs(t, in, out)
+			checkUntouchedDocs(t, in, out, opts)
 		})
 	}
 	for _, id := range Fixable {
@@ -90,7 +105,7 @@ func TestGolden(t *testing.T) {
 
 // checkUntouchedDocs verifies that every input document either appears
 // byte for byte in the output or was changed by a fix.
-func checkUntouchedDocs(t *testing.T, in, out []byte) {
+func checkUntouchedDocs(t *testing.T, in, out []byte, opts Options) {
 	t.Helper()
 	din, _ := source.Split("", in)
 	dout, _ := source.Split("", out)
@@ -101,7 +116,7 @@ func checkUntouchedDocs(t *testing.T, in, out []byte) {
 		if bytes.Equal(din[i].Data, dout[i].Data) {
 			continue
 		}
-		if _, app, _ := document(din[i], Options{}); len(app) == 0 {
+		if _, app, _ := document(din[i], opts); len(app) == 0 {
 			t.Errorf("document %d changed without a fix", i)
 		}
 		// Every comment of a changed document survives.
@@ -139,7 +154,7 @@ func TestSeed003OnlyNonFixableRemain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := Manifest(in, Options{})
+	out, _, err := Manifest(in, Options{Resolve: testResolve, Resources: &DefaultResources})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,14 +252,15 @@ func FuzzManifest(f *testing.F) {
 	}
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, securityContext: {capabilities: {drop: x}}}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, _, err := Manifest(data, Options{})
+		opts := Options{Resolve: testResolve, Resources: &DefaultResources}
+		out, _, err := Manifest(data, opts)
 		if err != nil {
 			return
 		}
 		if _, errs := source.Split("", out); len(errs) > 0 {
 			t.Fatalf("output does not split: %v", errs)
 		}
-		again, applied, err := Manifest(out, Options{})
+		again, applied, err := Manifest(out, opts)
 		if err != nil {
 			t.Fatalf("output does not parse: %v\n%s", err, out)
 		}
@@ -252,4 +268,65 @@ func FuzzManifest(f *testing.F) {
 			t.Fatalf("second run changed the output (%v):\n%s\n----\n%s", applied, out, again)
 		}
 	})
+}
+
+func TestSkippedAndExempt(t *testing.T) {
+	in := []byte(`apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+  - name: c
+    image: registry/unknown:1
+    resources:
+      requests:
+        memory: lots
+`)
+	var skipped []Skipped
+	opts := Options{
+		Checks:    map[string]bool{"image-digest": true, "resources-limits": true, "run-as-high-uid": true},
+		Resolve:   testResolve,
+		Resources: &DefaultResources,
+		Skip:      func(s Skipped) { skipped = append(skipped, s) },
+	}
+	out, applied, err := Manifest(append([]byte("# leading\n---\n"), in...), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Skipped{
+		{Check: "image-digest", Object: "Pod/p", Line: 10, Reason: "no digest for registry/unknown:1"},
+		{Check: "resources-limits", Object: "Pod/p", Line: 9, Reason: "cannot compare the default memory limit 256Mi with the request lots"},
+	}
+	if !slices.Equal(skipped, want) {
+		t.Errorf("skipped = %+v\nwant %+v", skipped, want)
+	}
+	var got []string
+	for _, a := range applied {
+		got = append(got, a.Check+" "+a.Path)
+	}
+	if w := []string{"resources-limits spec.containers[0].resources.limits.cpu", "run-as-high-uid spec.securityContext.runAsUser"}; !slices.Equal(got, w) {
+		t.Errorf("applied = %q, want %q\n%s", got, w, out)
+	}
+
+	// An exemption leaves the check alone on the objects it covers.
+	opts.Exempt = func(check string, o *object.Object) bool { return check == "run-as-high-uid" && o.Name == "p" }
+	_, applied, _ = Manifest(in, opts)
+	for _, a := range applied {
+		if a.Check == "run-as-high-uid" {
+			t.Errorf("exempted check fixed: %+v", a)
+		}
+	}
+}
+
+func TestIDRange(t *testing.T) {
+	in := []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext:\n    runAsUser: 20000\n    runAsGroup: 70000\n  containers:\n  - name: c\n    image: i\n")
+	opts := Options{UID: 30000, GID: 30000, MinUID: 25000, MaxGID: 60000, Checks: map[string]bool{"run-as-high-uid": true, "run-as-high-gid": true}}
+	out, _, err := Manifest(in, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "runAsUser: 30000\n    runAsGroup: 30000\n") {
+		t.Errorf("IDs outside the configured range kept:\n%s", out)
+	}
 }

@@ -26,6 +26,9 @@ var podKeysAfterSC = []string{"initContainers", "containers", "ephemeralContaine
 type fixer struct {
 	opts    Options
 	applied []Applied
+	skipped []Skipped
+	// lineOffset is the document's first line in its file, less one.
+	lineOffset int
 
 	obj  *object.Object
 	pod  *object.PodSpec
@@ -37,8 +40,10 @@ func (f *fixer) on(id string) bool {
 	if f.opts.Checks != nil && !f.opts.Checks[id] {
 		return false
 	}
-	_, ignored := f.obj.Annotations[suppressAnnotationPrefix+id]
-	return !ignored
+	if _, ignored := f.obj.Annotations[suppressAnnotationPrefix+id]; ignored {
+		return false
+	}
+	return f.opts.Exempt == nil || !f.opts.Exempt(id, f.obj)
 }
 
 func (f *fixer) record(id, path string, risky bool) {
@@ -81,6 +86,8 @@ func (f *fixer) object(o *object.Object) {
 			}
 		}
 	}
+	f.images(cs)
+	f.resources(cs)
 	if p.Windows() {
 		return
 	}
@@ -109,11 +116,13 @@ func (f *fixer) automount() {
 	f.record("automount-service-account-token", f.path+".automountServiceAccountToken", risky)
 }
 
-// low reports whether an ID field needs a fix: absent, not a number, or
-// below the minimum.
-func low(n *yaml.Node) bool {
-	v, ok := object.ParseInt(n)
-	return !ok || v < minID
+// outside returns a test of whether an ID field needs a fix: absent, not
+// a number, below min, or above a positive max.
+func outside(min, max int64) func(*yaml.Node) bool {
+	return func(n *yaml.Node) bool {
+		v, ok := object.ParseInt(n)
+		return !ok || v < min || (max > 0 && v > max)
+	}
 }
 
 // identity sets runAsNonRoot, runAsUser, runAsGroup and fsGroup at pod
@@ -125,12 +134,13 @@ func (f *fixer) identity(cs []container) {
 		bad          func(*yaml.Node) bool
 	}
 	uid, gid := strconv.FormatInt(f.opts.UID, 10), strconv.FormatInt(f.opts.GID, 10)
+	lowUID, lowGID := outside(f.opts.MinUID, f.opts.MaxUID), outside(f.opts.MinGID, f.opts.MaxGID)
 	notTrue := func(n *yaml.Node) bool { v, ok := object.ParseBool(n); return !ok || !v }
 	wants := []want{
 		{"run-as-non-root", "runAsNonRoot", "true", notTrue},
-		{"run-as-high-uid", "runAsUser", uid, low},
-		{"run-as-high-gid", "runAsGroup", gid, low},
-		{"fs-group", "fsGroup", gid, low},
+		{"run-as-high-uid", "runAsUser", uid, lowUID},
+		{"run-as-high-gid", "runAsGroup", gid, lowGID},
+		{"fs-group", "fsGroup", gid, lowGID},
 	}
 	for _, w := range wants {
 		if !f.on(w.id) || !w.bad(object.Get(psc, w.key)) {
@@ -158,7 +168,7 @@ func (f *fixer) identity(cs []container) {
 				f.record("run-as-non-root", c.path+".securityContext.runAsNonRoot", false)
 			}
 		}
-		if n := object.Get(sc, "runAsUser"); n != nil && low(n) {
+		if n := object.Get(sc, "runAsUser"); n != nil && lowUID(n) {
 			v, _ := object.ParseInt(n)
 			id := "run-as-high-uid"
 			if v == 0 && f.on("run-as-non-root") {
@@ -171,7 +181,7 @@ func (f *fixer) identity(cs []container) {
 				}
 			}
 		}
-		if n := object.Get(sc, "runAsGroup"); n != nil && low(n) && f.on("run-as-high-gid") {
+		if n := object.Get(sc, "runAsGroup"); n != nil && lowGID(n) && f.on("run-as-high-gid") {
 			if m := ensureMap(c.node, "securityContext"); m != nil {
 				setScalar(m, "runAsGroup", "!!int", gid)
 				f.record("run-as-high-gid", c.path+".securityContext.runAsGroup", false)
@@ -314,9 +324,7 @@ func (f *fixer) containerFields(c container) {
 			if m := ensureMap(c.node, "securityContext"); m != nil {
 				setScalar(m, "readOnlyRootFilesystem", "!!bool", "true")
 				f.record("read-only-root-filesystem", c.path+".securityContext.readOnlyRootFilesystem", true)
-				if f.tmpVolume(c) {
-					f.record("read-only-root-filesystem", c.path+".volumeMounts", true)
-				}
+				f.tmpVolume(c)
 			}
 		}
 	}
@@ -356,11 +364,11 @@ func (f *fixer) containerFields(c container) {
 }
 
 // tmpVolume mounts an emptyDir at /tmp in c unless /tmp is mounted
-// already; it reports whether it added the mount.
-func (f *fixer) tmpVolume(c container) bool {
+// already, and records the volume and the mount it adds, by index.
+func (f *fixer) tmpVolume(c container) {
 	for _, vm := range seqItems(c.node, "volumeMounts") {
 		if p := strings.TrimRight(object.GetStr(vm, "mountPath"), "/"); p == "/tmp" {
-			return false
+			return
 		}
 	}
 	name := "tmp"
@@ -378,10 +386,13 @@ func (f *fixer) tmpVolume(c container) bool {
 	}
 	if !exists {
 		if !appendItem(f.pod.Node, "volumes", map2("name", name, "emptyDir", "")) {
-			return false
+			return
 		}
+		f.record("read-only-root-filesystem", f.path+".volumes["+strconv.Itoa(len(seqItems(f.pod.Node, "volumes"))-1)+"]", true)
 	}
-	return appendItem(c.node, "volumeMounts", map2("name", name, "mountPath", "/tmp"))
+	if appendItem(c.node, "volumeMounts", map2("name", name, "mountPath", "/tmp")) {
+		f.record("read-only-root-filesystem", c.path+".volumeMounts["+strconv.Itoa(len(seqItems(c.node, "volumeMounts"))-1)+"]", true)
+	}
 }
 
 // map2 builds {k1: v1, k2: v2}; an empty v2 is an empty mapping.

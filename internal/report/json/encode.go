@@ -11,7 +11,7 @@ import (
 // SetIndent("    ", "  ") and SetEscapeHTML(false), without reflection: a
 // large scan writes hundreds of thousands of them. TestAppendFinding holds
 // it to encoding/json byte for byte.
-func appendFinding(b []byte, f *check.Finding, remediation string) []byte {
+func appendFinding(b []byte, f *check.Finding, remediation string, fixable bool) []byte {
 	b = append(b, "{\n      \"check\": "...)
 	b = jsonenc.AppendString(b, f.Check)
 	b = append(b, ",\n      \"severity\": "...)
@@ -20,6 +20,8 @@ func appendFinding(b []byte, f *check.Finding, remediation string) []byte {
 	b = jsonenc.AppendString(b, f.Message)
 	b = append(b, ",\n      \"remediation\": "...)
 	b = jsonenc.AppendString(b, remediation)
+	b = append(b, ",\n      \"fixable\": "...)
+	b = strconv.AppendBool(b, fixable)
 	b = append(b, ",\n      \"object\": "...)
 	if o := f.Object; o == nil {
 		b = append(b, "null"...)

@@ -13,12 +13,12 @@ var awkward = []string{
 	"bad utf8 \xff\xfe end", "line sep \u2028 para \u2029", "émoji 🚀 ünïcode", "\xe2\x80", "tail \\",
 }
 
-func reference(t testing.TB, f *check.Finding, remediation string) []byte {
+func reference(t testing.TB, f *check.Finding, remediation string, fixable bool) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("    ", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(toJSON(f, map[string]string{f.Check: remediation})); err != nil {
+	if err := enc.Encode(toJSON(f, remediation, fixable)); err != nil {
 		t.Fatal(err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
@@ -33,8 +33,9 @@ func TestAppendFinding(t *testing.T) {
 				Suppression: &check.Suppression{Kind: s, Reason: s, Source: s}},
 		}
 		for _, f := range fs {
-			want := reference(t, &f, s)
-			got := appendFinding(nil, &f, s)
+			fixable := i%2 == 0
+			want := reference(t, &f, s, fixable)
+			got := appendFinding(nil, &f, s, fixable)
 			if !bytes.Equal(got, want) {
 				t.Errorf("finding %q:\ngot  %s\nwant %s", s, got, want)
 			}
@@ -48,7 +49,7 @@ func FuzzAppendString(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		fd := &check.Finding{Check: s, Message: s, Object: &check.ObjectRef{Origin: s}}
-		if got, want := appendFinding(nil, fd, s), reference(t, fd, s); !bytes.Equal(got, want) {
+		if got, want := appendFinding(nil, fd, s, len(s)%2 == 0), reference(t, fd, s, len(s)%2 == 0); !bytes.Equal(got, want) {
 			t.Fatalf("got %s want %s", got, want)
 		}
 	})

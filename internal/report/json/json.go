@@ -70,9 +70,9 @@ func (b *bySeverity) add(s check.Severity) {
 // streams: a large scan's findings are encoded one at a time, so memory
 // does not grow with the size of the report.
 func Render(w io.Writer, res *scan.Result, opts Options) error {
-	fixes := make(map[string]string, len(res.Checks))
-	for _, m := range res.Checks {
-		fixes[m.ID] = m.Remediation
+	fixes := make(map[string]*check.Meta, len(res.Checks))
+	for i := range res.Checks {
+		fixes[res.Checks[i].ID] = &res.Checks[i]
 	}
 	sum := summary{
 		Files:      res.Files,
@@ -143,7 +143,7 @@ func (s *stream) value(v any) {
 	_, s.err = s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
 }
 
-func (s *stream) findings(fs []check.Finding, fixes map[string]string) {
+func (s *stream) findings(fs []check.Finding, fixes map[string]*check.Meta) {
 	if len(fs) == 0 {
 		s.raw("[]")
 		return
@@ -156,7 +156,11 @@ func (s *stream) findings(fs []check.Finding, fixes map[string]string) {
 		s.raw("\n    ")
 		if s.err == nil {
 			s.buf.Reset()
-			s.buf.Write(appendFinding(s.buf.AvailableBuffer(), &fs[i], fixes[fs[i].Check]))
+			remediation, fixable := "", false
+			if m := fixes[fs[i].Check]; m != nil {
+				remediation, fixable = m.Remediation, m.Fixable
+			}
+			s.buf.Write(appendFinding(s.buf.AvailableBuffer(), &fs[i], remediation, fixable))
 			_, s.err = s.w.Write(s.buf.Bytes())
 		}
 	}

@@ -74,12 +74,13 @@ func TestContract(t *testing.T) {
 		t.Fatalf("%d findings, want 7", len(findings))
 	}
 	first := findings[0].(map[string]any)
-	wantKeys(t, "finding", first, "check", "severity", "message", "remediation", "object", "location", "path")
+	wantKeys(t, "finding", first, "check", "severity", "message", "remediation", "fixable", "object", "location", "path")
 	want := map[string]any{
 		"check":       "run-as-non-root",
 		"severity":    "high",
 		"message":     `container "api" must set securityContext.runAsNonRoot=true`,
 		"remediation": "Set securityContext.runAsNonRoot to true\nand runAsUser to a UID of 10000 or more.",
+		"fixable":     true,
 		"object":      map[string]any{"kind": "Deployment", "name": "web", "namespace": "shop", "apiVersion": "apps/v1"},
 		"location":    map[string]any{"file": "deploy/web.yaml", "line": json.Number("18"), "column": json.Number("9")},
 		"path":        "spec.template.spec.containers[0]",
@@ -108,7 +109,7 @@ func TestContract(t *testing.T) {
 		{"kind": "annotation", "reason": "initdb needs root; tracked in SEC-12", "source": "ignore.kubeharden.io/run-as-non-root"},
 	} {
 		s := suppressed[i].(map[string]any)
-		wantKeys(t, "suppressed finding", s, "check", "severity", "message", "remediation", "object", "location", "path", "suppression")
+		wantKeys(t, "suppressed finding", s, "check", "severity", "message", "remediation", "fixable", "object", "location", "path", "suppression")
 		if !reflect.DeepEqual(s["suppression"], any(wantSup)) {
 			t.Errorf("suppressed[%d].suppression = %v, want %v", i, s["suppression"], wantSup)
 		}

@@ -11,6 +11,7 @@ type finding struct {
 	Severity    check.Severity `json:"severity"`
 	Message     string         `json:"message"`
 	Remediation string         `json:"remediation"`
+	Fixable     bool           `json:"fixable"`
 	Object      *object        `json:"object"`
 	Location    location       `json:"location"`
 	Path        string         `json:"path"`
@@ -38,12 +39,13 @@ type suppression struct {
 }
 
 // toJSON maps a finding to its reflective form.
-func toJSON(f *check.Finding, fixes map[string]string) finding {
+func toJSON(f *check.Finding, remediation string, fixable bool) finding {
 	jf := finding{
 		Check:       f.Check,
 		Severity:    f.Severity,
 		Message:     f.Message,
-		Remediation: fixes[f.Check],
+		Remediation: remediation,
+		Fixable:     fixable,
 		Location:    location{File: f.Location.File, Line: f.Location.Line, Column: f.Location.Column},
 		Path:        f.Path,
 	}

@@ -288,6 +288,10 @@ func newHelp(m check.Meta) *help {
 		text = append(text, "Fix: "+m.Remediation)
 		md = append(md, "**Fix:** "+m.Remediation)
 	}
+	if c := m.FixCommand(); c != "" {
+		text = append(text, "Automatic fix: "+c)
+		md = append(md, "**Automatic fix:** `"+c+"`")
+	}
 	if len(m.References) > 0 {
 		text = append(text, "References:\n- "+strings.Join(m.References, "\n- "))
 		md = append(md, "**References:**\n\n- "+strings.Join(m.References, "\n- "))

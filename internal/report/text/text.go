@@ -60,6 +60,9 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 	fixes := make(map[string]string, len(res.Checks))
 	for _, m := range res.Checks {
 		fixes[m.ID] = oneLine(m.Remediation)
+		if c := m.FixCommand(); c != "" {
+			fixes[m.ID] = "run `" + c + "`, or by hand: " + fixes[m.ID]
+		}
 	}
 
 	writeImages(bw, p, res.Images)

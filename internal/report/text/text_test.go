@@ -43,9 +43,9 @@ func TestLayout(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
 	for _, want := range []string{
 		`deploy/web.yaml:21:13  CRITICAL  privileged-container  container "api" must not set securityContext.privileged=true  (Deployment/shop/web)`,
-		"    fix: Set securityContext.privileged to false.",
+		"    fix: run `kubeharden fix`, or by hand: Set securityContext.privileged to false.",
 		// A multi-line remediation is folded into one line.
-		"    fix: Set securityContext.runAsNonRoot to true and runAsUser to a UID of 10000 or more.",
+		"    fix: run `kubeharden fix`, or by hand: Set securityContext.runAsNonRoot to true and runAsUser to a UID of 10000 or more.",
 		`rendered/shop.yaml:20:16  LOW  image-tag  container "worker" uses image "registry.local/worker:latest" & its tag can move  (Deployment/shop/worker from helm chart shop: templates/worker.yaml)`,
 		// No namespace in the manifest: Kind/name.
 		"deploy/my app/db.yaml:9:7  INFO  automount-service-account-token  pod must set automountServiceAccountToken=false  (StatefulSet/db)",
