@@ -48,7 +48,8 @@ FUZZ_TARGETS := \
 	./internal/image:FuzzFlatten:200000x \
 	./internal/source/kustomize:FuzzBuild:2000x \
 	./internal/source/helm:FuzzRender:1000x \
-	./internal/fix:FuzzManifest:20000x
+	./internal/fix:FuzzManifest:20000x \
+	./internal/digest:FuzzParseMapping:150000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

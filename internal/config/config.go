@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -31,8 +33,32 @@ type Config struct {
 	Checks     Checks      `yaml:"checks"`
 	Parameters Parameters  `yaml:"parameters"`
 	Exemptions []Exemption `yaml:"exemptions"`
+	Fix        Fix         `yaml:"fix"`
 
 	severity map[string]check.Severity
+}
+
+// Fix holds the values `kubeharden fix` writes; flags override them.
+type Fix struct {
+	// UID and GID are written where runAsUser, runAsGroup or fsGroup are
+	// missing or out of range, and into Dockerfile USER lines.
+	UID *int64 `yaml:"uid"`
+	GID *int64 `yaml:"gid"`
+	// Resources are written by `fix --resources`.
+	Resources FixResources `yaml:"resources"`
+}
+
+// FixResources are default requests and limits; unset ones keep the
+// built-in defaults, "" is not allowed.
+type FixResources struct {
+	Requests Quantities `yaml:"requests"`
+	Limits   Quantities `yaml:"limits"`
+}
+
+// Quantities are a CPU and a memory quantity (100m, 128Mi).
+type Quantities struct {
+	CPU    string `yaml:"cpu"`
+	Memory string `yaml:"memory"`
 }
 
 // Checks selects checks and overrides severities.
@@ -182,6 +208,7 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 	if v := p.PodSecurityVersion; v != "" && v != "latest" && !versionRE.MatchString(v) {
 		fail(0, "parameters.podSecurityVersion: %q is not a Kubernetes version (v1.30) or latest", v)
 	}
+	c.validateFix(fail)
 	for i := range c.Exemptions {
 		e := &c.Exemptions[i]
 		checkIDs(fmt.Sprintf("exemptions[%d].checks", i), e.Checks)
@@ -205,6 +232,53 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 	return c, nil
 }
 
+// validateFix checks the fix section: IDs the checks accept, quantities
+// that parse, no default limit below its request.
+func (c *Config) validateFix(fail func(line int, format string, args ...any)) {
+	p := c.Params()
+	for _, v := range []struct {
+		name     string
+		val      *int64
+		min, max int64
+	}{{"uid", c.Fix.UID, p.MinUID, p.MaxUID}, {"gid", c.Fix.GID, p.MinGID, p.MaxGID}} {
+		if v.val == nil {
+			continue
+		}
+		if *v.val < v.min || (v.max > 0 && *v.val > v.max) || *v.val > 2147483647 {
+			fail(0, "fix.%s: %d is outside the range the checks accept (%d to %s)", v.name, *v.val, v.min, maxText(v.max))
+		}
+	}
+	q := map[string]resource.Quantity{}
+	for _, v := range []struct{ name, val string }{
+		{"requests.cpu", c.Fix.Resources.Requests.CPU}, {"requests.memory", c.Fix.Resources.Requests.Memory},
+		{"limits.cpu", c.Fix.Resources.Limits.CPU}, {"limits.memory", c.Fix.Resources.Limits.Memory},
+	} {
+		if v.val == "" {
+			continue
+		}
+		parsed, err := resource.ParseQuantity(v.val)
+		if err != nil || parsed.Sign() <= 0 {
+			fail(0, "fix.resources.%s: %q is not a positive quantity (100m, 128Mi)", v.name, v.val)
+			continue
+		}
+		q[v.name] = parsed
+	}
+	for _, r := range []string{"cpu", "memory"} {
+		req, ok1 := q["requests."+r]
+		lim, ok2 := q["limits."+r]
+		if ok1 && ok2 && lim.Cmp(req) < 0 {
+			fail(0, "fix.resources.limits.%s %s is below the request %s", r, lim.String(), req.String())
+		}
+	}
+}
+
+func maxText(max int64) string {
+	if max <= 0 {
+		return "2147483647"
+	}
+	return strconv.FormatInt(max, 10)
+}
+
 func cleanYAMLError(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
@@ -212,6 +286,9 @@ func cleanYAMLError(err error) string {
 	msg = strings.ReplaceAll(msg, " in type config.Checks", " in checks")
 	msg = strings.ReplaceAll(msg, " in type config.Parameters", " in parameters")
 	msg = strings.ReplaceAll(msg, " in type config.Exemption", " in exemptions")
+	msg = strings.ReplaceAll(msg, " in type config.FixResources", " in fix.resources")
+	msg = strings.ReplaceAll(msg, " in type config.Fix", " in fix")
+	msg = strings.ReplaceAll(msg, " in type config.Quantities", " in fix.resources")
 	msg = strings.ReplaceAll(msg, "not found", "is not a known key")
 	return msg
 }

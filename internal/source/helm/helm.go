@@ -676,3 +676,13 @@ func leadingInt(s string) (int, int) {
 	v, _ := strconv.Atoi(s[:n])
 	return v, n
 }
+
+// DefaultValues returns the values.yaml of the chart at path (a directory
+// or a packaged .tgz), without its dependencies' values.
+func DefaultValues(path string) (map[string]any, error) {
+	c, err := loader.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading chart %s: %w", path, err)
+	}
+	return c.Values, nil
+}
