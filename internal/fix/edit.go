@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kubeharden/kubeharden/internal/source"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -14,21 +15,22 @@ import (
 // re-encoded in its own style when splicing cannot, never losing a
 // comment. When edit reports no change, data is returned as is.
 func EditYAML(data []byte, edit func(root *yaml.Node) (bool, error)) ([]byte, error) {
-	var pristine, root yaml.Node
-	if err := yaml.Unmarshal(data, &pristine); err != nil {
-		return nil, err
-	}
+	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, err
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 {
 		return nil, errors.New("not a single YAML document")
 	}
+	if dup := source.DuplicateKey(&root, 0); dup != nil {
+		return nil, fmt.Errorf("line %d: mapping key %q already defined", dup.Line, dup.Value)
+	}
+	pristine := clone(&root)
 	changed, err := edit(&root)
 	if err != nil || !changed {
 		return data, err
 	}
-	if out, err := splice(data, &pristine, &root); err == nil {
+	if out, err := splice(data, pristine, &root); err == nil {
 		return out, nil
 	}
 	out, err := encode(data, &root)

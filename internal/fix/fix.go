@@ -123,6 +123,7 @@ func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err err
 		return nil, nil, errors.New(strings.TrimPrefix(errs[0].Error(), ": "))
 	}
 	var buf bytes.Buffer
+	buf.Grow(len(data))
 	for _, d := range docs {
 		fixed, app, err := document(d, opts)
 		if err != nil {
@@ -162,9 +163,10 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 		// marker): left as written.
 		return d.Data, nil, nil
 	}
-	var pristine yaml.Node
-	if err := yaml.Unmarshal(d.Data, &pristine); err != nil {
-		return nil, nil, fmt.Errorf("line %d: invalid YAML: %w", d.LineOffset+1, err)
+	if dup := source.DuplicateKey(roots[0], 0); dup != nil {
+		// The scanner and kubectl refuse it, and a fix might edit the
+		// value that does not take effect.
+		return nil, nil, fmt.Errorf("line %d: mapping key %q already defined", dup.Line+d.LineOffset, dup.Value)
 	}
 	f := &fixer{opts: opts.withDefaults(), lineOffset: d.LineOffset}
 	n := object.Resolve(roots[0])
@@ -172,6 +174,8 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 	if !ok {
 		return d.Data, nil, nil
 	}
+	// The tree as parsed, for the splicer to compare the fixed tree with.
+	pristine := clone(roots[0])
 	objs := []*object.Object{o}
 	if o.IsList() {
 		objs = nil
@@ -192,7 +196,7 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 	if len(f.applied) == 0 {
 		return d.Data, nil, nil
 	}
-	if out, err := splice(d.Data, &pristine, roots[0]); err == nil {
+	if out, err := splice(d.Data, pristine, roots[0]); err == nil {
 		return out, f.applied, nil
 	}
 	out, err := encode(d.Data, roots[0])

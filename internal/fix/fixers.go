@@ -371,18 +371,25 @@ func (f *fixer) tmpVolume(c container) {
 			return
 		}
 	}
-	name := "tmp"
-	exists := false
-	for _, v := range seqItems(f.pod.Node, "volumes") {
-		if object.GetStr(v, "name") != name {
-			continue
+	// An emptyDir of either name is shared; a name another volume holds
+	// is not reused.
+	name, exists := "", false
+names:
+	for _, n := range []string{"tmp", "kubeharden-tmp"} {
+		for _, v := range seqItems(f.pod.Node, "volumes") {
+			if object.GetStr(v, "name") == n {
+				if object.Get(v, "emptyDir") == nil {
+					continue names
+				}
+				exists = true
+				break
+			}
 		}
-		if object.Get(v, "emptyDir") == nil {
-			name = "kubeharden-tmp"
-		} else {
-			exists = true
-		}
+		name = n
 		break
+	}
+	if name == "" {
+		return
 	}
 	if !exists {
 		if !appendItem(f.pod.Node, "volumes", map2("name", name, "emptyDir", "")) {

@@ -22,18 +22,29 @@ var errNoSplice = errors.New("cannot splice")
 type splicer struct {
 	lines   []string // without "\n"; a "\r" stays at the end
 	crlf    bool
-	st      style
+	layout  layout
 	replace map[int]string   // 0-based line -> new text
 	del     map[int]bool     // 0-based lines removed
 	insert  map[int][]string // lines inserted before a 0-based line
 }
 
+// spliced, when set (by tests), is told the outcome of every splice: nil,
+// or why the document falls back to re-encoding.
+var spliced func(error)
+
 // splice returns orig edited so that it parses to root, or an error.
 func splice(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
+	out, err := spliceLines(orig, pristine, root)
+	if spliced != nil {
+		spliced(err)
+	}
+	return out, err
+}
+
+func spliceLines(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 	s := &splicer{
 		lines:   strings.Split(string(orig), "\n"),
 		crlf:    bytes.Contains(orig, []byte("\r\n")),
-		st:      detect(orig),
 		replace: map[int]string{},
 		del:     map[int]bool{},
 		insert:  map[int][]string{},
@@ -45,18 +56,18 @@ func splice(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 	if pristine.Kind != yaml.DocumentNode || root.Kind != yaml.DocumentNode || len(pristine.Content) != 1 || len(root.Content) != 1 {
 		return nil, errNoSplice
 	}
+	s.layout = layoutOf(pristine.Content[0], detect(orig))
 	if err := s.diff(pristine.Content[0], root.Content[0], last+1, 0); err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	nl := "\n"
+	eol := "\n"
+	if s.crlf {
+		eol = "\r\n"
+	}
+	out := make([]byte, 0, len(orig)+len(orig)/2)
 	for i, l := range s.lines {
 		for _, ins := range s.insert[i] {
-			b.WriteString(ins)
-			if s.crlf {
-				b.WriteString("\r")
-			}
-			b.WriteString(nl)
+			out = append(append(out, ins...), eol...)
 		}
 		if s.del[i] {
 			continue
@@ -64,21 +75,14 @@ func splice(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 		if r, ok := s.replace[i]; ok {
 			l = r
 		}
-		b.WriteString(l)
+		out = append(out, l...)
 		if i < len(s.lines)-1 {
-			b.WriteString(nl)
+			out = append(out, '\n')
 		}
 	}
-	if tail := s.insert[len(s.lines)]; len(tail) > 0 {
-		for _, ins := range tail {
-			if s.crlf {
-				b.WriteString("\r")
-			}
-			b.WriteString(nl)
-			b.WriteString(ins)
-		}
+	for _, ins := range s.insert[len(s.lines)] {
+		out = append(append(out, eol...), ins...)
 	}
-	out := []byte(b.String())
 	// Verify: the spliced bytes must mean exactly what the fixers made.
 	dec := yaml.NewDecoder(bytes.NewReader(out))
 	var got yaml.Node
@@ -210,15 +214,10 @@ func (s *splicer) scalar(a, b *yaml.Node) error {
 		return errNoSplice
 	}
 	nb := *b
-	nb.HeadComment, nb.LineComment, nb.FootComment = "", "", ""
 	nb.Style &^= yaml.FlowStyle
-	out, err := yaml.Marshal(&nb)
+	tok, err := inline(&nb)
 	if err != nil {
 		return err
-	}
-	tok := strings.TrimSuffix(string(out), "\n")
-	if strings.Contains(tok, "\n") || tok == "" {
-		return errNoSplice
 	}
 	nl := line[:col] + tok + rest[end:]
 	if strings.HasSuffix(s.lines[li], "\r") {
@@ -228,21 +227,310 @@ func (s *splicer) scalar(a, b *yaml.Node) error {
 	return nil
 }
 
-// render encodes n in the document's style, one string a line.
-func (s *splicer) render(n *yaml.Node) ([]string, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(s.st.indent)
-	if s.st.compact {
-		enc.CompactSeqIndent()
+// layout is how a document writes nested blocks: a mapping's keys indent
+// columns right of its key; a sequence's dashes offset columns right of its
+// key (0 in kubectl's "key:\n- a"); an item gap columns right of its dash
+// (2 for "- a", 4 for the "-   a" of Python's yaml.dump).
+type layout struct{ indent, offset, gap int }
+
+// layoutOf reads the layout most of a document's blocks use; st, read
+// from its lines, gives what the document does not show.
+func layoutOf(n *yaml.Node, st style) layout {
+	var votes [3]map[int]int
+	for i := range votes {
+		votes[i] = map[int]int{}
 	}
-	if err := enc.Encode(n); err != nil {
-		return nil, err
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if depth > 100 || n.Style&yaml.FlowStyle != 0 {
+			return
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if v.Style&yaml.FlowStyle != 0 || len(v.Content) == 0 || v.Line <= k.Line {
+					walk(v, depth+1)
+					continue
+				}
+				switch v.Kind {
+				case yaml.MappingNode:
+					votes[0][v.Content[0].Column-k.Column]++
+				case yaml.SequenceNode:
+					votes[1][v.Column-k.Column]++
+				}
+				walk(v, depth+1)
+			}
+		case yaml.SequenceNode:
+			for _, it := range n.Content {
+				if it.Line == n.Line && it.Kind != yaml.AliasNode {
+					votes[2][it.Column-n.Column]++
+					break
+				}
+			}
+			for _, it := range n.Content {
+				walk(it, depth+1)
+			}
+		}
 	}
-	if err := enc.Close(); err != nil {
-		return nil, err
+	walk(n, 0)
+	l := layout{indent: st.indent, offset: st.indent, gap: 2}
+	if st.compact {
+		l.offset = 0
 	}
-	return strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n"), nil
+	for i, p := range []*int{&l.indent, &l.offset, &l.gap} {
+		best := 0
+		for v, c := range votes[i] {
+			if c > best || (c == best && v < *p) {
+				*p, best = v, c
+			}
+		}
+	}
+	if l.indent < 1 || l.offset < 0 || l.gap < 2 {
+		return layout{indent: 2, gap: 2}
+	}
+	return l
+}
+
+// emitter writes new block nodes in a document's layout, one string a
+// line. Scalars and flow collections are encoded by yaml.v3 on one line;
+// anything else (a block scalar, an alias) is refused, and the document is
+// re-encoded instead.
+type emitter struct {
+	layout
+	lines []string
+}
+
+// inline encodes a scalar or a flow or empty collection as one line. The
+// values fixers write are done by hand: yaml.Marshal costs a new emitter
+// each time, which was half the memory a fix run allocated.
+func inline(n *yaml.Node) (string, error) {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" || (n.Kind != yaml.ScalarNode && len(n.Content) > 0 && n.Style&yaml.FlowStyle == 0) {
+		return "", errNoSplice
+	}
+	if tok, ok := fastInline(n); ok {
+		return tok, nil
+	}
+	c := *n
+	c.HeadComment, c.LineComment, c.FootComment = "", "", ""
+	out, err := yaml.Marshal(&c)
+	if err != nil {
+		return "", err
+	}
+	tok := strings.TrimSuffix(string(out), "\n")
+	if tok == "" || strings.Contains(tok, "\n") {
+		return "", errNoSplice
+	}
+	return tok, nil
+}
+
+// fastInline writes what yaml.Marshal would for the simple nodes: plain
+// and double-quoted words, decimal integers, booleans, empty collections
+// and flow sequences of those.
+func fastInline(n *yaml.Node) (string, bool) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v := n.Value
+		switch {
+		case n.Style == 0 && n.Tag == "!!bool" && (v == "true" || v == "false"):
+			return v, true
+		case n.Style == 0 && n.Tag == "!!int" && decimal(v):
+			return v, true
+		case n.Tag == "!!str" && word(v) && n.Style == 0:
+			return v, true
+		case n.Tag == "!!str" && word(v) && n.Style == yaml.DoubleQuotedStyle:
+			return `"` + v + `"`, true
+		}
+	case yaml.MappingNode:
+		if len(n.Content) == 0 {
+			return "{}", true
+		}
+	case yaml.SequenceNode:
+		if len(n.Content) == 0 {
+			return "[]", true
+		}
+		if n.Style&yaml.FlowStyle == 0 {
+			return "", false
+		}
+		var b strings.Builder
+		b.WriteByte('[')
+		for i, it := range n.Content {
+			tok, ok := fastInline(it)
+			if !ok || it.Kind != yaml.ScalarNode || it.Anchor != "" {
+				return "", false
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tok)
+		}
+		b.WriteByte(']')
+		return b.String(), true
+	}
+	return "", false
+}
+
+// decimal reports whether s is a decimal integer as YAML writes one.
+func decimal(s string) bool {
+	d := strings.TrimPrefix(s, "-")
+	if d == "" || (d[0] == '0' && len(d) > 1) {
+		return false
+	}
+	for _, c := range []byte(d) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// word reports whether s reads back as the string s when written plain:
+// a letter or "/" first, then letters, digits and "-_./@+" or a ":" not
+// last, and not a word YAML 1.1 reads as a boolean or null.
+func word(s string) bool {
+	if s == "" || !(s[0] == '/' || 'a' <= s[0]|0x20 && s[0]|0x20 <= 'z') {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch {
+		case 'a' <= c|0x20 && c|0x20 <= 'z', '0' <= c && c <= '9':
+		case strings.IndexByte("-_./@+", c) >= 0:
+		case c == ':' && i < len(s)-1:
+		default:
+			return false
+		}
+	}
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "y", "n", "null":
+		return false
+	}
+	return true
+}
+
+// block reports whether n is written as a block below its key or dash.
+func block(n *yaml.Node) bool {
+	return (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && n.Style&yaml.FlowStyle == 0 && len(n.Content) > 0
+}
+
+// comments returns a line's trailing comments, each with a space before.
+func comments(cs ...string) (string, error) {
+	out := ""
+	for _, c := range cs {
+		if c == "" {
+			continue
+		}
+		if strings.Contains(c, "\n") || !strings.HasPrefix(c, "#") {
+			return "", errNoSplice
+		}
+		out += " " + c
+	}
+	return out, nil
+}
+
+// head writes a node's head comment lines at col.
+func (e *emitter) head(c string, col int) error {
+	if c == "" {
+		return nil
+	}
+	for l := range strings.SplitSeq(c, "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			return errNoSplice
+		}
+		e.lines = append(e.lines, strings.Repeat(" ", col)+l)
+	}
+	return nil
+}
+
+// mapping writes the block mapping m with its keys at col.
+func (e *emitter) mapping(m *yaml.Node, col int) error {
+	if len(m.Content)%2 != 0 || m.FootComment != "" {
+		return errNoSplice
+	}
+	pad := strings.Repeat(" ", col)
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.FootComment != "" || v.HeadComment != "" || v.FootComment != "" {
+			return errNoSplice
+		}
+		if err := e.head(k.HeadComment, col); err != nil {
+			return err
+		}
+		key, err := inline(k)
+		if err != nil || k.Kind != yaml.ScalarNode {
+			return errNoSplice
+		}
+		if !block(v) {
+			val, err := inline(v)
+			if err != nil {
+				return err
+			}
+			c, err := comments(k.LineComment, v.LineComment)
+			if err != nil {
+				return err
+			}
+			e.lines = append(e.lines, pad+key+": "+val+c)
+			continue
+		}
+		c, err := comments(k.LineComment, v.LineComment)
+		if err != nil {
+			return err
+		}
+		e.lines = append(e.lines, pad+key+":"+c)
+		if v.Kind == yaml.MappingNode {
+			err = e.mapping(v, col+e.indent)
+		} else {
+			err = e.sequence(v, col+e.offset, e.gap)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sequence writes the block sequence q with its dashes at col and its
+// items gap columns right of them.
+func (e *emitter) sequence(q *yaml.Node, col, gap int) error {
+	if q.FootComment != "" {
+		return errNoSplice
+	}
+	dash := strings.Repeat(" ", col) + "-" + strings.Repeat(" ", gap-1)
+	for _, it := range q.Content {
+		if it.FootComment != "" {
+			return errNoSplice
+		}
+		if err := e.head(it.HeadComment, col); err != nil {
+			return err
+		}
+		if !block(it) {
+			val, err := inline(it)
+			if err != nil {
+				return err
+			}
+			c, err := comments(it.LineComment)
+			if err != nil {
+				return err
+			}
+			e.lines = append(e.lines, dash+val+c)
+			continue
+		}
+		if it.LineComment != "" || it.Content[0].HeadComment != "" {
+			return errNoSplice
+		}
+		first := len(e.lines)
+		var err error
+		if it.Kind == yaml.MappingNode {
+			err = e.mapping(it, col+gap)
+		} else {
+			err = e.sequence(it, col+gap, e.gap)
+		}
+		if err != nil {
+			return err
+		}
+		// The item's first line goes on the dash.
+		e.lines[first] = dash + e.lines[first][col+gap:]
+	}
+	return nil
 }
 
 func (s *splicer) mapping(a, b *yaml.Node, next, depth int) error {
@@ -309,15 +597,11 @@ func (s *splicer) mapping(a, b *yaml.Node, next, depth int) error {
 		if len(pending) == 0 {
 			return nil
 		}
-		m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: pending}
-		lines, err := s.render(m)
-		if err != nil {
+		e := &emitter{layout: s.layout}
+		if err := e.mapping(&yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: pending}, keyCol); err != nil {
 			return err
 		}
-		for i := range lines {
-			lines[i] = strings.Repeat(" ", keyCol) + lines[i]
-		}
-		s.addInsert(before, lines)
+		s.addInsert(before, e.lines)
 		pending = nil
 		return nil
 	}
@@ -371,20 +655,40 @@ func (s *splicer) sequence(a, b *yaml.Node, next, depth int) error {
 	if itemCol <= dashCol || a.Content[0].Line != a.Line {
 		return errNoSplice
 	}
-	var lines []string
-	for _, it := range b.Content[len(a.Content):] {
-		r, err := s.render(it)
-		if err != nil {
-			return err
+	// New items copy the dash and gap of the sequence's first item.
+	e := &emitter{layout: s.layout}
+	if err := e.sequence(&yaml.Node{Kind: yaml.SequenceNode, Content: b.Content[len(a.Content):]}, dashCol, itemCol-dashCol); err != nil {
+		return err
+	}
+	s.addInsert(s.lastLine(next)+1, e.lines)
+	return nil
+}
+
+// clone copies a parsed tree before the fixers edit it, as the pristine
+// tree splice compares with: much cheaper than parsing the bytes again.
+// Aliases point at the copies of their anchors.
+func clone(n *yaml.Node) *yaml.Node {
+	anchors := map[*yaml.Node]*yaml.Node{}
+	var c func(n *yaml.Node) *yaml.Node
+	c = func(n *yaml.Node) *yaml.Node {
+		if n == nil {
+			return nil
 		}
-		for i, l := range r {
-			if i == 0 {
-				lines = append(lines, strings.Repeat(" ", dashCol)+"-"+strings.Repeat(" ", itemCol-dashCol-1)+l)
-			} else {
-				lines = append(lines, strings.Repeat(" ", itemCol)+l)
+		if m, ok := anchors[n]; ok {
+			return m
+		}
+		cp := *n
+		if n.Anchor != "" {
+			anchors[n] = &cp
+		}
+		if len(n.Content) > 0 {
+			cp.Content = make([]*yaml.Node, len(n.Content))
+			for i, ch := range n.Content {
+				cp.Content[i] = c(ch)
 			}
 		}
+		cp.Alias = c(n.Alias)
+		return &cp
 	}
-	s.addInsert(s.lastLine(next)+1, lines)
-	return nil
+	return c(n)
 }

@@ -513,7 +513,7 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 	if n.Kind != yaml.MappingNode {
 		return nil, nil, "document is not a mapping"
 	}
-	if dup := duplicateKey(n, 0); dup != nil {
+	if dup := DuplicateKey(n, 0); dup != nil {
 		errs = append(errs, Error{File: d.File, Line: dup.Line + d.LineOffset, Column: dup.Column,
 			Message: fmt.Sprintf("mapping key %q already defined", dup.Value)})
 	}
@@ -576,9 +576,9 @@ func yamlError(d Document, err error) Error {
 	return Error{File: d.File, Line: line + d.LineOffset, Message: "invalid YAML: " + msg}
 }
 
-// duplicateKey returns the first repeated key of any mapping below n:
+// DuplicateKey returns the first repeated key of any mapping below n:
 // kubectl refuses such documents, and which value wins is unclear.
-func duplicateKey(n *yaml.Node, depth int) *yaml.Node {
+func DuplicateKey(n *yaml.Node, depth int) *yaml.Node {
 	if n == nil || depth > 100 {
 		return nil
 	}
@@ -606,13 +606,13 @@ func duplicateKey(n *yaml.Node, depth int) *yaml.Node {
 			}
 		}
 		for i := 1; i < len(c); i += 2 {
-			if d := duplicateKey(c[i], depth+1); d != nil {
+			if d := DuplicateKey(c[i], depth+1); d != nil {
 				return d
 			}
 		}
-	case yaml.SequenceNode:
+	case yaml.SequenceNode, yaml.DocumentNode:
 		for _, it := range n.Content {
-			if d := duplicateKey(it, depth+1); d != nil {
+			if d := DuplicateKey(it, depth+1); d != nil {
 				return d
 			}
 		}

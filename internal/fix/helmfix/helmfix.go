@@ -7,6 +7,7 @@
 package helmfix
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -369,5 +370,14 @@ func ValuesYAML(settings []Setting) ([]byte, error) {
 		v.HeadComment, v.FootComment = "", "" // the line comment says to tune a resource
 		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: parts[len(parts)-1]}, &v)
 	}
-	return yaml.Marshal(root)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

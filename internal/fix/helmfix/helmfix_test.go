@@ -92,7 +92,7 @@ func TestAdvise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(snippet), "podSecurityContext:\n    runAsNonRoot: true\n") {
+	if !strings.Contains(string(snippet), "podSecurityContext:\n  runAsNonRoot: true\n") {
 		t.Errorf("values snippet:\n%s", snippet)
 	}
 }
