@@ -10,7 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 
@@ -122,15 +126,21 @@ func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err err
 	if len(errs) > 0 {
 		return nil, nil, errors.New(strings.TrimPrefix(errs[0].Error(), ": "))
 	}
+	results := make([]docResult, len(docs))
+	fixAll(docs, opts, results)
 	var buf bytes.Buffer
 	buf.Grow(len(data))
-	for _, d := range docs {
-		fixed, app, err := document(d, opts)
-		if err != nil {
-			return nil, nil, err
+	for _, r := range results {
+		if r.err != nil {
+			return nil, nil, r.err
 		}
-		buf.Write(fixed)
-		applied = append(applied, app...)
+		buf.Write(r.out)
+		applied = append(applied, r.applied...)
+		if opts.Skip != nil {
+			for _, s := range r.skipped {
+				opts.Skip(s)
+			}
+		}
 	}
 	if len(applied) == 0 {
 		return data, nil, nil
@@ -138,9 +148,56 @@ func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err err
 	return buf.Bytes(), applied, nil
 }
 
+// docResult is the outcome of fixing one document.
+type docResult struct {
+	out     []byte
+	applied []Applied
+	skipped []Skipped
+	err     error
+}
+
+// parallelDocs is the document count from which a file's documents are
+// fixed on every core: they are independent, and parsing dominates.
+const parallelDocs = 64
+
+// fixAll fixes docs into results, in parallel for a large file. A panic
+// in a worker becomes that document's error.
+func fixAll(docs []source.Document, opts Options, results []docResult) {
+	one := func(i int) {
+		defer func() {
+			if r := recover(); r != nil {
+				results[i] = docResult{err: fmt.Errorf("cannot fix: %v", r)}
+			}
+		}()
+		r := &results[i]
+		r.out, r.applied, r.skipped, r.err = document(docs[i], opts)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(docs) < parallelDocs || workers < 2 {
+		for i := range docs {
+			one(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(docs) {
+					return
+				}
+				one(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // document fixes one document chunk and returns its new bytes, or its
 // original bytes when nothing changed.
-func document(d source.Document, opts Options) ([]byte, []Applied, error) {
+func document(d source.Document, opts Options) ([]byte, []Applied, []Skipped, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(d.Data))
 	var roots []*yaml.Node
 	for {
@@ -152,30 +209,28 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 		if err != nil {
 			// The loader's error names the line in the file.
 			if _, errs, _ := source.Parse(d); len(errs) > 0 && errs[0].Line > 0 {
-				return nil, nil, fmt.Errorf("line %d: %s", errs[0].Line, errs[0].Message)
+				return nil, nil, nil, fmt.Errorf("line %d: %s", errs[0].Line, errs[0].Message)
 			}
-			return nil, nil, fmt.Errorf("line %d: invalid YAML: %w", d.LineOffset+1, err)
+			return nil, nil, nil, fmt.Errorf("line %d: invalid YAML: %w", d.LineOffset+1, err)
 		}
 		roots = append(roots, &root)
 	}
 	if len(roots) != 1 {
 		// Empty, or several documents in one chunk (after a `...` end
 		// marker): left as written.
-		return d.Data, nil, nil
+		return d.Data, nil, nil, nil
 	}
 	if dup := source.DuplicateKey(roots[0], 0); dup != nil {
 		// The scanner and kubectl refuse it, and a fix might edit the
 		// value that does not take effect.
-		return nil, nil, fmt.Errorf("line %d: mapping key %q already defined", dup.Line+d.LineOffset, dup.Value)
+		return nil, nil, nil, fmt.Errorf("line %d: mapping key %q already defined", dup.Line+d.LineOffset, dup.Value)
 	}
 	f := &fixer{opts: opts.withDefaults(), lineOffset: d.LineOffset}
 	n := object.Resolve(roots[0])
 	o, ok := object.New(n, "", 0)
 	if !ok {
-		return d.Data, nil, nil
+		return d.Data, nil, nil, nil
 	}
-	// The tree as parsed, for the splicer to compare the fixed tree with.
-	pristine := clone(roots[0])
 	objs := []*object.Object{o}
 	if o.IsList() {
 		objs = nil
@@ -185,25 +240,26 @@ func document(d source.Document, opts Options) ([]byte, []Applied, error) {
 			}
 		}
 	}
+	// Only objects with a pod spec are fixed.
+	if !slices.ContainsFunc(objs, func(o *object.Object) bool { return o.PodSpec() != nil }) {
+		return d.Data, nil, nil, nil
+	}
+	// The tree as parsed, for the splicer to compare the fixed tree with.
+	pristine := clone(roots[0])
 	for _, o := range objs {
 		f.object(o)
 	}
-	if opts.Skip != nil {
-		for _, s := range f.skipped {
-			opts.Skip(s)
-		}
-	}
 	if len(f.applied) == 0 {
-		return d.Data, nil, nil
+		return d.Data, nil, f.skipped, nil
 	}
 	if out, err := splice(d.Data, pristine, roots[0]); err == nil {
-		return out, f.applied, nil
+		return out, f.applied, f.skipped, nil
 	}
 	out, err := encode(d.Data, roots[0])
 	if err != nil {
-		return nil, nil, fmt.Errorf("line %d: %w", d.LineOffset+1, err)
+		return nil, nil, nil, fmt.Errorf("line %d: %w", d.LineOffset+1, err)
 	}
-	return out, f.applied, nil
+	return out, f.applied, f.skipped, nil
 }
 
 // style is how a document was written.

@@ -116,7 +116,7 @@ func checkUntouchedDocs(t *testing.T, in, out []byte, opts Options) {
 		if bytes.Equal(din[i].Data, dout[i].Data) {
 			continue
 		}
-		if _, app, _ := document(din[i], opts); len(app) == 0 {
+		if _, app, _, _ := document(din[i], opts); len(app) == 0 {
 			t.Errorf("document %d changed without a fix", i)
 		}
 		// Every comment of a changed document survives.
@@ -328,5 +328,43 @@ func TestIDRange(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "runAsUser: 30000\n    runAsGroup: 30000\n") {
 		t.Errorf("IDs outside the configured range kept:\n%s", out)
+	}
+}
+
+// TestParallelDocuments: a file large enough to be fixed on every core
+// gives the output, fixes and skipped findings of fixing each document in
+// turn, in file order.
+func TestParallelDocuments(t *testing.T) {
+	var b strings.Builder
+	for i := range parallelDocs * 3 {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p%d\nspec:\n  containers:\n  - name: c\n    image: registry/unknown-%d:1\n", i, i)
+	}
+	in := []byte(b.String())
+	var skipped []string
+	opts := Options{Resolve: testResolve, Skip: func(s Skipped) { skipped = append(skipped, s.Object) }}
+	out, applied, err := Manifest(in, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, _ := source.Split("", in)
+	var want bytes.Buffer
+	var wantApplied []Applied
+	var wantSkipped []string
+	for _, d := range docs {
+		o, a, s, err := document(d, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Write(o)
+		wantApplied = append(wantApplied, a...)
+		for _, x := range s {
+			wantSkipped = append(wantSkipped, x.Object)
+		}
+	}
+	if !bytes.Equal(out, want.Bytes()) || !slices.Equal(applied, wantApplied) || !slices.Equal(skipped, wantSkipped) {
+		t.Errorf("parallel fix differs from the sequential one (%d/%d fixes, %d/%d skipped)", len(applied), len(wantApplied), len(skipped), len(wantSkipped))
+	}
+	if len(skipped) != parallelDocs*3 || skipped[0] != "Pod/p0" {
+		t.Errorf("skipped = %v", skipped[:min(3, len(skipped))])
 	}
 }
