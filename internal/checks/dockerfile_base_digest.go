@@ -29,6 +29,8 @@ func init() {
 				seed003 + "SHA tagging",
 				nsaCISA + "image security (trusted, immutable images)",
 			},
+			Fixable: true,
+			FixFlag: "--resolve-digests",
 		},
 		Target: check.Dockerfiles,
 		Run:    dockerfileBaseDigest,

@@ -28,6 +28,7 @@ func init() {
 				seed003 + "Results (CMD [\"python3\",\"app.py\"])",
 				seed000 + "use Distroless or use lightweight images",
 			},
+			Fixable: true,
 		},
 		Target: check.Dockerfiles,
 		Run:    dockerfileExecForm,

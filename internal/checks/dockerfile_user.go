@@ -30,6 +30,7 @@ func init() {
 				seed000 + "enforce user-mode containers",
 				nsaCISA + "non-root containers",
 			},
+			Fixable: true,
 		},
 		Target: check.Dockerfiles,
 		Run:    dockerfileUser,

@@ -35,6 +35,7 @@ func init() {
 				seed003 + "runAsUser",
 				nsaCISA + "non-root containers",
 			},
+			Fixable: true,
 		},
 		Target: check.Dockerfiles,
 		Run:    dockerfileUserHighUID,

@@ -1,48 +1,91 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/checks"
+	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/digest"
 	"github.com/kubeharden/kubeharden/internal/fix"
+	"github.com/kubeharden/kubeharden/internal/fix/dockerfix"
+	"github.com/kubeharden/kubeharden/internal/fix/helmfix"
+	"github.com/kubeharden/kubeharden/internal/fix/kustomizefix"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/source/helm"
 )
 
 type fixFlags struct {
-	write  bool
-	checks []string
-	uid    int64
-	gid    int64
+	write          bool
+	checks         []string
+	uid, gid       int64
+	configFile     string
+	resources      bool
+	resolveDigests bool
+	digestsFile    string
+	ociLayouts     []string
+	offline        bool
+	insecure       bool
+	kustomizePatch bool
+	render         renderFlags
 }
 
 func newFixCommand() *cobra.Command {
 	var f fixFlags
 	cmd := &cobra.Command{
 		Use:   "fix PATH...",
-		Short: "Rewrite manifests so that the fixable checks pass, keeping comments and layout",
-		Long: `Fix the security weaknesses of Kubernetes manifests (plain YAML files and
-directories, or standard input with "-") that kubeharden knows how to fix:
-run as a non-root, high UID and GID, fsGroup, no privilege escalation, not
-privileged, a read-only root filesystem (with an emptyDir at /tmp), no
-service account token, capabilities dropped, RuntimeDefault seccomp and
-AppArmor profiles. Objects with an ignore.kubeharden.io/<check-id>
-annotation are left alone for that check.
+		Short: "Rewrite manifests and Dockerfiles so that the fixable checks pass, keeping comments and layout",
+		Long: `Fix the security weaknesses kubeharden knows how to fix, in place and with
+the smallest diff: comments, key order, quoting, indentation and untouched
+documents keep their bytes.
 
-Only documents that change are rewritten; the others keep their bytes.
-Without --write, a unified diff is printed and nothing changes on disk.
-With "-", the fixed YAML is written to standard output. A summary of the
-applied fixes, and of the risky ones to test, goes to standard error.
+Manifests (files, directories, "-" for standard input): run as non-root
+with a high UID and GID and fsGroup, no privilege escalation, not
+privileged, a read-only root filesystem with an emptyDir at /tmp, no
+service account token, all capabilities dropped, RuntimeDefault seccomp
+and AppArmor profiles; with --resources, default requests and limits (each
+marked to tune); with --resolve-digests, images pinned by digest.
 
-Exit codes: 0 on success, 2 for a usage or input error (the other files are
-still fixed).`,
+Dockerfiles: a numeric high USER in the final stage (with the
+addgroup/adduser line on alpine and debian bases), CMD and ENTRYPOINT in
+exec form when they use no shell syntax, and with --resolve-digests base
+images pinned by digest.
+
+Helm charts are not rewritten (templates are not YAML): the values that fix
+the findings are printed, each proved by rendering the chart with it, and
+the fixes no value reaches are listed as template edits. Kustomizations:
+their local resource files are fixed, or with --kustomize-patch a patch
+file is written next to the kustomization and listed under its patches,
+leaving shared bases alone.
+
+Objects suppressed by an ignore.kubeharden.io/<check-id> annotation or
+exempted in .kubeharden.yaml, and checks it disables, are left alone.
+Without --write, a unified diff is printed and nothing changes on disk;
+with "-", the fixed YAML goes to standard output. A summary of the fixes,
+the risky ones to test, and the findings left alone (and why) goes to
+standard error.
+
+Exit codes: 0 on success, 2 for a usage or input error (every other file
+is still fixed).`,
 		Example: `  kubeharden fix deploy/
-  kubeharden fix --write deploy.yaml
+  kubeharden fix --write deploy.yaml Dockerfile
   kubeharden fix --checks run-as-non-root,seccomp-profile --write k8s/
+  kubeharden fix --resources --resolve-digests --digests digests.txt --write k8s/
+  kubeharden fix charts/web                      # values that fix the chart
+  kubeharden fix --kustomize-patch --write overlays/prod
   kubectl get deploy web -o yaml | kubeharden fix - > web.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runFix(cmd, args, &f) },
@@ -50,85 +93,384 @@ still fixed).`,
 	fl := cmd.Flags()
 	fl.BoolVarP(&f.write, "write", "w", false, "write the fixes to the files (atomically) instead of printing a diff")
 	fl.StringSliceVar(&f.checks, "checks", nil, "fix only these check IDs (comma-separated; default: every fixable check)")
-	fl.Int64Var(&f.uid, "uid", fix.DefaultID, "UID set where runAsUser is missing or low")
-	fl.Int64Var(&f.gid, "gid", fix.DefaultID, "GID set where runAsGroup or fsGroup is missing or low")
+	fl.Int64Var(&f.uid, "uid", fix.DefaultID, "UID set where runAsUser is missing or out of range, and in Dockerfile USER (default: fix.uid of the config, else 50000)")
+	fl.Int64Var(&f.gid, "gid", fix.DefaultID, "GID set where runAsGroup or fsGroup is missing or out of range (default: fix.gid of the config, else 50000)")
+	fl.StringVar(&f.configFile, "config", "", "config file (default: "+config.FileName+" found upward from the first path)")
+	fl.BoolVar(&f.resources, "resources", false, "write default resource requests and limits where missing (fix.resources of the config), each marked to tune")
+	fl.BoolVar(&f.resolveDigests, "resolve-digests", false, "pin images and FROM lines by digest, looked up in --digests, --oci-layout, then the registry")
+	fl.StringVar(&f.digestsFile, "digests", "", "file of REF@sha256:DIGEST (or REF DIGEST) lines for --resolve-digests")
+	fl.StringArrayVar(&f.ociLayouts, "oci-layout", nil, "OCI image layout directory whose tagged images --resolve-digests may use (repeatable)")
+	fl.BoolVar(&f.offline, "offline", false, "with --resolve-digests, never ask a registry")
+	fl.BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries for --resolve-digests")
+	fl.BoolVar(&f.kustomizePatch, "kustomize-patch", false, "fix a kustomization with a patch file listed in it instead of editing its resources")
+	f.render.register(fl)
 	return cmd
 }
 
+// fixRun is the state of one fix command.
+type fixRun struct {
+	cmd     *cobra.Command
+	f       *fixFlags
+	cfg     *config.Config
+	base    fix.Options
+	stderr  io.Writer
+	applied []fileFix
+	skipped []fileSkip
+	failed  bool
+	done    map[string]bool // files already fixed
+}
+
+// fileSkip is a finding left alone in a file.
+type fileSkip struct {
+	file string
+	fix.Skipped
+}
+
+// allFixable lists every check fix rewrites.
+func allFixable() []string { return append(slices.Clone(fix.Fixable), dockerfix.Fixable...) }
+
+// fixFlagOf names the flag a check's fix needs, "" for none.
+func fixFlagOf(id string) string {
+	if m := checks.Registry().Get(id); m != nil {
+		return m.FixFlag
+	}
+	return ""
+}
+
 func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
-	opts := fix.Options{UID: f.uid, GID: f.gid}
-	if f.uid <= 0 || f.gid <= 0 {
-		return usageError("--uid and --gid must be positive")
+	cfg, err := loadConfig(f.configFile, args)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	params := cfg.Params()
+	r := &fixRun{cmd: cmd, f: f, cfg: cfg, stderr: cmd.ErrOrStderr(), done: map[string]bool{}}
+	uid, gid := f.uid, f.gid
+	if !cmd.Flags().Changed("uid") && cfg.Fix.UID != nil {
+		uid = *cfg.Fix.UID
+	}
+	if !cmd.Flags().Changed("gid") && cfg.Fix.GID != nil {
+		gid = *cfg.Fix.GID
+	}
+	if uid < params.MinUID || (params.MaxUID > 0 && uid > params.MaxUID) {
+		return usageError("--uid %d is outside the UID range the checks accept (minUID %d, maxUID %d)", uid, params.MinUID, params.MaxUID)
+	}
+	if gid < params.MinGID || (params.MaxGID > 0 && gid > params.MaxGID) {
+		return usageError("--gid %d is outside the GID range the checks accept (minGID %d, maxGID %d)", gid, params.MinGID, params.MaxGID)
+	}
+	enabled := map[string]bool{}
+	flagOn := map[string]bool{"--resources": f.resources, "--resolve-digests": f.resolveDigests}
+	for _, id := range allFixable() {
+		if cfg.Enabled(id) && flagOn[fixFlagOf(id)] || cfg.Enabled(id) && fixFlagOf(id) == "" {
+			enabled[id] = true
+		}
 	}
 	if len(f.checks) > 0 {
-		opts.Checks = map[string]bool{}
+		only := map[string]bool{}
 		for _, c := range f.checks {
 			c = strings.TrimSpace(c)
-			if !slices.Contains(fix.Fixable, c) {
-				return usageError("--checks: %q is not a fixable check (fixable: %s)", c, strings.Join(fix.Fixable, ", "))
+			switch {
+			case !slices.Contains(allFixable(), c):
+				return usageError("--checks: %q is not a fixable check (fixable: %s)", c, strings.Join(allFixable(), ", "))
+			case fixFlagOf(c) != "" && !flagOn[fixFlagOf(c)]:
+				return usageError("--checks: %s needs %s", c, fixFlagOf(c))
+			case !cfg.Enabled(c):
+				return usageError("--checks: %s is disabled by %s", c, cfg.File)
 			}
-			opts.Checks[c] = true
+			only[c] = true
 		}
+		enabled = only
 	}
-	stderr := cmd.ErrOrStderr()
-	files, errs := source.Expand(args, nil)
-	failed := len(errs) > 0
-	for _, e := range errs {
-		fmt.Fprintf(stderr, "kubeharden: input error: %v\n", e)
+	if !f.resolveDigests && (f.digestsFile != "" || len(f.ociLayouts) > 0 || f.offline) {
+		return usageError("--digests, --oci-layout and --offline only work with --resolve-digests")
 	}
-	var all []fileFix
-	for _, file := range files {
-		if file.Kind != source.Manifest {
-			fmt.Fprintf(stderr, "kubeharden: skipped %s: fix does not rewrite a %s yet\n", file.Path, file.Kind)
-			continue
+	r.base = fix.Options{UID: uid, GID: gid, MinUID: params.MinUID, MaxUID: params.MaxUID,
+		MinGID: params.MinGID, MaxGID: params.MaxGID, Checks: enabled}
+	if f.resources {
+		res := fix.DefaultResources
+		q := cfg.Fix.Resources
+		for _, v := range []struct {
+			dst *string
+			src string
+		}{
+			{&res.RequestsCPU, q.Requests.CPU}, {&res.RequestsMemory, q.Requests.Memory},
+			{&res.LimitsCPU, q.Limits.CPU}, {&res.LimitsMemory, q.Limits.Memory},
+		} {
+			if v.src != "" {
+				*v.dst = v.src
+			}
 		}
-		applied, err := fixFile(cmd, file.Path, opts, f.write)
+		if !params.CPULimits && q.Limits.CPU == "" {
+			res.LimitsCPU = ""
+		}
+		r.base.Resources = &res
+	}
+	if f.resolveDigests {
+		res, err := digest.New(digest.Options{MappingFile: f.digestsFile, Layouts: f.ociLayouts, Offline: f.offline, Insecure: f.insecure})
 		if err != nil {
-			fmt.Fprintf(stderr, "kubeharden: input error: %v\n", err)
-			failed = true
-			continue
+			return usageError("--resolve-digests: %v", err)
 		}
-		for _, a := range applied {
-			all = append(all, fileFix{file.Path, a})
+		ctx := cmd.Context()
+		r.base.Resolve = func(ref string) (string, error) { return res.Digest(ctx, ref) }
+	}
+
+	files, errs := source.Expand(args, nil)
+	r.failed = len(errs) > 0
+	for _, e := range errs {
+		fmt.Fprintf(r.stderr, "kubeharden: input error: %v\n", e)
+	}
+	for _, file := range files {
+		switch file.Kind {
+		case source.Manifest:
+			r.manifest(file.Path)
+		case source.Dockerfile:
+			r.dockerfile(file.Path)
+		case source.HelmChart:
+			r.chart(file.Path)
+		case source.Kustomization:
+			r.kustomization(file.Path)
 		}
 	}
-	summarize(stderr, all, f.write)
-	if failed {
+	r.summarize()
+	if r.failed {
 		return &exitError{code: ExitError}
 	}
 	return nil
 }
 
-// fixFile fixes one file: stdin goes to stdout, a file gets a diff or,
-// with write, its new content.
-func fixFile(cmd *cobra.Command, path string, opts fix.Options, write bool) ([]fix.Applied, error) {
+// inputError reports an error of one file and goes on with the others.
+func (r *fixRun) inputError(err error) {
+	fmt.Fprintf(r.stderr, "kubeharden: input error: %v\n", err)
+	r.failed = true
+}
+
+// options are the fix options for one file: the config's exemptions that
+// match it applied, path-only ones to the whole file.
+func (r *fixRun) options(path string) fix.Options {
+	o := r.base
+	o.Skip = func(s fix.Skipped) { r.skipped = append(r.skipped, fileSkip{path, s}) }
+	now := time.Now()
+	var live []*config.Exemption
+	for i := range r.cfg.Exemptions {
+		if x := &r.cfg.Exemptions[i]; !x.Expired(now) {
+			live = append(live, x)
+		}
+	}
+	if len(live) == 0 {
+		return o
+	}
+	checksOn := map[string]bool{}
+	for id, on := range o.Checks {
+		exempt := false
+		for _, x := range live {
+			if x.Kind == "" && x.Namespace == "" && x.Name == "" && x.Matches(r.cfg, id, nil, "", path) {
+				exempt = true
+			}
+		}
+		checksOn[id] = on && !exempt
+	}
+	o.Checks = checksOn
+	o.Exempt = func(id string, obj *object.Object) bool {
+		ref := &check.ObjectRef{APIVersion: obj.APIVersion, Kind: obj.Kind, Name: obj.Name, Namespace: obj.Namespace}
+		for _, x := range live {
+			if x.Matches(r.cfg, id, ref, obj.Namespace, path) {
+				return true
+			}
+		}
+		return false
+	}
+	return o
+}
+
+// manifest fixes one YAML file: stdin goes to stdout, a file gets a diff
+// or, with --write, its new content.
+func (r *fixRun) manifest(path string) {
+	if r.done[filepath.Clean(path)] {
+		return
+	}
+	r.done[filepath.Clean(path)] = true
+	data, err := r.read(path)
+	if err != nil {
+		r.inputError(err)
+		return
+	}
+	out, applied, err := fix.Manifest(data, r.options(path))
+	if err != nil {
+		r.inputError(source.Error{File: path, Message: err.Error()})
+		return
+	}
+	r.output(path, data, out, applied)
+}
+
+// dockerfile fixes one Dockerfile.
+func (r *fixRun) dockerfile(path string) {
+	data, err := r.read(path)
+	if err != nil {
+		r.inputError(err)
+		return
+	}
+	opts := r.options(path)
+	out, applied, skipped, err := dockerfix.Dockerfile(path, data, opts)
+	if err != nil {
+		r.inputError(source.Error{File: path, Message: err.Error()})
+		return
+	}
+	for _, s := range skipped {
+		opts.Skip(s)
+	}
+	r.output(path, data, out, applied)
+}
+
+func (r *fixRun) read(path string) ([]byte, error) {
 	var data []byte
 	var err error
 	if path == source.Stdin {
-		data, err = io.ReadAll(cmd.InOrStdin())
+		data, err = io.ReadAll(r.cmd.InOrStdin())
 	} else {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
 		return nil, source.Error{File: path, Message: source.DescribeFSError(err)}
 	}
-	out, applied, err := fix.Manifest(data, opts)
-	if err != nil {
-		return nil, source.Error{File: path, Message: err.Error()}
-	}
+	return data, nil
+}
+
+// output writes a fixed file: to stdout for stdin, in place with --write,
+// else as a diff.
+func (r *fixRun) output(path string, data, out []byte, applied []fix.Applied) {
+	var err error
 	switch {
 	case path == source.Stdin:
-		_, err = cmd.OutOrStdout().Write(out)
+		_, err = r.cmd.OutOrStdout().Write(out)
 	case len(applied) == 0:
-	case write:
+	case r.f.write:
 		err = fix.WriteFile(path, out)
 	default:
-		_, err = io.WriteString(cmd.OutOrStdout(), fix.UnifiedDiff("a/"+path, "b/"+path, string(data), string(out)))
+		_, err = io.WriteString(r.cmd.OutOrStdout(), fix.UnifiedDiff("a/"+path, "b/"+path, string(data), string(out)))
 	}
 	if err != nil {
-		return nil, source.Error{File: path, Message: err.Error()}
+		r.inputError(source.Error{File: path, Message: err.Error()})
+		return
 	}
-	return applied, nil
+	for _, a := range applied {
+		r.applied = append(r.applied, fileFix{path, a})
+	}
+}
+
+// chart prints the values that fix a Helm chart and the template edits
+// no value reaches; the chart itself is never rewritten.
+func (r *fixRun) chart(path string) {
+	values, err := helm.DefaultValues(path)
+	if err != nil {
+		r.inputError(source.Error{File: path, Message: err.Error()})
+		return
+	}
+	set := r.f.render.set
+	adv, err := helmfix.Advise(r.cmd.Context(), values, func(ctx context.Context, extra []string) ([]source.Document, []source.Error) {
+		rf := r.f.render
+		rf.set = append(slices.Clone(set), extra...)
+		return rf.renderers("")[source.HelmChart](ctx, path)
+	}, r.options(path))
+	if err != nil {
+		r.inputError(fmt.Errorf("%s: %w", path, err))
+		return
+	}
+	for _, s := range adv.Skipped {
+		r.skipped = append(r.skipped, fileSkip{path, s})
+	}
+	if adv.Fixes == 0 {
+		return
+	}
+	w := r.cmd.OutOrStdout()
+	if len(adv.Values) > 0 {
+		snippet, err := helmfix.ValuesYAML(adv.Values)
+		if err != nil {
+			r.inputError(fmt.Errorf("%s: %w", path, err))
+			return
+		}
+		fmt.Fprintf(w, "# %s: Helm templates are not rewritten. These values fix %d of the %d fixes the\n# rendered chart needs (each proved by rendering the chart with it); add them to\n# your values file:\n%s", path, countFixes(adv.Values), adv.Fixes, snippet)
+	}
+	if len(adv.Edits) > 0 {
+		fmt.Fprintf(w, "# %s: no chart value reaches these fixes; edit the templates:\n", path)
+		for _, e := range adv.Edits {
+			fmt.Fprintf(w, "#   %s: %s: set %s to %s\n", e.File, e.Object, e.Path, strings.ReplaceAll(e.Value, "\n", " "))
+		}
+	}
+	for _, s := range adv.Values {
+		for _, a := range s.Fixes {
+			r.applied = append(r.applied, fileFix{path, a})
+		}
+	}
+	for _, e := range adv.Edits {
+		r.applied = append(r.applied, fileFix{e.File, e.Applied})
+	}
+	if r.f.write {
+		fmt.Fprintf(r.stderr, "kubeharden: %s: a Helm chart is never rewritten; apply the values above\n", path)
+	}
+}
+
+func countFixes(settings []helmfix.Setting) int {
+	seen := map[string]bool{}
+	for _, s := range settings {
+		for _, a := range s.Fixes {
+			seen[a.Check+a.Object+a.Path] = true
+		}
+	}
+	return len(seen)
+}
+
+// kustomization fixes a kustomization: its local resource files, or with
+// --kustomize-patch a patch file listed in it.
+func (r *fixRun) kustomization(dir string) {
+	build := func(ctx context.Context, d string) ([]source.Document, []source.Error) {
+		return r.f.render.renderers("")[source.Kustomization](ctx, d)
+	}
+	if !r.f.kustomizePatch {
+		docs, errs := build(r.cmd.Context(), dir)
+		for _, e := range errs {
+			r.inputError(e)
+		}
+		var files []string
+		for _, d := range docs {
+			if d.Locate == nil || slices.Contains(files, d.File) {
+				continue
+			}
+			if info, err := os.Stat(d.File); err == nil && info.Mode().IsRegular() {
+				files = append(files, d.File)
+			}
+		}
+		for _, p := range files {
+			r.manifest(p)
+		}
+		return
+	}
+	res, err := kustomizefix.Patch(r.cmd.Context(), dir, build, r.options(dir))
+	if err != nil {
+		r.inputError(err)
+		return
+	}
+	paths := make([]string, 0, len(res.Files))
+	for p := range res.Files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		old, err := os.ReadFile(p)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			r.inputError(source.Error{File: p, Message: source.DescribeFSError(err)})
+			return
+		}
+		if r.f.write {
+			if err := fix.WriteFile(p, res.Files[p]); err != nil {
+				r.inputError(source.Error{File: p, Message: err.Error()})
+				return
+			}
+		} else {
+			io.WriteString(r.cmd.OutOrStdout(), fix.UnifiedDiff("a/"+p, "b/"+p, string(old), string(res.Files[p])))
+		}
+	}
+	for _, a := range res.Applied {
+		r.applied = append(r.applied, fileFix{filepath.Join(dir, kustomizefix.PatchFile), a})
+	}
 }
 
 // fileFix is a fix applied to a file.
@@ -137,9 +479,17 @@ type fileFix struct {
 	fix.Applied
 }
 
-// summarize lists the applied fixes by object and check, then the risky
-// ones that need a test run.
-func summarize(w io.Writer, applied []fileFix, write bool) {
+// summarize lists the applied fixes by object and check, the risky ones
+// that need a test run, and the findings left alone.
+func (r *fixRun) summarize() {
+	w, applied, write := r.stderr, r.applied, r.f.write
+	for _, s := range r.skipped {
+		where := s.file
+		if s.Line > 0 {
+			where += ":" + strconv.Itoa(s.Line)
+		}
+		fmt.Fprintf(w, "kubeharden: not fixed: %s on %s (%s): %s\n", s.Check, s.Object, where, s.Reason)
+	}
 	if len(applied) == 0 {
 		fmt.Fprintln(w, "kubeharden: nothing to fix")
 		return
@@ -164,12 +514,21 @@ func summarize(w io.Writer, applied []fileFix, write bool) {
 			risky = append(risky, k)
 		}
 	}
-	fmt.Fprintf(w, "kubeharden: %s %d fixes:\n", verb, len(order))
+	noun := "fixes"
+	if len(order) == 1 {
+		noun = "fix"
+	}
+	fmt.Fprintf(w, "kubeharden: %s %d %s:\n", verb, len(order), noun)
 	for _, k := range order {
 		fmt.Fprintf(w, "  %s on %s (%s)\n", k.check, k.obj, k.file)
 	}
+	printed := map[string]bool{}
 	for _, k := range risky {
-		fmt.Fprintf(w, "kubeharden: test these: %s on %s (%s)\n", riskyTitle(k.check), k.obj, k.file)
+		line := fmt.Sprintf("kubeharden: test these: %s on %s (%s)\n", riskyTitle(k.check), k.obj, k.file)
+		if !printed[line] {
+			printed[line] = true
+			io.WriteString(w, line)
+		}
 	}
 }
 
@@ -179,6 +538,8 @@ func riskyTitle(id string) string {
 		return "read-only root filesystem"
 	case "automount-service-account-token":
 		return "no service account token"
+	case "run-as-non-root", "run-as-high-uid":
+		return "a non-root user (the image may expect root)"
 	}
 	return strings.ReplaceAll(id, "-", " ")
 }

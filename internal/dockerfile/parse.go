@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -53,7 +54,7 @@ var expanded = map[string]bool{
 // --build-arg) is left as written ($VERSION) rather than made empty, so
 // that checks see that the value is decided at build time.
 func Parse(path string, data []byte, opts Options) (*File, []Error) {
-	res, err := parser.Parse(bytes.NewReader(data))
+	res, err := parser.Parse(bytes.NewReader(validUTF8(data)))
 	if err != nil {
 		return nil, []Error{toError(err, 0)}
 	}
@@ -385,4 +386,26 @@ func errorMessage(err error) string {
 		return "invalid Dockerfile"
 	}
 	return msg
+}
+
+// validUTF8 returns data with each byte of an invalid UTF-8 sequence
+// replaced by '?', keeping every offset and line: BuildKit's word lexer
+// (text/scanner without an error handler) would print to standard error
+// on invalid UTF-8, and a library must stay silent.
+func validUTF8(data []byte) []byte {
+	if utf8.Valid(data) {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r == utf8.RuneError && size <= 1 {
+			out = append(out, '?')
+			data = data[1:]
+			continue
+		}
+		out = append(out, data[:size]...)
+		data = data[size:]
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -454,4 +455,25 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestInvalidUTF8Silent: invalid UTF-8 is parsed without BuildKit's lexer
+// writing to standard error.
+func TestInvalidUTF8Silent(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	f, errs := Parse("Dockerfile", []byte("FROM a\xff\nRUN echo \xfe\nUSER b\xff\n"), Options{})
+	os.Stderr = old
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if len(out) > 0 {
+		t.Errorf("wrote to stderr: %q", out)
+	}
+	if len(errs) > 0 || f == nil || len(f.Stages) != 1 || f.Stages[0].Instructions[1].Line != 3 {
+		t.Errorf("parse: %v %+v", errs, f)
+	}
 }

@@ -155,7 +155,9 @@ func (f *fixer) identity(cs []container) {
 			tag = "!!bool"
 		}
 		setScalar(m, w.key, tag, w.val)
-		f.record(w.id, f.path+".securityContext."+w.key, false)
+		// A new user or a non-root demand may break an image built to
+		// run as root: the run needs a test.
+		f.record(w.id, f.path+".securityContext."+w.key, w.key == "runAsNonRoot" || w.key == "runAsUser")
 	}
 	for _, c := range cs {
 		sc := object.Get(c.node, "securityContext")
@@ -165,7 +167,7 @@ func (f *fixer) identity(cs []container) {
 		if n := object.Get(sc, "runAsNonRoot"); n != nil && f.on("run-as-non-root") && notTrue(n) {
 			if m := ensureMap(c.node, "securityContext"); m != nil {
 				setScalar(m, "runAsNonRoot", "!!bool", "true")
-				f.record("run-as-non-root", c.path+".securityContext.runAsNonRoot", false)
+				f.record("run-as-non-root", c.path+".securityContext.runAsNonRoot", true)
 			}
 		}
 		if n := object.Get(sc, "runAsUser"); n != nil && lowUID(n) {
@@ -177,7 +179,7 @@ func (f *fixer) identity(cs []container) {
 			if f.on(id) {
 				if m := ensureMap(c.node, "securityContext"); m != nil {
 					setScalar(m, "runAsUser", "!!int", uid)
-					f.record(id, c.path+".securityContext.runAsUser", false)
+					f.record(id, c.path+".securityContext.runAsUser", true)
 				}
 			}
 		}
