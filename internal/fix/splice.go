@@ -388,7 +388,7 @@ func decimal(s string) bool {
 // a letter or "/" first, then letters, digits and "-_./@+" or a ":" not
 // last, and not a word YAML 1.1 reads as a boolean or null.
 func word(s string) bool {
-	if s == "" || !(s[0] == '/' || 'a' <= s[0]|0x20 && s[0]|0x20 <= 'z') {
+	if s == "" || s[0] != '/' && (s[0]|0x20 < 'a' || s[0]|0x20 > 'z') {
 		return false
 	}
 	for i, c := range []byte(s) {

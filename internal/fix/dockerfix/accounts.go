@@ -43,7 +43,7 @@ func (fx *fixer) plainScript(ins *dockerfile.Instruction) (words []word, ok bool
 		t := fx.text(l)
 		start, end := 0, len(t)
 		if l == ins.Line {
-			indent, kw, _ := lineParts(t)
+			indent, kw := lineParts(t)
 			if !strings.EqualFold(kw, "run") {
 				return nil, false
 			}
@@ -418,7 +418,7 @@ func (fx *fixer) editAccount(ins *dockerfile.Instruction, uid, gid int64) bool {
 			return false
 		}
 	}
-	if _, kw, _ := lineParts(fx.text(ins.Line)); !strings.EqualFold(kw, "user") {
+	if _, kw := lineParts(fx.text(ins.Line)); !strings.EqualFold(kw, "user") {
 		return false
 	}
 	for l := ins.Line; l <= ins.EndLine; l++ {

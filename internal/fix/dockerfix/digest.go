@@ -56,7 +56,7 @@ func (fx *fixer) digest(fd check.Finding) {
 		return
 	}
 	text := fx.text(st.From.Line)
-	if _, kw, _ := lineParts(text); !strings.EqualFold(kw, "from") {
+	if _, kw := lineParts(text); !strings.EqualFold(kw, "from") {
 		skip("cannot find FROM on line %d: add the digest by hand", st.From.Line)
 		return
 	}
@@ -114,7 +114,7 @@ type resolution struct {
 // imageToken finds the image of a FROM line: the first word after the
 // keyword that is not a --flag.
 func imageToken(text string) (start, end int) {
-	indent, kw, _ := lineParts(text)
+	indent, kw := lineParts(text)
 	i := len(indent) + len(kw)
 	for {
 		for i < len(text) && asciiSpace(text[i]) {

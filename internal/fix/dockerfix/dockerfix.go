@@ -338,7 +338,7 @@ func (fx *fixer) commentsInside(ins *dockerfile.Instruction) bool {
 // inside the instruction would be lost, or when the lines overlap another
 // edit.
 func (fx *fixer) replaceInstruction(ins *dockerfile.Instruction, args string) bool {
-	indent, kw, _ := lineParts(fx.text(ins.Line))
+	indent, kw := lineParts(fx.text(ins.Line))
 	if !strings.EqualFold(kw, ins.Cmd) || fx.commentsInside(ins) {
 		return false
 	}

@@ -161,8 +161,8 @@ func (e *edits) render() []byte {
 
 // lineParts splits an instruction's first line as BuildKit does: the
 // leading white space (with a byte order mark on the first line), the
-// keyword as written, up to ASCII white space, and the rest.
-func lineParts(text string) (indent, keyword, rest string) {
+// keyword as written, up to ASCII white space.
+func lineParts(text string) (indent, keyword string) {
 	i := 0
 	if strings.HasPrefix(text, "\ufeff") {
 		i = len("\ufeff")
@@ -178,7 +178,7 @@ func lineParts(text string) (indent, keyword, rest string) {
 	for j < len(text) && !asciiSpace(text[j]) {
 		j++
 	}
-	return text[:i], text[i:j], text[j:]
+	return text[:i], text[i:j]
 }
 
 // asciiSpace are the bytes BuildKit splits arguments at.

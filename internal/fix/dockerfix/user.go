@@ -106,7 +106,7 @@ func (fx *fixer) addUser(fd check.Finding, value string, create, risky bool) {
 	final := fx.f.Final
 	obj, path := final.Ref(), final.Ref()+".USER"
 	after, before, style := fx.userAnchor(final)
-	indent, kw, _ := lineParts(fx.text(style.Line))
+	indent, kw := lineParts(fx.text(style.Line))
 	indent = plainIndent(indent)
 	if style == final.From {
 		indent = ""
