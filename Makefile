@@ -25,6 +25,9 @@ example: build
 # tests with the race detector, and a short run of every fuzz target.
 test: verify lint race fuzz
 
+# Tests that run over the real-world corpus find it here.
+export KUBEHARDEN_CORPUS := $(CORPUS)
+
 unit:
 	$(GO) test ./...
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/corpustest"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -23,10 +25,6 @@ import (
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
-
-// corpusDir holds the real-world manifests of the shared corpus (see its
-// SOURCES.md), which sits next to the repository checkout.
-const corpusDir = "../../../shared/corpus/real"
 
 // corpusStats are the numbers TestCorpus logs.
 type corpusStats struct {
@@ -38,6 +36,8 @@ type corpusStats struct {
 // TestCorpus fixes every file of the real-world corpus and proves the
 // properties of fixProperties on each.
 func TestCorpus(t *testing.T) {
+	// The real-world manifests of the shared corpus (see its SOURCES.md).
+	corpusDir := corpustest.Dir(t, "real")
 	var paths []string
 	err := filepath.WalkDir(corpusDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/corpustest"
+
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 	"github.com/kubeharden/kubeharden/internal/fix"
@@ -273,14 +275,12 @@ func lcs(n, m int, eq func(i, j int) bool) [][2]int {
 	return out
 }
 
-// corpusDir holds the real-world Dockerfiles of the shared corpus (see its
-// SOURCES.md), next to the repository checkout.
-const corpusDir = "../../../../shared/corpus/dockerfiles"
-
 // TestCorpus fixes every real-world Dockerfile of the corpus, with a
 // resolver that knows every image, and checks the properties of
 // checkFixed for each.
 func TestCorpus(t *testing.T) {
+	// The real-world Dockerfiles of the shared corpus (see its SOURCES.md).
+	corpusDir := corpustest.Dir(t, "dockerfiles")
 	var paths []string
 	err := filepath.WalkDir(corpusDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
