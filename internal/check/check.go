@@ -6,6 +6,7 @@ package check
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
@@ -226,6 +227,25 @@ type Params struct {
 	// EgressDefaultDeny also requires a default-deny egress policy in every
 	// namespace that runs workloads.
 	EgressDefaultDeny bool
+}
+
+// UIDAllowed reports whether uid is within MinUID and MaxUID.
+func (p *Params) UIDAllowed(uid int64) bool {
+	return uid >= p.MinUID && (p.MaxUID <= 0 || uid <= p.MaxUID)
+}
+
+// GIDAllowed reports whether gid is within MinGID and MaxGID.
+func (p *Params) GIDAllowed(gid int64) bool {
+	return gid >= p.MinGID && (p.MaxGID <= 0 || gid <= p.MaxGID)
+}
+
+// UIDRange describes MinUID and MaxUID for messages: "10000-60000", or
+// "10000 and above" without a maximum.
+func (p *Params) UIDRange() string {
+	if p.MaxUID > 0 {
+		return strconv.FormatInt(p.MinUID, 10) + "-" + strconv.FormatInt(p.MaxUID, 10)
+	}
+	return strconv.FormatInt(p.MinUID, 10) + " and above"
 }
 
 // DefaultParams returns the defaults documented in docs/checks.md.

@@ -44,7 +44,7 @@ func dockerfileBaseDigest(p *check.Pass) {
 		return
 	}
 	for _, s := range p.Dockerfile.Stages {
-		if !dfIsImageBase(s) || dfSHA256RE.MatchString(s.Base) {
+		if !s.FromImage() || dfSHA256RE.MatchString(s.Base) {
 			continue
 		}
 		p.ReportAt(s.From.Line, dfPath(s, s.From), "%s base image %q is not pinned by a sha256 digest", s.Ref(), s.Base)

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/dockerfile"
 )
 
 // Every base image should name a version: without a tag, or with latest,
@@ -37,18 +38,18 @@ func dockerfileBaseTag(p *check.Pass) {
 		return
 	}
 	for _, s := range p.Dockerfile.Stages {
-		if !dfIsImageBase(s) {
+		if !s.FromImage() {
 			continue
 		}
-		r := dfSplitRef(s.Base)
+		r := dockerfile.SplitImageRef(s.Base)
 		switch {
-		case r.digest != "":
-		case r.tag == "":
-			if dfUnresolved(r.name) {
+		case r.Digest != "":
+		case r.Tag == "":
+			if dfUnresolved(r.Name) {
 				continue // $IMAGE may carry its tag
 			}
 			p.ReportAt(s.From.Line, dfPath(s, s.From), "%s base image %q has no tag, which means :latest", s.Ref(), s.Base)
-		case strings.EqualFold(r.tag, "latest"):
+		case strings.EqualFold(r.Tag, "latest"):
 			p.ReportAt(s.From.Line, dfPath(s, s.From), "%s base image %q uses the :latest tag", s.Ref(), s.Base)
 		}
 	}

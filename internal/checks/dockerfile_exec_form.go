@@ -41,7 +41,7 @@ func dockerfileExecForm(p *check.Pass) {
 		return
 	}
 	for _, cmd := range []string{"entrypoint", "cmd"} {
-		st, ins := dfEffective(f.Final, cmd)
+		st, ins := f.Final.Effective(cmd)
 		if ins == nil || ins.ExecForm {
 			continue
 		}

@@ -45,7 +45,7 @@ func dockerfileMinimalBase(p *check.Pass) {
 		return
 	}
 	root := f.Final.Root()
-	if !dfIsImageBase(root) {
+	if !root.FromImage() {
 		return
 	}
 	kind, ships := dfClassifyBase(root.Base)

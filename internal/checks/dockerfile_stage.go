@@ -26,20 +26,6 @@ func dfPath(s *dockerfile.Stage, ins *dockerfile.Instruction) string {
 	return s.Ref() + "." + strings.ToUpper(ins.Cmd)
 }
 
-// dfEffective returns the last instruction cmd of the stage or, when it
-// has none, of the stages it builds on (a stage inherits its base stage's
-// image config: USER, CMD, ENTRYPOINT), with the stage that holds it.
-func dfEffective(s *dockerfile.Stage, cmd string) (*dockerfile.Stage, *dockerfile.Instruction) {
-	for _, st := range s.Chain() {
-		for i := len(st.Instructions) - 1; i >= 0; i-- {
-			if st.Instructions[i].Cmd == cmd {
-				return st, st.Instructions[i]
-			}
-		}
-	}
-	return nil, nil
-}
-
 // dfUser takes the user of a USER value (the group does not decide who
 // runs), and tells whether it is a number.
 func dfUser(v string) (user string, uid int64, numeric bool) {
@@ -60,62 +46,6 @@ func dfRootUser(v string) bool {
 // build time, and the checks do not guess it.
 func dfUnresolved(v string) bool { return strings.Contains(v, "$") }
 
-// dfRef is an image reference split leniently: unlike parseImageRef it
-// accepts unresolved variables, and it drops the Docker Hub prefixes so
-// that docker.io/library/ubuntu is ubuntu.
-type dfRef struct {
-	domain, path, tag, digest string
-	// name is the last path component, repo the last two.
-	name, repo string
-}
-
-func dfSplitRef(s string) dfRef {
-	var r dfRef
-	s = strings.ToLower(s)
-	if i := strings.IndexByte(s, '@'); i >= 0 {
-		s, r.digest = s[:i], s[i+1:]
-	}
-	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, '/') {
-		s, r.tag = s[:i], s[i+1:]
-	}
-	r.domain, r.path = splitDomain(s)
-	switch r.domain {
-	case "docker.io", "index.docker.io", "registry-1.docker.io":
-		r.domain = ""
-	}
-	r.path = strings.TrimPrefix(r.path, "library/")
-	if r.domain == "public.ecr.aws" {
-		r.path = strings.TrimPrefix(r.path, "docker/library/")
-	}
-	parts := strings.Split(r.path, "/")
-	r.name = parts[len(parts)-1]
-	r.repo = r.name
-	if len(parts) > 1 {
-		r.repo = parts[len(parts)-2] + "/" + r.name
-	}
-	return r
-}
-
-// tagHas reports whether a dash-separated part of the tag is word (or,
-// with prefix, starts with it): nonroot in debug-nonroot, alpine in
-// 3.12-alpine3.20.
-func (r dfRef) tagHas(word string, prefix bool) bool {
-	for _, part := range strings.Split(r.tag, "-") {
-		if part == word || prefix && strings.HasPrefix(part, word) {
-			return true
-		}
-	}
-	return false
-}
-
-func (r dfRef) distroless() bool {
-	return strings.HasPrefix(r.path, "distroless/") || strings.Contains(r.path, "/distroless/")
-}
-
-func (r dfRef) chainguard() bool {
-	return r.domain == "cgr.dev" || strings.HasPrefix(r.path, "chainguard/")
-}
-
 // dfChainguardRootImages are the Chainguard images that, like every -dev
 // variant, run as root by default: bases meant to be built on.
 var dfChainguardRootImages = map[string]bool{"wolfi-base": true, "chainguard-base": true, "busybox": true}
@@ -135,18 +65,15 @@ func dfNonRootBase(base string) bool {
 	if dfUnresolved(base) {
 		return false
 	}
-	r := dfSplitRef(base)
+	r := dockerfile.SplitImageRef(base)
 	switch {
-	case r.distroless():
-		return r.tagHas("nonroot", false)
-	case r.chainguard():
-		return !r.tagHas("dev", false) && !dfChainguardRootImages[r.name]
+	case r.Distroless():
+		return r.TagHas("nonroot", false)
+	case r.Chainguard():
+		return !r.TagHas("dev", false) && !dfChainguardRootImages[r.Name]
 	}
 	return false
 }
-
-// dfNonRootUID is the UID of the non-root bases above.
-const dfNonRootUID = 65532
 
 // dfBaseKind classifies a base image.
 type dfBaseKind int
@@ -193,22 +120,22 @@ func dfClassifyBase(base string) (dfBaseKind, []string) {
 	if strings.EqualFold(base, "scratch") {
 		return dfBaseMinimal, nil
 	}
-	r := dfSplitRef(base)
+	r := dockerfile.SplitImageRef(base)
 	switch {
-	case r.distroless(), r.chainguard():
+	case r.Distroless(), r.Chainguard():
 		return dfBaseMinimal, nil
-	case r.name == "alpine" || r.name == "busybox" || r.name == "wolfi-base" || r.name == "ubi-micro" || r.name == "static":
+	case r.Name == "alpine" || r.Name == "busybox" || r.Name == "wolfi-base" || r.Name == "ubi-micro" || r.Name == "static":
 		return dfBaseMinimal, nil
-	case r.tagHas("slim", false) || r.tagHas("alpine", true):
+	case r.TagHas("slim", false) || r.TagHas("alpine", true):
 		return dfBaseMinimal, nil
-	case dfUnresolved(r.tag) || dfUnresolved(r.path):
+	case dfUnresolved(r.Tag) || dfUnresolved(r.Path):
 		return dfBaseUnknown, nil
-	case r.tagHas("nanoserver", true) || r.tagHas("windowsservercore", true):
+	case r.TagHas("nanoserver", true) || r.TagHas("windowsservercore", true):
 		return dfBaseUnknown, nil
 	}
-	ships, ok := dfFullBases[r.path]
-	if !ok && (dfUBI(r) || r.repo == "amazonlinux/amazonlinux") {
-		ships, ok = dfFullBases[r.name]
+	ships, ok := dfFullBases[r.Path]
+	if !ok && (dfUBI(r) || r.Repo == "amazonlinux/amazonlinux") {
+		ships, ok = dfFullBases[r.Name]
 	}
 	if ok {
 		return dfBaseFull, ships
@@ -218,14 +145,8 @@ func dfClassifyBase(base string) (dfBaseKind, []string) {
 
 // dfUBI matches Red Hat's Universal Base Images by their last path
 // component: ubi9/ubi, redhat/ubi9, registry.access.redhat.com/ubi9.
-func dfUBI(r dfRef) bool {
-	return r.name == "ubi" || r.name == "ubi8" || r.name == "ubi9" || r.name == "ubi10"
-}
-
-// dfIsImageBase reports whether a stage builds on an image, rather than
-// on scratch or an earlier stage.
-func dfIsImageBase(s *dockerfile.Stage) bool {
-	return s.BaseStage == nil && !strings.EqualFold(s.Base, "scratch") && s.Base != ""
+func dfUBI(r dockerfile.ImageRef) bool {
+	return r.Name == "ubi" || r.Name == "ubi8" || r.Name == "ubi9" || r.Name == "ubi10"
 }
 
 // dfPackageOp is one package-manager command of a RUN: packages added or

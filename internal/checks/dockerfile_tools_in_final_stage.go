@@ -59,7 +59,7 @@ func dockerfileToolsInFinalStage(p *check.Pass) {
 	}
 	chain := f.Final.Chain()
 	root := chain[len(chain)-1]
-	if dfIsImageBase(root) {
+	if root.FromImage() {
 		if kind, ships := dfClassifyBase(root.Base); kind == dfBaseFull {
 			p.ReportAt(root.From.Line, dfPath(root, root.From), "%s keeps what its base %q ships: %s",
 				dfFinal(f.Final), root.Base, strings.Join(ships, ", "))

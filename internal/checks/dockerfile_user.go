@@ -43,7 +43,7 @@ func dockerfileUser(p *check.Pass) {
 		return
 	}
 	final := f.Final
-	if st, ins := dfEffective(final, "user"); ins != nil {
+	if st, ins := final.Effective("user"); ins != nil {
 		if len(ins.Args) == 0 || dfUnresolved(ins.Args[0]) || !dfRootUser(ins.Args[0]) {
 			return
 		}

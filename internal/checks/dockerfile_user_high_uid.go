@@ -1,9 +1,8 @@
 package checks
 
 import (
-	"fmt"
-
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/dockerfile"
 )
 
 // The final stage's USER should be a high numeric UID: the kubelet can
@@ -49,11 +48,11 @@ func dockerfileUserHighUID(p *check.Pass) {
 	}
 	final := f.Final
 	min, max := p.Params.MinUID, p.Params.MaxUID
-	st, ins := dfEffective(final, "user")
+	st, ins := final.Effective("user")
 	if ins == nil {
-		if root := final.Root(); dfNonRootBase(root.Base) && (dfNonRootUID < min || max > 0 && dfNonRootUID > max) {
+		if root := final.Root(); dfNonRootBase(root.Base) && !p.Params.UIDAllowed(dockerfile.NonrootID) {
 			p.ReportAt(final.From.Line, dfPath(final, final.From), "%s runs as the base image's UID %d, outside the allowed range %s",
-				dfFinal(final), dfNonRootUID, dfUIDRange(min, max))
+				dfFinal(final), dockerfile.NonrootID, p.Params.UIDRange())
 		}
 		return
 	}
@@ -71,11 +70,4 @@ func dockerfileUserHighUID(p *check.Pass) {
 	case max > 0 && uid > max:
 		p.ReportAt(ins.Line, path, "%s runs as UID %d, above the maximum %d", dfFinal(final), uid, max)
 	}
-}
-
-func dfUIDRange(min, max int64) string {
-	if max > 0 {
-		return fmt.Sprintf("%d-%d", min, max)
-	}
-	return fmt.Sprintf("%d and above", min)
 }

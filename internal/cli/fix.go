@@ -151,10 +151,10 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 	if !cmd.Flags().Changed("gid") && cfg.Fix.GID != nil {
 		gid = *cfg.Fix.GID
 	}
-	if uid < params.MinUID || (params.MaxUID > 0 && uid > params.MaxUID) {
+	if !params.UIDAllowed(uid) {
 		return usageError("--uid %d is outside the UID range the checks accept (minUID %d, maxUID %d)", uid, params.MinUID, params.MaxUID)
 	}
-	if gid < params.MinGID || (params.MaxGID > 0 && gid > params.MaxGID) {
+	if !params.GIDAllowed(gid) {
 		return usageError("--gid %d is outside the GID range the checks accept (minGID %d, maxGID %d)", gid, params.MinGID, params.MaxGID)
 	}
 	enabled := map[string]bool{}

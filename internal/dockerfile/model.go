@@ -3,7 +3,10 @@
 // lines, with ARGs resolved the way BuildKit resolves them.
 package dockerfile
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // File is a parsed Dockerfile.
 type File struct {
@@ -65,6 +68,26 @@ func (s *Stage) Ref() string {
 		return `stage "` + s.Name + `"`
 	}
 	return "stage[" + strconv.Itoa(s.Index) + "]"
+}
+
+// Effective returns the last instruction cmd of the stage or, when it has
+// none, of the stages it builds on (a stage inherits its base stage's
+// image config: USER, CMD, ENTRYPOINT), with the stage that holds it.
+func (s *Stage) Effective(cmd string) (*Stage, *Instruction) {
+	for _, st := range s.Chain() {
+		for i := len(st.Instructions) - 1; i >= 0; i-- {
+			if st.Instructions[i].Cmd == cmd {
+				return st, st.Instructions[i]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// FromImage reports whether the stage builds on an image, rather than on
+// scratch or an earlier stage.
+func (s *Stage) FromImage() bool {
+	return s.BaseStage == nil && s.Base != "" && !strings.EqualFold(s.Base, "scratch")
 }
 
 // Root follows FROM <stage> references back to the stage that builds on

@@ -292,7 +292,7 @@ func (fx *fixer) editAccount(ins *dockerfile.Instruction, uid, gid int64) bool {
 	_, numericErr := strconv.ParseInt(userName, 10, 64)
 	numeric := numericErr == nil
 	root := final.Root()
-	busybox := isImageBase(root) && busyboxBase(root.Base)
+	busybox := root.FromImage() && busyboxBase(root.Base)
 	userAt := -1
 	var users, groups []account
 	for idx, run := range final.Instructions {

@@ -6,49 +6,6 @@ import (
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 )
 
-// imageRef is an image reference split leniently, as the checks split it:
-// lower case, Docker Hub's docker.io/ and library/ prefixes dropped.
-type imageRef struct {
-	domain, path, tag string
-	// name is the last path component.
-	name string
-}
-
-func splitRef(s string) imageRef {
-	var r imageRef
-	s = strings.ToLower(s)
-	if i := strings.IndexByte(s, '@'); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, '/') {
-		s, r.tag = s[:i], s[i+1:]
-	}
-	if first, rest, ok := strings.Cut(s, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		r.domain, s = first, rest
-	}
-	switch r.domain {
-	case "docker.io", "index.docker.io", "registry-1.docker.io":
-		r.domain = ""
-	}
-	r.path = s
-	if r.domain == "" {
-		r.path = strings.TrimPrefix(s, "library/")
-	}
-	r.name = r.path[strings.LastIndexByte(r.path, '/')+1:]
-	return r
-}
-
-// tagPart reports whether a dash-separated part of the tag starts with
-// prefix: alpine in 3.12-alpine3.20.
-func (r imageRef) tagPart(prefix string) bool {
-	for _, part := range strings.Split(r.tag, "-") {
-		if strings.HasPrefix(part, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
 // distro is what a base image is known to be built on, for the commands
 // that create a user.
 type distro int
@@ -80,14 +37,14 @@ func userDistro(base string) distro {
 	if strings.Contains(base, "$") {
 		return otherDistro
 	}
-	r := splitRef(base)
-	if r.domain != "" || strings.Contains(r.path, "/") {
+	r := dockerfile.SplitImageRef(base)
+	if r.Domain != "" || strings.Contains(r.Path, "/") {
 		return otherDistro
 	}
 	switch {
-	case r.name == "alpine" || r.tagPart("alpine"):
+	case r.Name == "alpine" || r.TagHas("alpine", true):
 		return alpine
-	case debianImages[r.name] && !r.tagPart("windowsservercore") && !r.tagPart("nanoserver") && !r.tagPart("ubi"):
+	case debianImages[r.Name] && !r.TagHas("windowsservercore", true) && !r.TagHas("nanoserver", true) && !r.TagHas("ubi", true):
 		return debian
 	}
 	return otherDistro
@@ -100,8 +57,8 @@ func busyboxBase(base string) bool {
 	if strings.Contains(base, "$") {
 		return false
 	}
-	r := splitRef(base)
-	return r.name == "alpine" || r.tagPart("alpine")
+	r := dockerfile.SplitImageRef(base)
+	return r.Name == "alpine" || r.TagHas("alpine", true)
 }
 
 // nonrootBase reports whether a base image has the user nonroot with UID
@@ -111,16 +68,6 @@ func nonrootBase(base string) bool {
 	if strings.Contains(base, "$") {
 		return false
 	}
-	r := splitRef(base)
-	return strings.HasPrefix(r.path, "distroless/") || strings.Contains(r.path, "/distroless/") ||
-		r.domain == "cgr.dev" || strings.HasPrefix(r.path, "chainguard/")
-}
-
-// nonrootID is the UID and GID of distroless's and Chainguard's nonroot.
-const nonrootID = 65532
-
-// isImageBase reports whether a stage builds on an image, rather than on
-// scratch or an earlier stage.
-func isImageBase(s *dockerfile.Stage) bool {
-	return s.BaseStage == nil && s.Base != "" && !strings.EqualFold(s.Base, "scratch")
+	r := dockerfile.SplitImageRef(base)
+	return r.Distroless() || r.Chainguard()
 }

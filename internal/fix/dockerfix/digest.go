@@ -40,7 +40,7 @@ func (fx *fixer) digest(fd check.Finding) {
 			st = s
 		}
 	}
-	if st == nil || !isImageBase(st) {
+	if st == nil || !st.FromImage() {
 		return
 	}
 	obj := st.Ref()

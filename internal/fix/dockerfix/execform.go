@@ -89,7 +89,7 @@ func (fx *fixer) execForm(fd check.Finding) {
 	// from /bin/sh -c "<command>" to the words: a wrapper such as tini
 	// runs the same program, but one that looks at its first argument
 	// (docker-entrypoint.sh scripts do) may take another path.
-	_, ep := effective(fx.f.Final, "entrypoint")
+	_, ep := fx.f.Final.Effective("entrypoint")
 	risky := ins.Cmd == "cmd" && ep != nil && ep.ExecForm
 	fx.apply(idExecForm, obj, fd.Path, ins.Line, risky)
 }

@@ -2,7 +2,6 @@ package dockerfix
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -53,8 +52,8 @@ func (fx *fixer) user(fd check.Finding) {
 	obj, path := final.Ref(), final.Ref()+".USER"
 	line := fd.Location.Line
 	uid, gid := fx.opts.UID, fx.opts.GID
-	if !fx.uidAllowed(uid) {
-		fx.skip(fd.Check, obj, line, fmt.Sprintf("the UID to set, %d, is outside the allowed range %s", uid, fx.uidRange()))
+	if !fx.params.UIDAllowed(uid) {
+		fx.skip(fd.Check, obj, line, fmt.Sprintf("the UID to set, %d, is outside the allowed range %s", uid, fx.params.UIDRange()))
 		return
 	}
 	if gid < 0 {
@@ -62,7 +61,7 @@ func (fx *fixer) user(fd check.Finding) {
 		return
 	}
 	value := fmt.Sprintf("%d:%d", uid, gid)
-	st, ins := effective(final, "user")
+	st, ins := final.Effective("user")
 	if ins != nil && st == final {
 		if why := fx.broken(ins); why != "" {
 			fx.skip(fd.Check, obj, line, why)
@@ -70,7 +69,7 @@ func (fx *fixer) user(fd check.Finding) {
 		}
 	}
 	if fd.Check == idHighUID && ins != nil && fx.nonrootName(ins) {
-		value = fmt.Sprintf("%d:%d", nonrootID, nonrootID)
+		value = fmt.Sprintf("%d:%d", dockerfile.NonrootID, dockerfile.NonrootID)
 		if st == final {
 			if fx.replaceInstruction(ins, value) {
 				fx.apply(fd.Check, obj, path, line, false)
@@ -166,7 +165,7 @@ func (fx *fixer) userAnchor(s *dockerfile.Stage) (after *dockerfile.Instruction,
 // is not known or the RUN would not be safe (see the rules above).
 func (fx *fixer) creation(final *dockerfile.Stage) string {
 	root := final.Root()
-	if !isImageBase(root) {
+	if !root.FromImage() {
 		return ""
 	}
 	for _, st := range final.Chain() {
@@ -234,7 +233,7 @@ func nameTaken(s *dockerfile.Stage, name string) bool {
 // nonrootName reports whether a USER names distroless's or Chainguard's
 // nonroot user on such a base, and 65532 is allowed.
 func (fx *fixer) nonrootName(ins *dockerfile.Instruction) bool {
-	if len(ins.Args) == 0 || strings.Contains(ins.Original, "$") || !fx.uidAllowed(nonrootID) {
+	if len(ins.Args) == 0 || strings.Contains(ins.Original, "$") || !fx.params.UIDAllowed(dockerfile.NonrootID) {
 		return false
 	}
 	user, group, _ := strings.Cut(ins.Args[0], ":")
@@ -242,32 +241,7 @@ func (fx *fixer) nonrootName(ins *dockerfile.Instruction) bool {
 		return false
 	}
 	root := fx.f.Final.Root()
-	return isImageBase(root) && nonrootBase(root.Base)
-}
-
-func (fx *fixer) uidAllowed(uid int64) bool {
-	return uid >= fx.params.MinUID && (fx.params.MaxUID <= 0 || uid <= fx.params.MaxUID)
-}
-
-func (fx *fixer) uidRange() string {
-	if fx.params.MaxUID > 0 {
-		return fmt.Sprintf("%d-%d", fx.params.MinUID, fx.params.MaxUID)
-	}
-	return strconv.FormatInt(fx.params.MinUID, 10) + " and above"
-}
-
-// effective returns the last instruction cmd of the stage or, when it has
-// none, of the stages it builds on, with its stage: what the checks read
-// as the stage's USER, CMD or ENTRYPOINT.
-func effective(s *dockerfile.Stage, cmd string) (*dockerfile.Stage, *dockerfile.Instruction) {
-	for _, st := range s.Chain() {
-		for i := len(st.Instructions) - 1; i >= 0; i-- {
-			if st.Instructions[i].Cmd == cmd {
-				return st, st.Instructions[i]
-			}
-		}
-	}
-	return nil, nil
+	return root.FromImage() && nonrootBase(root.Base)
 }
 
 func baseName(cmd string) string {
