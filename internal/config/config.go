@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -151,7 +152,7 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 		return nil, fmt.Errorf("%s: %s", path, cleanYAMLError(err))
 	}
 	c.File = path
-	if ex := findKey(root.Content[0], "exemptions"); ex != nil {
+	if ex := object.Field(root.Content[0], "exemptions"); ex != nil {
 		for i, n := range ex.Content {
 			if i < len(c.Exemptions) {
 				c.Exemptions[i].Line = n.Line
@@ -291,18 +292,6 @@ func cleanYAMLError(err error) string {
 	msg = strings.ReplaceAll(msg, " in type config.Quantities", " in fix.resources")
 	msg = strings.ReplaceAll(msg, "not found", "is not a known key")
 	return msg
-}
-
-func findKey(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // Params returns the check parameters with the file's values applied.

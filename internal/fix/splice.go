@@ -93,7 +93,7 @@ func spliceLines(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errNoSplice
 	}
-	if !sameNode(&got, root, 0) {
+	if !SameNode(&got, root) {
 		return nil, errNoSplice
 	}
 	if lostComment(orig, out) != "" {
@@ -102,8 +102,11 @@ func spliceLines(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 	return out, nil
 }
 
-// sameNode compares two trees ignoring positions, comments and style.
-func sameNode(a, b *yaml.Node, depth int) bool {
+// SameNode reports whether two trees mean the same YAML, ignoring
+// positions, comments and style (aliases followed).
+func SameNode(a, b *yaml.Node) bool { return sameNodeDepth(a, b, 0) }
+
+func sameNodeDepth(a, b *yaml.Node, depth int) bool {
 	if depth > 200 {
 		return false
 	}
@@ -123,7 +126,7 @@ func sameNode(a, b *yaml.Node, depth int) bool {
 		return false
 	}
 	for i := range a.Content {
-		if !sameNode(a.Content[i], b.Content[i], depth+1) {
+		if !sameNodeDepth(a.Content[i], b.Content[i], depth+1) {
 			return false
 		}
 	}
@@ -160,7 +163,7 @@ func (s *splicer) diff(a, b *yaml.Node, next, depth int) error {
 	if depth > 100 {
 		return errNoSplice
 	}
-	if sameNode(a, b, 0) {
+	if SameNode(a, b) {
 		return nil
 	}
 	if a.Kind != b.Kind || a.Kind == yaml.AliasNode || a.Style&yaml.FlowStyle != 0 || b.Style&yaml.FlowStyle != 0 {
@@ -625,7 +628,7 @@ func (s *splicer) mapping(a, b *yaml.Node, next, depth int) error {
 				return err
 			}
 		}
-		if !sameNode(a.Content[j], b.Content[i], 0) {
+		if !SameNode(a.Content[j], b.Content[i]) {
 			return errNoSplice
 		}
 		if err := s.diff(a.Content[j+1], b.Content[i+1], nextOf(j), depth+1); err != nil {

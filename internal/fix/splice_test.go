@@ -160,7 +160,7 @@ func TestFastInline(t *testing.T) {
 			t.Errorf("%s %q (style %d): %q, yaml.Marshal writes %q", n.Tag, n.Value, n.Style, tok, want)
 		}
 		var back yaml.Node
-		if err := yaml.Unmarshal([]byte(tok), &back); err != nil || !sameNode(back.Content[0], n, 0) {
+		if err := yaml.Unmarshal([]byte(tok), &back); err != nil || !SameNode(back.Content[0], n) {
 			t.Errorf("%s %q: %q reads back as %v (%v)", n.Tag, n.Value, tok, back.Content, err)
 		}
 	}
@@ -214,7 +214,7 @@ func TestClone(t *testing.T) {
 				}
 			}
 			check(&n, c)
-			if !sameNode(c, &n, 0) {
+			if !SameNode(c, &n) {
 				t.Errorf("clone does not mean what the document means:\n%s", in)
 			}
 		}

@@ -56,6 +56,21 @@ func getDepth(n *yaml.Node, key string, depth int) *yaml.Node {
 	return nil
 }
 
+// Field returns the value of key written directly in mapping m, without
+// following aliases or merge keys: the node to edit when m is edited
+// (Get reads what the API server reads).
+func Field(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // KeyNode returns the key node of key in mapping n; findings about a field
 // point at its key, which is where a reader looks.
 func KeyNode(n *yaml.Node, key string) *yaml.Node {

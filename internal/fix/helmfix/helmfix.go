@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubeharden/kubeharden/internal/fix"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -326,16 +327,7 @@ func lookup(root *yaml.Node, path string) *yaml.Node {
 			}
 			idx = v
 		}
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == name {
-				next = n.Content[i+1]
-			}
-		}
-		n = next
+		n = object.Field(n, name)
 		if idx >= 0 {
 			if n == nil || n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
 				return nil

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubeharden/kubeharden/internal/fix"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -146,8 +147,8 @@ func readLevel(data []byte) (level, error) {
 // rename gives a patch built from a built object the name its object has
 // when this level's patches apply.
 func (l level) rename(p *yaml.Node) error {
-	m := get(p, "metadata")
-	name := get(m, "name")
+	m := object.Field(p, "metadata")
+	name := object.Field(m, "name")
 	if name == nil {
 		return errors.New("a built object has no name")
 	}
@@ -179,18 +180,6 @@ func body(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func get(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func str(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
 
 // objectPatch is the strategic-merge patch that turns object a into b:
@@ -203,18 +192,18 @@ func objectPatch(a, b *yaml.Node) *yaml.Node {
 	}
 	p := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	for _, k := range []string{"apiVersion", "kind"} {
-		if v := get(b, k); v != nil {
+		if v := object.Field(b, k); v != nil {
 			p.Content = append(p.Content, str(k), str(v.Value))
 		}
 	}
 	meta := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	bm := get(b, "metadata")
+	bm := object.Field(b, "metadata")
 	for _, k := range []string{"name", "namespace"} {
-		if v := get(bm, k); v != nil && v.Value != "" {
+		if v := object.Field(bm, k); v != nil && v.Value != "" {
 			meta.Content = append(meta.Content, str(k), str(v.Value))
 		}
 	}
-	if dm := get(d, "metadata"); dm != nil {
+	if dm := object.Field(d, "metadata"); dm != nil {
 		for i := 0; i+1 < len(dm.Content); i += 2 {
 			if k := dm.Content[i].Value; k != "name" && k != "namespace" {
 				meta.Content = append(meta.Content, dm.Content[i], dm.Content[i+1])
@@ -238,7 +227,7 @@ var mergeKeys = []string{"name", "mountPath", "containerPort", "devicePath"}
 
 // diff returns the patch from a to b, nil when they are equal.
 func diff(a, b *yaml.Node) *yaml.Node {
-	if same(a, b) {
+	if fix.SameNode(a, b) {
 		return nil
 	}
 	if a == nil || b == nil || a.Kind != b.Kind {
@@ -249,12 +238,12 @@ func diff(a, b *yaml.Node) *yaml.Node {
 		out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		for i := 0; i+1 < len(b.Content); i += 2 {
 			k := b.Content[i].Value
-			if d := diff(get(a, k), b.Content[i+1]); d != nil {
+			if d := diff(object.Field(a, k), b.Content[i+1]); d != nil {
 				out.Content = append(out.Content, str(k), d)
 			}
 		}
 		for i := 0; i+1 < len(a.Content); i += 2 {
-			if k := a.Content[i].Value; get(b, k) == nil {
+			if k := a.Content[i].Value; object.Field(b, k) == nil {
 				out.Content = append(out.Content, str(k), removal(a.Content[i+1]))
 			}
 		}
@@ -269,10 +258,10 @@ func diff(a, b *yaml.Node) *yaml.Node {
 		}
 		out := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for _, bi := range b.Content {
-			kv := get(bi, key).Value
+			kv := object.Field(bi, key).Value
 			var ai *yaml.Node
 			for _, it := range a.Content {
-				if get(it, key).Value == kv {
+				if object.Field(it, key).Value == kv {
 					ai = it
 				}
 			}
@@ -281,7 +270,7 @@ func diff(a, b *yaml.Node) *yaml.Node {
 				continue
 			}
 			if ai != nil {
-				d.Content = append([]*yaml.Node{str(key), clean(get(bi, key))}, d.Content...)
+				d.Content = append([]*yaml.Node{str(key), clean(object.Field(bi, key))}, d.Content...)
 			}
 			out.Content = append(out.Content, d)
 		}
@@ -317,7 +306,7 @@ func itemKey(s *yaml.Node) string {
 	for _, k := range mergeKeys {
 		all := true
 		for _, it := range s.Content {
-			if v := get(it, k); v == nil || v.Kind != yaml.ScalarNode {
+			if v := object.Field(it, k); v == nil || v.Kind != yaml.ScalarNode {
 				all = false
 				break
 			}
@@ -351,31 +340,10 @@ func clean(n *yaml.Node) *yaml.Node {
 	return c
 }
 
-func same(a, b *yaml.Node) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	for a.Kind == yaml.AliasNode && a.Alias != nil {
-		a = a.Alias
-	}
-	for b.Kind == yaml.AliasNode && b.Alias != nil {
-		b = b.Alias
-	}
-	if a.Kind != b.Kind || a.ShortTag() != b.ShortTag() || a.Value != b.Value || len(a.Content) != len(b.Content) {
-		return false
-	}
-	for i := range a.Content {
-		if !same(a.Content[i], b.Content[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // target names the object a patch applies to.
 func target(p *yaml.Node) string {
-	m := get(p, "metadata")
-	return get(p, "kind").Value + "/" + valueOf(get(m, "namespace")) + "/" + valueOf(get(m, "name"))
+	m := object.Field(p, "metadata")
+	return object.Field(p, "kind").Value + "/" + valueOf(object.Field(m, "namespace")) + "/" + valueOf(object.Field(m, "name"))
 }
 
 func valueOf(n *yaml.Node) string {
@@ -412,7 +380,7 @@ func mergeInto(old []byte, patches []*yaml.Node) ([]byte, error) {
 	}
 	byTarget := map[string]*yaml.Node{}
 	for _, d := range docs {
-		if d.Kind == yaml.MappingNode && get(d, "kind") != nil {
+		if d.Kind == yaml.MappingNode && object.Field(d, "kind") != nil {
 			byTarget[target(d)] = d
 		}
 	}
@@ -467,7 +435,7 @@ func merge(d, p *yaml.Node) {
 			for _, pi := range pv.Content {
 				found := false
 				for _, di := range dv.Content {
-					if get(di, key).Value == get(pi, key).Value {
+					if object.Field(di, key).Value == object.Field(pi, key).Value {
 						merge(di, pi)
 						found = true
 					}
@@ -490,16 +458,16 @@ func listPatch(root *yaml.Node) (bool, error) {
 		return false, errors.New("the kustomization is not a mapping")
 	}
 	for _, field := range []string{"patches", "patchesStrategicMerge"} {
-		if s := get(k, field); s != nil && s.Kind == yaml.SequenceNode {
+		if s := object.Field(k, field); s != nil && s.Kind == yaml.SequenceNode {
 			for _, it := range s.Content {
-				if strings.TrimPrefix(valueOf(get(it, "path")), "./") == PatchFile || strings.TrimPrefix(it.Value, "./") == PatchFile {
+				if strings.TrimPrefix(valueOf(object.Field(it, "path")), "./") == PatchFile || strings.TrimPrefix(it.Value, "./") == PatchFile {
 					return false, nil
 				}
 			}
 		}
 	}
 	entry := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{str("path"), str(PatchFile)}}
-	if s := get(k, "patches"); s != nil {
+	if s := object.Field(k, "patches"); s != nil {
 		if s.Kind != yaml.SequenceNode {
 			if s.Tag != "!!null" {
 				return false, errors.New("patches is not a list")
