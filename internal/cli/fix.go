@@ -158,9 +158,10 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 		return usageError("--gid %d is outside the GID range the checks accept (minGID %d, maxGID %d)", gid, params.MinGID, params.MaxGID)
 	}
 	enabled := map[string]bool{}
-	flagOn := map[string]bool{"--resources": f.resources, "--resolve-digests": f.resolveDigests}
+	// A fix without a flag ("") always runs.
+	flagOn := map[string]bool{"": true, "--resources": f.resources, "--resolve-digests": f.resolveDigests}
 	for _, id := range allFixable() {
-		if cfg.Enabled(id) && flagOn[fixFlagOf(id)] || cfg.Enabled(id) && fixFlagOf(id) == "" {
+		if cfg.Enabled(id) && flagOn[fixFlagOf(id)] {
 			enabled[id] = true
 		}
 	}
@@ -171,7 +172,7 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 			switch {
 			case !slices.Contains(allFixable(), c):
 				return usageError("--checks: %q is not a fixable check (fixable: %s)", c, strings.Join(allFixable(), ", "))
-			case fixFlagOf(c) != "" && !flagOn[fixFlagOf(c)]:
+			case !flagOn[fixFlagOf(c)]:
 				return usageError("--checks: %s needs %s", c, fixFlagOf(c))
 			case !cfg.Enabled(c):
 				return usageError("--checks: %s is disabled by %s", c, cfg.File)
@@ -364,11 +365,11 @@ func (r *fixRun) chart(path string) {
 		r.inputError(source.Error{File: path, Message: err.Error()})
 		return
 	}
-	set := r.f.render.set
+	hopts := r.f.render.helmOptions("")
 	adv, err := helmfix.Advise(r.cmd.Context(), values, func(ctx context.Context, extra []string) ([]source.Document, []source.Error) {
-		rf := r.f.render
-		rf.set = append(slices.Clone(set), extra...)
-		return rf.renderers("")[source.HelmChart](ctx, path)
+		o := hopts
+		o.Set = append(slices.Clone(hopts.Set), extra...)
+		return helm.Render(ctx, path, o)
 	}, r.options(path))
 	if err != nil {
 		r.inputError(fmt.Errorf("%s: %w", path, err))

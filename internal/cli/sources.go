@@ -30,10 +30,15 @@ func (r *renderFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&r.allowRemote, "allow-remote", false, "let kustomizations load remote bases and resources (network)")
 }
 
+// helmOptions are the chart rendering options the flags give.
+func (r *renderFlags) helmOptions(namespace string) helm.Options {
+	return helm.Options{ValueFiles: r.values, Set: r.set, ReleaseName: r.releaseName, Namespace: namespace, KubeVersion: r.kubeVersion}
+}
+
 // renderers renders charts in the release namespace and kustomizations
 // offline unless --allow-remote.
 func (r *renderFlags) renderers(namespace string) map[source.Kind]scan.Renderer {
-	hopts := helm.Options{ValueFiles: r.values, Set: r.set, ReleaseName: r.releaseName, Namespace: namespace, KubeVersion: r.kubeVersion}
+	hopts := r.helmOptions(namespace)
 	kopts := kustomize.Options{AllowRemote: r.allowRemote}
 	return map[source.Kind]scan.Renderer{
 		source.HelmChart: func(ctx context.Context, p string) ([]source.Document, []source.Error) {
