@@ -4,6 +4,7 @@
 package corpustest
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,6 +44,26 @@ func Dir(t testing.TB, sub string) string {
 	}
 	t.Fatalf("the shared corpus is missing: set %s, or put it at ../shared/corpus next to the checkout (tried %v)", Env, tried)
 	return ""
+}
+
+// Files returns the files below the corpus subdirectory sub whose name
+// keep accepts, in walk order, with that directory; none is a failure.
+func Files(t testing.TB, sub string, keep func(name string) bool) (dir string, paths []string) {
+	t.Helper()
+	dir = Dir(t, sub)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && keep(d.Name()) {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("the corpus %s is missing or empty (%v, %d files)", dir, err, len(paths))
+	}
+	return dir, paths
 }
 
 func isDir(p string) bool {

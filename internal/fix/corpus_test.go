@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,20 +36,9 @@ type corpusStats struct {
 // properties of fixProperties on each.
 func TestCorpus(t *testing.T) {
 	// The real-world manifests of the shared corpus (see its SOURCES.md).
-	corpusDir := corpustest.Dir(t, "real")
-	var paths []string
-	err := filepath.WalkDir(corpusDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-			paths = append(paths, p)
-		}
-		return nil
+	corpusDir, paths := corpustest.Files(t, "real", func(name string) bool {
+		return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 	})
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("the real-world corpus is missing (%s: %v, %d files): it is the shared directory next to the checkout", corpusDir, err, len(paths))
-	}
 	st := &corpusStats{}
 	for _, p := range paths {
 		rel, _ := filepath.Rel(corpusDir, p)

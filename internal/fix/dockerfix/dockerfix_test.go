@@ -280,20 +280,9 @@ func lcs(n, m int, eq func(i, j int) bool) [][2]int {
 // checkFixed for each.
 func TestCorpus(t *testing.T) {
 	// The real-world Dockerfiles of the shared corpus (see its SOURCES.md).
-	corpusDir := corpustest.Dir(t, "dockerfiles")
-	var paths []string
-	err := filepath.WalkDir(corpusDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.Contains(strings.ToLower(d.Name()), "dockerfile") {
-			paths = append(paths, p)
-		}
-		return nil
+	corpusDir, paths := corpustest.Files(t, "dockerfiles", func(name string) bool {
+		return strings.Contains(strings.ToLower(name), "dockerfile")
 	})
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("the Dockerfile corpus is missing (%s: %v, %d files): it is the shared directory next to the checkout", corpusDir, err, len(paths))
-	}
 	opts := fix.Options{Resolve: func(ref string) (string, error) {
 		return "sha256:" + strings.Repeat("ab", 32), nil
 	}}
