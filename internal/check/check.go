@@ -5,12 +5,11 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/kubeharden/kubeharden/internal/dockerfile"
-	"github.com/kubeharden/kubeharden/internal/image"
 	"github.com/kubeharden/kubeharden/internal/object"
 )
 
@@ -63,12 +62,19 @@ type Meta struct {
 	// References name the practice the check enforces: a seed practice, a
 	// Pod Security Standards control, the NSA/CISA guidance.
 	References []string
-	// Fixable tells whether `kubeharden fix` can rewrite the finding.
-	Fixable bool
-	// FixFlag is the flag `kubeharden fix` needs for this fix, "" when it
-	// runs by default (resources need values, digests need a lookup).
-	FixFlag string
+	// Target is the kind of input the check reads. The registry sets it
+	// from the check's kind; it is never declared.
+	Target Target
+	// Fixable tells whether `kubeharden fix` can rewrite the finding, and
+	// FixNeeds what the fix needs beyond the input. The registry derives
+	// both from the check's fix; they are never declared.
+	Fixable  bool
+	FixNeeds Requirement
 }
+
+// Metadata returns m: every kind of check embeds Meta, and the registry
+// reads it through this method.
+func (m *Meta) Metadata() *Meta { return m }
 
 // FixCommand is the command that fixes the check's findings, "" when the
 // check has no automatic fix.
@@ -76,10 +82,47 @@ func (m *Meta) FixCommand() string {
 	switch {
 	case !m.Fixable:
 		return ""
-	case m.FixFlag != "":
-		return "kubeharden fix " + m.FixFlag
+	case m.FixNeeds != NeedsNothing:
+		return "kubeharden fix " + m.FixNeeds.Flag()
 	}
 	return "kubeharden fix"
+}
+
+// Requirement is what a fix needs beyond the input itself: values a person
+// chooses, or a lookup outside the file.
+type Requirement int
+
+// Requirements.
+const (
+	// NeedsNothing fixes run by default.
+	NeedsNothing Requirement = iota
+	// NeedsResources fixes write request and limit values, which cannot be
+	// guessed: they run only when the caller supplies them.
+	NeedsResources
+	// NeedsDigests fixes pin image references and need a digest resolver.
+	NeedsDigests
+)
+
+// Flag is the `kubeharden fix` flag that supplies the requirement; the
+// reports name it in their fix hints.
+func (r Requirement) Flag() string {
+	switch r {
+	case NeedsResources:
+		return "--resources"
+	case NeedsDigests:
+		return "--resolve-digests"
+	}
+	return ""
+}
+
+func (r Requirement) String() string {
+	switch r {
+	case NeedsResources:
+		return "resource values"
+	case NeedsDigests:
+		return "image digests"
+	}
+	return "nothing"
 }
 
 // Target is what a check reads.
@@ -93,6 +136,9 @@ const (
 	Dockerfiles
 	// Images are built container images, flattened.
 	Images
+	// Cluster checks judge a live cluster as a whole (its version, its
+	// nodes, its authorizer), not one object.
+	Cluster
 )
 
 func (t Target) String() string {
@@ -101,18 +147,47 @@ func (t Target) String() string {
 		return "Dockerfile"
 	case Images:
 		return "image"
+	case Cluster:
+		return "cluster"
 	}
 	return "Kubernetes object"
 }
 
-// Check is one rule. Run is called once per object that Applies accepts
-// (for Objects), or once per Dockerfile or image.
-type Check struct {
+// ObjectCheck is a rule over Kubernetes objects, from any source. Run is
+// called once per object that Applies accepts.
+type ObjectCheck struct {
 	Meta
-	Target Target
 	// Applies selects the objects the check runs on; nil means all.
 	Applies func(*object.Object) bool
 	Run     func(*Pass)
+	// Fix, when set, edits an object so that Run no longer finds what it
+	// found; the fix engine proves it by running the check again.
+	Fix *Fix
+}
+
+// Kind is Objects.
+func (*ObjectCheck) Kind() Target { return Objects }
+
+// Entry is a registered check of any kind: ObjectCheck here, the
+// Dockerfile and image kinds in their own packages (so that this package
+// pulls in neither BuildKit nor go-containerregistry).
+type Entry interface {
+	Metadata() *Meta
+	Kind() Target
+}
+
+// Fixer is an entry that can fix its findings; the registry derives
+// Meta.Fixable and Meta.FixNeeds from it.
+type Fixer interface {
+	FixNeeds() (Requirement, bool)
+}
+
+// FixNeeds reports whether the check has a fix and what it needs.
+func (c *ObjectCheck) FixNeeds() (Requirement, bool) {
+	if c.Fix == nil {
+		return NeedsNothing, false
+	}
+	return c.Fix.Needs, true
 }
 
 // PodSpecs applies a check to every object that carries a pod spec.
@@ -138,35 +213,71 @@ func Kinds(kinds ...string) func(*object.Object) bool {
 	}
 }
 
-// Registry holds checks by ID.
+// Registry holds checks of every kind by ID.
 type Registry struct {
-	byID map[string]*Check
-	all  []*Check
+	byID    map[string]Entry
+	all     []Entry
+	metas   []*Meta
+	objects []*ObjectCheck
 }
 
-// Register adds c; it panics on a duplicate or incomplete check because
-// that is a programming error caught by any test run.
-func (r *Registry) Register(c Check) {
+// Register adds e; it panics on a duplicate or incomplete check because
+// that is a programming error caught by any test run. Meta.Target,
+// Meta.Fixable and Meta.FixNeeds are derived here from e.
+func (r *Registry) Register(e Entry) {
 	if r.byID == nil {
-		r.byID = map[string]*Check{}
+		r.byID = map[string]Entry{}
 	}
-	if c.ID == "" || c.Run == nil {
-		panic(fmt.Sprintf("check %q: ID and Run are required", c.ID))
+	m := e.Metadata()
+	if m.ID == "" {
+		panic("check without an ID")
 	}
-	if _, dup := r.byID[c.ID]; dup {
-		panic(fmt.Sprintf("check %q registered twice", c.ID))
+	if oc, ok := e.(*ObjectCheck); ok && oc.Run == nil {
+		panic(fmt.Sprintf("check %q: Run is required", m.ID))
 	}
-	cc := c
-	r.byID[c.ID] = &cc
-	r.all = append(r.all, &cc)
-	sort.Slice(r.all, func(i, j int) bool { return r.all[i].ID < r.all[j].ID })
+	if oc, ok := e.(*ObjectCheck); ok && oc.Fix != nil && oc.Fix.Apply == nil {
+		panic(fmt.Sprintf("check %q: Fix.Apply is required", m.ID))
+	}
+	if _, dup := r.byID[m.ID]; dup {
+		panic(fmt.Sprintf("check %q registered twice", m.ID))
+	}
+	m.Target = e.Kind()
+	m.Fixable, m.FixNeeds = false, NeedsNothing
+	if f, ok := e.(Fixer); ok {
+		m.FixNeeds, m.Fixable = f.FixNeeds()
+	}
+	r.byID[m.ID] = e
+	r.all = append(r.all, e)
+	sort.Slice(r.all, func(i, j int) bool { return r.all[i].Metadata().ID < r.all[j].Metadata().ID })
+	r.metas = r.metas[:0]
+	r.objects = r.objects[:0]
+	for _, x := range r.all {
+		r.metas = append(r.metas, x.Metadata())
+		if oc, ok := x.(*ObjectCheck); ok {
+			r.objects = append(r.objects, oc)
+		}
+	}
 }
 
-// Get returns the check with the given ID, or nil.
-func (r *Registry) Get(id string) *Check { return r.byID[id] }
+// Get returns the metadata of the check with the given ID, or nil.
+func (r *Registry) Get(id string) *Meta {
+	if e := r.byID[id]; e != nil {
+		return e.Metadata()
+	}
+	return nil
+}
 
-// All returns every check, sorted by ID.
-func (r *Registry) All() []*Check { return r.all }
+// Entry returns the check with the given ID, or nil.
+func (r *Registry) Entry(id string) Entry { return r.byID[id] }
+
+// All returns the metadata of every check, sorted by ID.
+func (r *Registry) All() []*Meta { return r.metas }
+
+// Entries returns every check, sorted by ID.
+func (r *Registry) Entries() []Entry { return r.all }
+
+// Objects returns the object checks, sorted by ID.
+func (r *Registry) Objects() []*ObjectCheck { return r.objects }
 
 // Location is a place in a source file.
 type Location struct {
@@ -259,13 +370,8 @@ func DefaultParams() Params {
 	}
 }
 
-// Pass is the state of one check running on one object.
+// Pass is the state of one object check running on one object.
 type Pass struct {
-	// Dockerfile is set for Dockerfile checks, Image for image checks;
-	// Object for the others.
-	Dockerfile *dockerfile.File
-	Image      *image.Image
-
 	Object *object.Object
 	// Pod is the object's pod spec, nil for objects without one.
 	Pod    *object.PodSpec
@@ -274,19 +380,19 @@ type Pass struct {
 	// when the object sets none (as `kubectl apply -n` would place it).
 	Namespace string
 
-	check  *Check
-	file   string
+	check  *Meta
 	objRef *ObjectRef
 	emit   func(Finding, Deferral)
 	keep   func(key string, v any)
 }
 
-// Deferral makes a finding depend on the whole scan: Unless drops it when
-// it returns true once every object is known, and of the findings of one
-// check that share a non-empty Once key only the first in input order is
-// kept (one finding per namespace, not per workload).
+// Deferral makes a finding depend on other objects: Unless drops it when
+// it returns true given the facts known once every object is seen (the
+// scan's own, or the cluster's), and of the findings of one check that
+// share a non-empty Once key only the first in input order is kept (one
+// finding per namespace, not per workload).
 type Deferral struct {
-	Unless func(*Index) bool
+	Unless func(Facts) bool
 	Once   string
 }
 
@@ -298,47 +404,21 @@ func NewPass(o *object.Object, params *Params, namespace string, objRef *ObjectR
 
 // Run runs c over the pass's object; one pass serves all checks of an
 // object, one after the other.
-func (p *Pass) Run(c *Check) {
-	p.check = c
+func (p *Pass) Run(c *ObjectCheck) {
+	p.check = &c.Meta
 	c.Run(p)
 }
 
-// Keep records a fact about the object for the deferred conditions of the
-// scan: Index.Kept(key) returns every fact kept under key, in input order.
-// Keep holds only v, never the object, which is how a check looks across
-// numerous objects (every role and binding of a cluster) in bounded memory. Keys should
-// start with the check ID; v must not hold the object's nodes.
+// Keep records a fact about the object for the deferred conditions:
+// Facts.Kept(key) returns every fact kept under key, in input order. Keep
+// holds only v, never the object, which is how a check looks across
+// numerous objects (every role and binding of a cluster) in bounded
+// memory. Keys should start with the check ID; v must not hold the
+// object's nodes.
 func (p *Pass) Keep(key string, v any) {
 	if p.keep != nil {
 		p.keep(key, v)
 	}
-}
-
-// NewFilePass prepares the pass of Dockerfile or image checks; findings
-// are located in file (the Dockerfile, or the image reference).
-func NewFilePass(df *dockerfile.File, img *image.Image, file string, params *Params, emit func(Finding, Deferral)) *Pass {
-	return &Pass{Dockerfile: df, Image: img, Params: params, file: file, emit: emit}
-}
-
-// ReportAt records a finding of a Dockerfile or image check: at a line of
-// the Dockerfile (0 for none), with path naming the stage, instruction or
-// file in the image.
-func (p *Pass) ReportAt(line int, path string, format string, args ...any) {
-	msg := format
-	if len(args) > 0 {
-		msg = fmt.Sprintf(format, args...)
-	}
-	col := 0
-	if line > 0 {
-		col = 1
-	}
-	p.emit(Finding{
-		Check:    p.check.ID,
-		Severity: p.check.Severity,
-		Message:  msg,
-		Location: Location{File: p.file, Line: line, Column: col},
-		Path:     path,
-	}, Deferral{})
 }
 
 // Report records a finding at ref.
@@ -347,61 +427,128 @@ func (p *Pass) Report(ref object.Ref, format string, args ...any) {
 }
 
 // ReportUnless records a finding that is dropped when unless returns true
-// once every object of the scan is known: a pod's finding may depend on a
-// ServiceAccount later in the input. unless must only capture small values,
-// not the object's nodes, so that memory stays bounded.
-func (p *Pass) ReportUnless(ref object.Ref, unless func(*Index) bool, format string, args ...any) {
+// once every object is known: a pod's finding may depend on a
+// ServiceAccount later in the input, or in the cluster. unless must only
+// capture small values, not the object's nodes, so that memory stays
+// bounded.
+func (p *Pass) ReportUnless(ref object.Ref, unless func(Facts) bool, format string, args ...any) {
 	p.ReportDeferred(ref, Deferral{Unless: unless}, format, args...)
 }
 
-// ReportDeferred records a finding whose existence depends on the whole
-// scan; see Deferral.
+// ReportDeferred records a finding whose existence depends on other
+// objects; see Deferral.
 func (p *Pass) ReportDeferred(ref object.Ref, d Deferral, format string, args ...any) {
 	line, col := p.Object.Pos(ref)
-	msg := format
-	if len(args) > 0 {
-		msg = fmt.Sprintf(format, args...)
-	}
 	p.emit(Finding{
 		Check:    p.check.ID,
 		Severity: p.check.Severity,
-		Message:  msg,
+		Message:  message(format, args),
 		Object:   p.objRef,
 		Location: Location{File: p.Object.File, Line: line, Column: col},
 		Path:     ref.Path,
 	}, d)
 }
 
-// Index is what deferred conditions see of the whole scan: the facts
-// checks kept about objects (Pass.Keep), in input order, and a memo for
-// per-scan state computed from them. It holds no objects: a YAML tree is
-// kilobytes, a fact a few bytes, and a scan may have a hundred thousand
+func message(format string, args []any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// FilePass is the part of a Dockerfile or image check's pass that does not
+// depend on what is read: the parameters and where findings go. The kinds'
+// own passes embed it.
+type FilePass struct {
+	Params *Params
+	check  *Meta
+	file   string
+	emit   func(Finding)
+}
+
+// NewFilePass prepares a file pass whose findings are located in file (the
+// Dockerfile, or the image reference).
+func NewFilePass(file string, params *Params, emit func(Finding)) FilePass {
+	return FilePass{Params: params, file: file, emit: emit}
+}
+
+// Use makes m the check whose findings the pass reports next.
+func (p *FilePass) Use(m *Meta) { p.check = m }
+
+// ReportAt records a finding of a Dockerfile or image check: at a line of
+// the Dockerfile (0 for none), with path naming the stage, instruction or
+// file in the image.
+func (p *FilePass) ReportAt(line int, path string, format string, args ...any) {
+	col := 0
+	if line > 0 {
+		col = 1
+	}
+	p.emit(Finding{
+		Check:    p.check.ID,
+		Severity: p.check.Severity,
+		Message:  message(format, args),
+		Location: Location{File: p.file, Line: line, Column: col},
+		Path:     path,
+	})
+}
+
+// Facts is what deferred conditions know of other objects: the facts
+// checks kept (Pass.Keep), in input order, and a memo for state computed
+// from them. The scan builds them from its own inputs; the webhook and the
+// cluster audit supply the cluster's. Facts hold no objects: a YAML tree is
+// kilobytes, a fact a few bytes, and a cluster may have a hundred thousand
 // objects.
+type Facts interface {
+	// Kept returns the facts kept under key, in input order.
+	Kept(key string) []any
+	// Memo returns the value stored under key, computing it once with
+	// make. Deferred conditions use it to precompute per-scan state (the
+	// policies of a namespace, compiled once) so that a check stays linear
+	// in the number of objects. Keys should start with the check ID.
+	Memo(key string, make func() any) any
+	// DefaultNamespace is where objects without a namespace are placed.
+	DefaultNamespace() string
+}
+
+// Index is the Facts of a set of objects, filled as they are seen. It is
+// not safe for concurrent use: deferred conditions run one at a time.
 type Index struct {
 	memo map[string]any
 	kept map[string][]any
-	// DefaultNamespace is where objects without a namespace are placed.
-	DefaultNamespace string
+	base Facts
+	ns   string
 }
 
-// NewIndex returns an empty index.
+// NewIndex returns an empty index; objects without a namespace are placed
+// in defaultNamespace.
 func NewIndex(defaultNamespace string) *Index {
-	return &Index{memo: map[string]any{}, kept: map[string][]any{}, DefaultNamespace: defaultNamespace}
+	return &Index{memo: map[string]any{}, kept: map[string][]any{}, ns: defaultNamespace}
 }
 
-// AddKept records a fact kept by a check; the engine adds them in input
-// order.
+// Over returns an empty index whose facts come after those of base: the
+// webhook judges one object against the cluster's facts plus its own.
+func Over(base Facts, defaultNamespace string) *Index {
+	x := NewIndex(defaultNamespace)
+	x.base = base
+	return x
+}
+
+// AddKept records a fact kept by a check; callers add them in input order.
 func (x *Index) AddKept(key string, v any) { x.kept[key] = append(x.kept[key], v) }
 
-// Kept returns the facts that checks kept under key (see Pass.Keep), in
-// input order.
-func (x *Index) Kept(key string) []any { return x.kept[key] }
+// Kept returns the facts kept under key: those of the base first.
+func (x *Index) Kept(key string) []any {
+	if x.base == nil {
+		return x.kept[key]
+	}
+	b := x.base.Kept(key)
+	if len(x.kept[key]) == 0 {
+		return b
+	}
+	return append(slices.Clip(b), x.kept[key]...)
+}
 
-// Memo returns the value stored under key, computing it once with make.
-// Deferred conditions use it to precompute per-scan state (the policies of
-// a namespace, compiled once) so that a check stays linear in the number
-// of objects. Keys should start with the check ID. Deferred conditions run
-// one at a time, so make needs no locking.
+// Memo implements Facts.
 func (x *Index) Memo(key string, make func() any) any {
 	if v, ok := x.memo[key]; ok {
 		return v
@@ -410,3 +557,6 @@ func (x *Index) Memo(key string, make func() any) any {
 	x.memo[key] = v
 	return v
 }
+
+// DefaultNamespace implements Facts.
+func (x *Index) DefaultNamespace() string { return x.ns }

@@ -16,7 +16,7 @@ import (
 // containers (container-only fields: at pod level they are ignored)
 // Allowed: false, with neither privileged: true nor SYS_ADMIN (or ALL) added
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "allow-privilege-escalation",
 			Title:    "Privilege escalation allowed",
@@ -32,10 +32,10 @@ func init() {
 				seed000 + "enforce user-mode containers",
 				nsaCISA + "non-root containers (prevent privilege escalation)",
 			},
-			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     allowPrivilegeEscalation,
+		Fix:     &check.Fix{Apply: fixAllowPrivilegeEscalation, Order: orderContainerFields},
 	})
 }
 
@@ -90,4 +90,17 @@ func sysAdminCapability(add []object.Str) (object.Str, bool) {
 		}
 	}
 	return object.Str{}, false
+}
+
+// fixAllowPrivilegeEscalation writes allowPrivilegeEscalation: false. A
+// privileged container or one that adds SYS_ADMIN still escalates: the
+// check finds it again, and the fix engine refuses the fix.
+func fixAllowPrivilegeEscalation(p *check.FixPass) {
+	for _, c := range foundContainers(p) {
+		if v, ok := object.ParseBool(object.Get(c.SecurityContext.Node, "allowPrivilegeEscalation")); !ok || v {
+			if m := containerSC(c); m != nil {
+				setBool(p, m, "allowPrivilegeEscalation", false, c.Ref.Path+".securityContext.allowPrivilegeEscalation", "")
+			}
+		}
+	}
 }

@@ -20,7 +20,7 @@ import (
 // Allowed: RuntimeDefault, Localhost with a localhostProfile (annotations
 // runtime/default, localhost/<profile>)
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "apparmor-profile",
 			Title:    "Container without an AppArmor profile",
@@ -35,10 +35,10 @@ func init() {
 				seed000 + "take a look at AppArmor and Secure Computing (SecComp)",
 				nsaCISA + "pod security (AppArmor)",
 			},
-			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     appArmorProfile,
+		Fix:     &check.Fix{Apply: fixAppArmorProfile, Order: orderProfiles + 1},
 	})
 }
 
@@ -81,4 +81,10 @@ func appArmorProfile(p *check.Pass) {
 	if podProblem != "" {
 		p.Report(podRef, "%s", "pod "+podProblem+affects(inherit))
 	}
+}
+
+// fixAppArmorProfile sets appArmorProfile RuntimeDefault (or the Localhost
+// profile a legacy annotation names) and removes the legacy annotations.
+func fixAppArmorProfile(p *check.FixPass) {
+	fixProfile(p, "appArmorProfile", "", appArmorAnnotationPrefix)
 }

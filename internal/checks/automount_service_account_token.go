@@ -3,6 +3,7 @@ package checks
 import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
 )
 
 // Pods must not get a Kubernetes API token they do not use: by default
@@ -15,7 +16,7 @@ import (
 // Allowed: false in the pod, or unset in the pod and false in the
 // ServiceAccount
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "automount-service-account-token",
 			Title:    "Service account token mounted",
@@ -30,11 +31,11 @@ func init() {
 				seed003 + "automountServiceAccountToken",
 				nsaCISA + "pod security (service account tokens)",
 			},
-			Fixable: true,
 		},
 		// ServiceAccounts are visited to keep what they say about tokens.
 		Applies: func(o *object.Object) bool { return o.Kind == "ServiceAccount" || check.PodSpecs(o) },
 		Run:     automountServiceAccountToken,
+		Fix:     &check.Fix{Apply: fixAutomountServiceAccountToken, Order: orderAutomount},
 	})
 }
 
@@ -61,9 +62,31 @@ func automountServiceAccountToken(p *check.Pass) {
 		name = "default"
 	}
 	// The ServiceAccount may come later in the input, or in another file.
-	p.ReportUnless(a.Ref, func(idx *check.Index) bool {
+	p.ReportUnless(a.Ref, func(idx check.Facts) bool {
 		// The first ServiceAccount of that name counts, as with kubectl apply.
 		kept := idx.Kept(automountSAKey(ns, name))
 		return len(kept) > 0 && kept[0].(bool)
 	}, "pod must set automountServiceAccountToken=false, or its service account %q must", name)
+}
+
+// fixAutomountServiceAccountToken turns the token off in the pod spec. A
+// pod that asked for it explicitly may use it: that change is risky.
+func fixAutomountServiceAccountToken(p *check.FixPass) {
+	n := object.Get(p.Pod.Node, "automountServiceAccountToken")
+	v, ok := object.ParseBool(n)
+	if ok && !v {
+		return
+	}
+	risk := ""
+	if ok && v {
+		risk = "no service account token"
+	}
+	path := p.Pod.Ref.Path + ".automountServiceAccountToken"
+	if yamledit.KeyIndex(p.Pod.Node, "automountServiceAccountToken") >= 0 {
+		yamledit.SetScalar(p.Pod.Node, "automountServiceAccountToken", "!!bool", "false")
+	} else {
+		yamledit.InsertKey(p.Pod.Node, "automountServiceAccountToken", yamledit.Scalar("!!bool", "false"),
+			append([]string{"securityContext"}, podKeysAfterSC...)...)
+	}
+	p.Risky(path, risk)
 }

@@ -1,12 +1,12 @@
 package checks
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 )
 
 // TestAutomountAcrossFiles covers what the one-file testdata cannot: the
@@ -59,7 +59,7 @@ automountServiceAccountToken: false
 		for _, in := range tt.inputs {
 			inputs = append(inputs, filepath.Join(dir, in))
 		}
-		res := scan.Run(context.Background(), inputs, scan.Options{Registry: Registry(), Namespace: tt.namespace})
+		res := scantest.Paths(inputs, scan.Options{Registry: Registry(), Namespace: tt.namespace})
 		if len(res.Errors) > 0 {
 			t.Fatalf("input errors: %v", res.Errors)
 		}

@@ -16,7 +16,7 @@ import (
 // Allowed: the names in Params.AllowedCapabilities (default NET_BIND_SERVICE),
 // compared without case and without the CAP_ prefix the runtimes accept
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "capabilities-added",
 			Title:    "Dangerous capability added",

@@ -1,9 +1,13 @@
 package checks
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
+	"go.yaml.in/yaml/v3"
 )
 
 // Containers should drop all capabilities: the runtime's default set
@@ -16,7 +20,7 @@ import (
 // containers
 // Allowed: a list that contains ALL (any case)
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "capabilities-drop-all",
 			Title:    "Capabilities not dropped",
@@ -32,10 +36,10 @@ func init() {
 				seed000 + "enforce user-mode containers",
 				nsaCISA + "non-root containers and least privilege",
 			},
-			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     capabilitiesDropAll,
+		Fix:     &check.Fix{Apply: fixCapabilitiesDropAll, Order: orderContainerFields + 2},
 	})
 }
 
@@ -62,5 +66,38 @@ func capabilitiesDropAll(p *check.Pass) {
 			note = ignoredAtPodLevel(p, "capabilities")
 		}
 		p.Report(sc.CapDropRef, "%s must set securityContext.capabilities.drop=[\"ALL\"]%s", c.Describe(), note)
+	}
+}
+
+// fixCapabilitiesDropAll adds ALL to capabilities.drop.
+func fixCapabilitiesDropAll(p *check.FixPass) {
+	for _, c := range foundContainers(p) {
+		drop := object.Get(object.Get(c.SecurityContext.Node, "capabilities"), "drop")
+		if drop != nil && drop.Kind == yaml.SequenceNode && slices.ContainsFunc(drop.Content, func(d *yaml.Node) bool { return object.Scalar(d) == "ALL" }) {
+			continue
+		}
+		m := containerSC(c)
+		if m == nil {
+			continue
+		}
+		cm := yamledit.EnsureMap(m, "capabilities")
+		if cm == nil {
+			continue
+		}
+		if i := yamledit.KeyIndex(cm, "drop"); i >= 0 && object.Resolve(cm.Content[i+1]).Kind == yaml.SequenceNode {
+			if cm.Content[i+1].Kind == yaml.AliasNode {
+				cm.Content[i+1] = yamledit.DeepCopy(cm.Content[i+1], 0)
+			}
+			s := cm.Content[i+1]
+			s.Content = append(s.Content, yamledit.Scalar("!!str", "ALL"))
+		} else {
+			yamledit.DeleteKey(cm, "drop")
+			s := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+			all := yamledit.Scalar("!!str", "ALL")
+			all.Style = yaml.DoubleQuotedStyle
+			s.Content = []*yaml.Node{all}
+			yamledit.InsertKey(cm, "drop", s)
+		}
+		p.Changed(c.Ref.Path + ".securityContext.capabilities.drop")
 	}
 }

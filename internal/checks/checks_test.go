@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +11,9 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 )
 
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
@@ -124,8 +125,8 @@ func scanFile(t *testing.T, file string) *scan.Result {
 			t.Fatal(err)
 		}
 	}
-	res := scan.Run(context.Background(), []string{file}, scan.Options{
-		Registry: Registry(), Config: cfg, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	res := scantest.Paths([]string{file}, scan.Options{
+		Registry: Registry(), Policy: policy.New(cfg, Registry(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
 	})
 	for _, e := range res.Errors {
 		t.Errorf("input error in test data: %v", e)
@@ -212,7 +213,7 @@ func scanManifestFor(t *testing.T, id, cfgText, manifest string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := scan.Run(context.Background(), []string{file}, scan.Options{Registry: Registry(), Config: cfg})
+	res := scantest.Paths([]string{file}, scan.Options{Registry: Registry(), Policy: policy.New(cfg, Registry(), time.Time{})})
 	if len(res.Errors) > 0 {
 		t.Fatalf("input errors: %v", res.Errors)
 	}

@@ -23,7 +23,7 @@ import (
 // (all sources), namespaceSelector {} (every namespace, with or without a
 // podSelector), an ipBlock of every address (even with except entries).
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "cross-namespace-ingress",
 			Title:    "Network policy admits ingress from all namespaces",

@@ -13,7 +13,7 @@ import (
 // Allowed: any namespace but default; unset (the namespace is chosen at
 // apply time)
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "default-namespace",
 			Title:    "Object in the default namespace",

@@ -4,6 +4,7 @@ import (
 	"regexp"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 )
 
 // Every base image should be pinned by digest: a tag moves, so the same
@@ -15,7 +16,7 @@ import (
 // Allowed: @sha256:<64 hex>; FROM scratch and FROM <earlier stage> need
 // none
 func init() {
-	register(check.Check{
+	registerDockerfile(&dockerfilecheck.Check{
 		Meta: check.Meta{
 			ID:       "dockerfile-base-digest",
 			Title:    "Dockerfile base image not pinned by digest",
@@ -29,17 +30,16 @@ func init() {
 				seed003 + "SHA tagging",
 				nsaCISA + "image security (trusted, immutable images)",
 			},
-			Fixable: true,
-			FixFlag: "--resolve-digests",
 		},
-		Target: check.Dockerfiles,
-		Run:    dockerfileBaseDigest,
+		Run:     dockerfileBaseDigest,
+		Fixable: true,
+		Needs:   check.NeedsDigests,
 	})
 }
 
 var dfSHA256RE = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
 
-func dockerfileBaseDigest(p *check.Pass) {
+func dockerfileBaseDigest(p *dockerfilecheck.Pass) {
 	if p.Dockerfile == nil {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 )
 
@@ -15,7 +16,7 @@ import (
 // digest; FROM scratch and FROM <earlier stage>; a reference decided by a
 // build argument (FROM $BASE_IMAGE), which the build sets
 func init() {
-	register(check.Check{
+	registerDockerfile(&dockerfilecheck.Check{
 		Meta: check.Meta{
 			ID:       "dockerfile-base-tag",
 			Title:    "Dockerfile base image without a version tag",
@@ -28,12 +29,11 @@ func init() {
 				nsaCISA + "image security (trusted, immutable images)",
 			},
 		},
-		Target: check.Dockerfiles,
-		Run:    dockerfileBaseTag,
+		Run: dockerfileBaseTag,
 	})
 }
 
-func dockerfileBaseTag(p *check.Pass) {
+func dockerfileBaseTag(p *dockerfilecheck.Pass) {
 	if p.Dockerfile == nil {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 )
 
@@ -29,12 +30,7 @@ func dfFindings(t *testing.T, path string) []check.Finding {
 	}
 	params := check.DefaultParams()
 	var out []check.Finding
-	pass := check.NewFilePass(df, nil, path, &params, func(f check.Finding, _ check.Deferral) { out = append(out, f) })
-	for _, c := range Registry().All() {
-		if c.Target == check.Dockerfiles {
-			pass.Run(c)
-		}
-	}
+	dockerfilecheck.Run(dockerfilecheck.Of(Registry()), df, path, &params, func(f check.Finding) { out = append(out, f) })
 	return out
 }
 
@@ -279,15 +275,10 @@ func FuzzDockerfileChecks(f *testing.F) {
 		params := check.DefaultParams()
 		params.MaxUID = 65535
 		lines := strings.Count(string(data), "\n") + 1
-		pass := check.NewFilePass(df, nil, "Dockerfile", &params, func(fd check.Finding, _ check.Deferral) {
+		dockerfilecheck.Run(dockerfilecheck.Of(Registry()), df, "Dockerfile", &params, func(fd check.Finding) {
 			if fd.Location.Line < 1 || fd.Location.Line > lines || fd.Message == "" || fd.Path == "" {
 				t.Fatalf("bad finding (%d lines): %+v", lines, fd)
 			}
 		})
-		for _, c := range Registry().All() {
-			if c.Target == check.Dockerfiles {
-				pass.Run(c)
-			}
-		}
 	})
 }

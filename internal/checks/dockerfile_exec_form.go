@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 )
 
 // CMD and ENTRYPOINT should use the exec (JSON array) form: the shell
@@ -16,7 +17,7 @@ import (
 // or inherited from the stage it builds on)
 // Allowed: JSON array form
 func init() {
-	register(check.Check{
+	registerDockerfile(&dockerfilecheck.Check{
 		Meta: check.Meta{
 			ID:       "dockerfile-exec-form",
 			Title:    "Dockerfile CMD or ENTRYPOINT in shell form",
@@ -28,14 +29,13 @@ func init() {
 				seed003 + "Results (CMD [\"python3\",\"app.py\"])",
 				seed000 + "use Distroless or use lightweight images",
 			},
-			Fixable: true,
 		},
-		Target: check.Dockerfiles,
-		Run:    dockerfileExecForm,
+		Run:     dockerfileExecForm,
+		Fixable: true,
 	})
 }
 
-func dockerfileExecForm(p *check.Pass) {
+func dockerfileExecForm(p *dockerfilecheck.Pass) {
 	f := p.Dockerfile
 	if f == nil || f.Final == nil {
 		return

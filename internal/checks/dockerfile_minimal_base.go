@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 )
 
 // The final image should build on a minimal base: a full distribution
@@ -20,7 +21,7 @@ import (
 // language images python, node, golang, openjdk, ruby, php (and the like)
 // without -slim or -alpine
 func init() {
-	register(check.Check{
+	registerDockerfile(&dockerfilecheck.Check{
 		Meta: check.Meta{
 			ID:       "dockerfile-minimal-base",
 			Title:    "Dockerfile final stage builds on a full distribution",
@@ -34,12 +35,11 @@ func init() {
 				seed000 + "remove package managers and network utilities",
 			},
 		},
-		Target: check.Dockerfiles,
-		Run:    dockerfileMinimalBase,
+		Run: dockerfileMinimalBase,
 	})
 }
 
-func dockerfileMinimalBase(p *check.Pass) {
+func dockerfileMinimalBase(p *dockerfilecheck.Pass) {
 	f := p.Dockerfile
 	if f == nil || f.Final == nil {
 		return

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 )
 
@@ -23,7 +24,7 @@ import (
 // remove, also of an apk --virtual group); a full-distribution base,
 // which ships a shell and a package manager already
 func init() {
-	register(check.Check{
+	registerDockerfile(&dockerfilecheck.Check{
 		Meta: check.Meta{
 			ID:       "dockerfile-tools-in-final-stage",
 			Title:    "Dockerfile final stage keeps shells, package managers or network tools",
@@ -39,8 +40,7 @@ func init() {
 				seed000 + "use Distroless or use lightweight images",
 			},
 		},
-		Target: check.Dockerfiles,
-		Run:    dockerfileToolsInFinalStage,
+		Run: dockerfileToolsInFinalStage,
 	})
 }
 
@@ -52,7 +52,7 @@ type dfInstalled struct {
 	group string
 }
 
-func dockerfileToolsInFinalStage(p *check.Pass) {
+func dockerfileToolsInFinalStage(p *dockerfilecheck.Pass) {
 	f := p.Dockerfile
 	if f == nil || f.Final == nil {
 		return

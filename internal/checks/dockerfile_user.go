@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
+)
 
 // The image must not run as root: the final stage (or a stage it builds
 // FROM) sets a non-root USER, or builds on a base known to run as
@@ -15,7 +18,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // tags, Chainguard images but their -dev variants and root bases; see
 // dfNonRootBase); a USER decided by a build argument (not guessed)
 func init() {
-	register(check.Check{
+	registerDockerfile(&dockerfilecheck.Check{
 		Meta: check.Meta{
 			ID:       "dockerfile-user",
 			Title:    "Dockerfile final stage runs as root",
@@ -30,14 +33,13 @@ func init() {
 				seed000 + "enforce user-mode containers",
 				nsaCISA + "non-root containers",
 			},
-			Fixable: true,
 		},
-		Target: check.Dockerfiles,
-		Run:    dockerfileUser,
+		Run:     dockerfileUser,
+		Fixable: true,
 	})
 }
 
-func dockerfileUser(p *check.Pass) {
+func dockerfileUser(p *dockerfilecheck.Pass) {
 	f := p.Dockerfile
 	if f == nil || f.Final == nil {
 		return

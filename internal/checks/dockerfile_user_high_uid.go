@@ -2,6 +2,7 @@ package checks
 
 import (
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 )
 
@@ -19,7 +20,7 @@ import (
 // root USER (dockerfile-user reports them), a USER decided by a build
 // argument.
 func init() {
-	register(check.Check{
+	registerDockerfile(&dockerfilecheck.Check{
 		Meta: check.Meta{
 			ID:       "dockerfile-user-high-uid",
 			Title:    "Dockerfile USER is a name or a low UID",
@@ -34,14 +35,13 @@ func init() {
 				seed003 + "runAsUser",
 				nsaCISA + "non-root containers",
 			},
-			Fixable: true,
 		},
-		Target: check.Dockerfiles,
-		Run:    dockerfileUserHighUID,
+		Run:     dockerfileUserHighUID,
+		Fixable: true,
 	})
 }
 
-func dockerfileUserHighUID(p *check.Pass) {
+func dockerfileUserHighUID(p *dockerfilecheck.Pass) {
 	f := p.Dockerfile
 	if f == nil || f.Final == nil {
 		return

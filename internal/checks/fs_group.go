@@ -12,7 +12,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // Allowed: Params.MinGID (default 10000) and above, up to Params.MaxGID when
 // it is not 0
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "fs-group",
 			Title:    "Pod sets no high fsGroup",
@@ -27,10 +27,10 @@ func init() {
 				seed003 + "runAsUser and runAsGroup (use a high GID so as not to clash with the host)",
 				nsaCISA + "non-root containers",
 			},
-			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     fsGroup,
+		Fix:     &check.Fix{Apply: fixFSGroup, Order: orderIdentity + 3},
 	})
 }
 
@@ -45,4 +45,10 @@ func fsGroup(p *check.Pass) {
 		max:     p.Params.MaxGID,
 		why:     lowGIDReason,
 	})
+}
+
+// fixFSGroup sets fsGroup to the fix GID where it is missing or outside
+// the accepted range.
+func fixFSGroup(p *check.FixPass) {
+	fixID(p, "fsGroup", p.Values.GID, outside(p.Params.MinGID, p.Params.MaxGID), false)
 }

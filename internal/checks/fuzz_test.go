@@ -2,12 +2,12 @@ package checks
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 )
 
 // FuzzScan runs every check over any input: nothing may panic, and every
@@ -20,7 +20,7 @@ func FuzzScan(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res := scan.Run(context.Background(), []string{"-"}, scan.Options{Registry: Registry(), Stdin: bytes.NewReader(data), Workers: 1})
+		res := scantest.Stdin(data, scan.Options{Registry: Registry(), Workers: 1})
 		lines := bytes.Count(data, []byte("\n")) + 1
 		for _, fd := range res.Findings {
 			if fd.Location.Line < 1 || fd.Location.Line > lines {

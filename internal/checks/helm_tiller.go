@@ -24,7 +24,7 @@ import (
 // name=tiller, as helm init sets them)
 // Allowed: none of these
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "helm-tiller",
 			Title:    "Helm 2 Tiller deployed",

@@ -12,7 +12,7 @@ import (
 // Fields: spec.hostNetwork, spec.hostPID, spec.hostIPC
 // Allowed: false, unset
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "host-namespaces",
 			Title:    "Host namespaces shared",

@@ -15,7 +15,7 @@ import (
 // Fields: spec.volumes[*].hostPath
 // Allowed: no hostPath volumes
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "host-path-volume",
 			Title:    "hostPath volume",

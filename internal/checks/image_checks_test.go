@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/config"
 	"github.com/kubeharden/kubeharden/internal/image"
 	"github.com/kubeharden/kubeharden/internal/image/imagetest"
+	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
 
@@ -26,7 +28,7 @@ func imageFindings(t *testing.T, src imagetest.Source, cfg *config.Config) map[s
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	res := scan.RunImages(context.Background(), []*image.Image{img}, scan.Options{Registry: Registry(), Config: cfg})
+	res := scan.RunImages(context.Background(), []*image.Image{img}, scan.Options{Registry: Registry(), Policy: policy.New(cfg, Registry(), time.Time{})})
 	out := map[string][]check.Finding{}
 	for _, f := range res.Findings {
 		if f.Location.File != src.Ref {

@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
+)
 
 // Images should ship no file system modification utilities: chmod makes a
 // dropped payload executable, chown and setcap hand out rights.
@@ -9,7 +12,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // directories, and the applets of busybox and toybox binaries
 // Allowed: none of them
 func init() {
-	register(check.Check{
+	registerImage(&imagecheck.Check{
 		Meta: check.Meta{
 			ID:       "image-fs-tools",
 			Title:    "Image ships file system modification utilities",
@@ -23,7 +26,8 @@ func init() {
 				seed000 + "use Distroless or use lightweight images",
 			},
 		},
-		Target: check.Images,
-		Run:    func(p *check.Pass) { reportTools(p, "file system modification tools", p.Image.Inventory().FSTools) },
+		Run: func(p *imagecheck.Pass) {
+			reportTools(p, "file system modification tools", p.Image.Inventory().FSTools)
+		},
 	})
 }

@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
+)
 
 // Every image gets its base classified, for the record: scratch,
 // distroless, chainguard, alpine, slim, full distribution or unknown.
@@ -10,7 +13,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // package managers present, the number of files
 // Reports: always, at info severity
 func init() {
-	register(check.Check{
+	registerImage(&imagecheck.Check{
 		Meta: check.Meta{
 			ID:       "image-minimal-base",
 			Title:    "Image base classification",
@@ -24,8 +27,7 @@ func init() {
 				seed000 + "use Distroless or use lightweight images",
 			},
 		},
-		Target: check.Images,
-		Run: func(p *check.Pass) {
+		Run: func(p *imagecheck.Pass) {
 			inv := p.Image.Inventory()
 			at := "/"
 			if p.Image.OSRelease != nil {

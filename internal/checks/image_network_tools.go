@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
+)
 
 // Images should ship no network utilities: they download the next stage
 // of an attack and carry data out.
@@ -9,7 +12,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // the PATH directories, and the applets of busybox and toybox binaries
 // Allowed: none of them
 func init() {
-	register(check.Check{
+	registerImage(&imagecheck.Check{
 		Meta: check.Meta{
 			ID:       "image-network-tools",
 			Title:    "Image ships network utilities",
@@ -24,7 +27,6 @@ func init() {
 				seed000 + "use Distroless or use lightweight images",
 			},
 		},
-		Target: check.Images,
-		Run:    func(p *check.Pass) { reportTools(p, "network tools", p.Image.Inventory().NetworkTools) },
+		Run: func(p *imagecheck.Pass) { reportTools(p, "network tools", p.Image.Inventory().NetworkTools) },
 	})
 }

@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
+)
 
 // Images should ship no package manager: with one, an intruder installs
 // whatever tool the image lacks.
@@ -10,7 +13,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // module in site-packages or dist-packages
 // Allowed: none of them
 func init() {
-	register(check.Check{
+	registerImage(&imagecheck.Check{
 		Meta: check.Meta{
 			ID:       "image-package-manager",
 			Title:    "Image ships a package manager",
@@ -24,7 +27,6 @@ func init() {
 				seed000 + "use Distroless or use lightweight images",
 			},
 		},
-		Target: check.Images,
-		Run:    func(p *check.Pass) { reportTools(p, "a package manager", p.Image.Inventory().PackageManagers) },
+		Run: func(p *imagecheck.Pass) { reportTools(p, "a package manager", p.Image.Inventory().PackageManagers) },
 	})
 }

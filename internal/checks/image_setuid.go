@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
+)
 
 // Images should hold no setuid or setgid files and no files with
 // capabilities: each is a way from the application's user to more rights.
@@ -9,7 +12,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // directories are not privileged and are left alone)
 // Allowed: none
 func init() {
-	register(check.Check{
+	registerImage(&imagecheck.Check{
 		Meta: check.Meta{
 			ID:       "image-setuid",
 			Title:    "Image holds setuid, setgid or capability-bearing files",
@@ -25,8 +28,7 @@ func init() {
 				nsaCISA + "non-root containers",
 			},
 		},
-		Target: check.Images,
-		Run: func(p *check.Pass) {
+		Run: func(p *imagecheck.Pass) {
 			reportTools(p, "setuid, setgid or capability-bearing files", p.Image.Inventory().Setuid)
 		},
 	})

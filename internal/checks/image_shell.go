@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
 	"github.com/kubeharden/kubeharden/internal/image"
 )
 
@@ -15,7 +16,7 @@ import (
 // the PATH directories, and every busybox or toybox binary
 // Allowed: none of them
 func init() {
-	register(check.Check{
+	registerImage(&imagecheck.Check{
 		Meta: check.Meta{
 			ID:       "image-shell",
 			Title:    "Image ships a shell",
@@ -30,15 +31,14 @@ func init() {
 				seed000 + "remove package managers and network utilities (and shell access)",
 			},
 		},
-		Target: check.Images,
-		Run:    func(p *check.Pass) { reportTools(p, "a shell", p.Image.Inventory().Shells) },
+		Run: func(p *imagecheck.Pass) { reportTools(p, "a shell", p.Image.Inventory().Shells) },
 	})
 }
 
 // reportTools reports the inventory entries of one kind of tool as one
 // finding: the message names each path and what provides it, the path
 // lists the paths.
-func reportTools(p *check.Pass, what string, entries []string) {
+func reportTools(p *imagecheck.Pass, what string, entries []string) {
 	if len(entries) == 0 {
 		return
 	}

@@ -10,7 +10,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // Allowed: a tag other than latest, or any digest (a digest pins the image
 // whatever the tag says)
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "image-tag",
 			Title:    "Image without a version tag",

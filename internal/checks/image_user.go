@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
 )
 
 // Images should name a non-root user: without one the container runs as
@@ -13,7 +14,7 @@ import (
 // own /etc/passwd as the runtime resolves it
 // Allowed: a user whose UID is not 0
 func init() {
-	register(check.Check{
+	registerImage(&imagecheck.Check{
 		Meta: check.Meta{
 			ID:       "image-user",
 			Title:    "Image runs as root",
@@ -28,12 +29,11 @@ func init() {
 				nsaCISA + "non-root containers",
 			},
 		},
-		Target: check.Images,
-		Run:    imageUser,
+		Run: imageUser,
 	})
 }
 
-func imageUser(p *check.Pass) {
+func imageUser(p *imagecheck.Pass) {
 	img := p.Image
 	if img.User == "" {
 		p.ReportAt(0, "config.User", "image runs as root: no user is configured")

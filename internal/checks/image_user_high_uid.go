@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
 )
 
 // Images should run as a numeric, high UID: a named user cannot be
@@ -15,7 +16,7 @@ import (
 // Allowed: a numeric UID from Params.MinUID (default 10000), up to
 // Params.MaxUID when it is not 0
 func init() {
-	register(check.Check{
+	registerImage(&imagecheck.Check{
 		Meta: check.Meta{
 			ID:       "image-user-high-uid",
 			Title:    "Image user is not a high numeric UID",
@@ -30,12 +31,11 @@ func init() {
 				nsaCISA + "non-root containers",
 			},
 		},
-		Target: check.Images,
-		Run:    imageUserHighUID,
+		Run: imageUserHighUID,
 	})
 }
 
-func imageUserHighUID(p *check.Pass) {
+func imageUserHighUID(p *imagecheck.Pass) {
 	user, _, _ := strings.Cut(p.Image.User, ":")
 	minUID, maxUID := p.Params.MinUID, p.Params.MaxUID
 	if user == "" {

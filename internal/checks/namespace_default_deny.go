@@ -18,7 +18,7 @@ import (
 // one with Egress listed and no egress rules. One finding per namespace, at
 // its first workload in input order.
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "namespace-default-deny",
 			Title:    "Namespace without a default-deny network policy",
@@ -58,12 +58,12 @@ func namespaceDefaultDeny(p *check.Pass) {
 	// Every workload reports; the engine keeps the first of each namespace
 	// in input order, and drops them all once the policy turns up.
 	p.ReportDeferred(ref, check.Deferral{
-		Unless: func(idx *check.Index) bool { return netpolDefaultDenyIn(idx, ns).ingress },
+		Unless: func(idx check.Facts) bool { return netpolDefaultDenyIn(idx, ns).ingress },
 		Once:   "ns/" + ns,
 	}, "%s must have a default-deny ingress NetworkPolicy (podSelector {}, policyTypes [Ingress], no rules)", name)
 	if p.Params.EgressDefaultDeny {
 		p.ReportDeferred(ref, check.Deferral{
-			Unless: func(idx *check.Index) bool { return netpolDefaultDenyIn(idx, ns).egress },
+			Unless: func(idx check.Facts) bool { return netpolDefaultDenyIn(idx, ns).egress },
 			Once:   "egress/ns/" + ns,
 		}, "%s must have a default-deny egress NetworkPolicy (podSelector {}, policyTypes [Egress], no rules)", name)
 	}
@@ -77,7 +77,7 @@ type netpolDefaultDeny struct{ ingress, egress bool }
 // namespace.
 func netpolDefaultDenyKey(ns string) string { return "namespace-default-deny/policies\x00" + ns }
 
-func netpolDefaultDenyIn(idx *check.Index, ns string) netpolDefaultDeny {
+func netpolDefaultDenyIn(idx check.Facts, ns string) netpolDefaultDeny {
 	return idx.Memo("namespace-default-deny/"+ns, func() any {
 		var d netpolDefaultDeny
 		for _, v := range idx.Kept(netpolDefaultDenyKey(ns)) {

@@ -22,7 +22,7 @@ import (
 // Pods on the host network are exempt: network policies do not apply to
 // them.
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "network-policy-coverage",
 			Title:    "Pod not covered by a network policy",
@@ -58,7 +58,7 @@ func networkPolicyCoverage(p *check.Pass) {
 	labels := netpolLabelsKey(object.Get(p.Pod.MetaNode, "labels"))
 	// The policies may come later in the input or in another file; the
 	// condition holds only the namespace and the label string.
-	p.ReportUnless(p.Pod.Meta, func(idx *check.Index) bool {
+	p.ReportUnless(p.Pod.Meta, func(idx check.Facts) bool {
 		return netpolCoverageIn(idx, ns).covers(labels)
 	}, "pod must be selected by a NetworkPolicy that restricts ingress in %s", netpolNamespaceName(ns, "its namespace"))
 }
@@ -98,7 +98,7 @@ type netpolCoverage struct {
 	verdicts map[string]bool
 }
 
-func netpolCoverageIn(idx *check.Index, ns string) *netpolCoverage {
+func netpolCoverageIn(idx check.Facts, ns string) *netpolCoverage {
 	return idx.Memo("network-policy-coverage/"+ns, func() any {
 		c := &netpolCoverage{verdicts: map[string]bool{}}
 		seen := map[string]bool{}

@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 )
 
 // TestNetworkPolicyCoverageAcrossFiles puts the policies in a file after
@@ -51,7 +51,7 @@ metadata: {name: default-deny, namespace: staging}
 spec:
   podSelector: {}
 `)
-	res := scan.Run(context.Background(), []string{dir}, scan.Options{Registry: Registry()})
+	res := scantest.Paths([]string{dir}, scan.Options{Registry: Registry()})
 	if len(res.Errors) > 0 {
 		t.Fatalf("input errors: %v", res.Errors)
 	}

@@ -23,7 +23,7 @@ import (
 // controller words them.
 // Allowed: what Pod Security admits at baseline
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "pss-baseline",
 			Title:    "Pod Security Standards: baseline violated",

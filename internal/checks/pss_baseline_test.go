@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"k8s.io/pod-security-admission/api"
 
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 )
 
 // TestPSSVersions evaluates pods whose verdict changed between policy
@@ -103,7 +103,7 @@ spec:
 	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := scan.Run(context.Background(), []string{file}, scan.Options{Registry: Registry()})
+	res := scantest.Paths([]string{file}, scan.Options{Registry: Registry()})
 	if len(res.Errors) == 0 {
 		t.Error("no input errors")
 	}

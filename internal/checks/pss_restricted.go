@@ -18,7 +18,7 @@ import (
 // as the admission controller lists them).
 // Allowed: what Pod Security admits at restricted
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "pss-restricted",
 			Title:    "Pod Security Standards: restricted violated",

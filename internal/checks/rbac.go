@@ -312,7 +312,7 @@ func rbacKeepAllowsEverything(p *check.Pass) {
 // rbacRoleAllowsEverything reports whether the role that a binding of
 // namespace refers to is in the scan and allows every verb on every
 // resource. The first role of a name counts, as with kubectl apply.
-func rbacRoleAllowsEverything(idx *check.Index, kind, name, namespace string) bool {
+func rbacRoleAllowsEverything(idx check.Facts, kind, name, namespace string) bool {
 	kept := idx.Kept(rbacRoleKey("rbac-cluster-admin-binding/allows-everything", kind, namespace, name))
 	return len(kept) > 0 && kept[0].(bool)
 }
@@ -327,7 +327,7 @@ func rbacKeepDefined(p *check.Pass) {
 
 // rbacClusterRoleDefined reports whether the scan defines a ClusterRole
 // named like a built-in role.
-func rbacClusterRoleDefined(idx *check.Index, name string) bool {
+func rbacClusterRoleDefined(idx check.Facts, name string) bool {
 	return len(idx.Kept(rbacRoleKey("rbac-dangerous-permissions/defined", "ClusterRole", "", name))) > 0
 }
 
@@ -352,7 +352,7 @@ func rbacKeepBound(p *check.Pass, roleKind, roleName string) {
 // rbacClusterRoleBound tells how the bindings of the scan bind a
 // ClusterRole: a combination of rbacBoundInNamespace and
 // rbacBoundClusterWide, 0 when nothing binds it.
-func rbacClusterRoleBound(idx *check.Index, name string) uint8 {
+func rbacClusterRoleBound(idx check.Facts, name string) uint8 {
 	var how uint8
 	for _, v := range idx.Kept(rbacRoleKey("rbac-dangerous-permissions/bound", "ClusterRole", "", name)) {
 		how |= v.(uint8)

@@ -13,7 +13,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // these groups (cluster roles system:public-info-viewer for everyone,
 // system:discovery and system:basic-user for system:authenticated)
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "rbac-anonymous-binding",
 			Title:    "Role granted to anonymous or all authenticated users",

@@ -23,7 +23,7 @@ import (
 // always reported, in kube-system too: a pod's token is the easiest
 // credential of a cluster to steal.
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "rbac-cluster-admin-binding",
 			Title:    "Binding grants cluster-admin",
@@ -64,11 +64,11 @@ func rbacClusterAdminBinding(p *check.Pass) {
 	if !builtin {
 		what = rbacDescribeRole(role.Kind, role.Name) + ", which allows every verb on every resource like cluster-admin,"
 	}
-	var unless func(*check.Index) bool
+	var unless func(check.Facts) bool
 	if !builtin {
 		// The role may come later in the input, or in another file.
 		kind, name := role.Kind, role.Name
-		unless = func(idx *check.Index) bool { return !rbacRoleAllowsEverything(idx, kind, name, ns) }
+		unless = func(idx check.Facts) bool { return !rbacRoleAllowsEverything(idx, kind, name, ns) }
 	}
 	for _, s := range rbacSubjects(p.Object, ns) {
 		if s.Component() {

@@ -39,7 +39,7 @@ import (
 // whose name the authorizer does not know yet.
 // Allowed: none of the permissions below
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "rbac-dangerous-permissions",
 			Title:    "RBAC permission that leads to more privilege",
@@ -276,11 +276,11 @@ func rbacDangerousPermissions(p *check.Pass) {
 	cluster := o.Kind == "ClusterRole"
 	who := rbacDescribeRole(o.Kind, o.Name)
 	where := rbacOfNamespace(p.Namespace)
-	var unless func(*check.Index) bool
+	var unless func(check.Facts) bool
 	if cluster {
 		where = "of the namespaces it is bound in"
 		name := o.Name
-		unless = func(idx *check.Index) bool { return rbacClusterRoleBound(idx, name) == rbacBoundInNamespace }
+		unless = func(idx check.Facts) bool { return rbacClusterRoleBound(idx, name) == rbacBoundInNamespace }
 	}
 	rules := rbacRules(o)
 	for i := range rules {
@@ -336,7 +336,7 @@ func rbacDangerousBinding(p *check.Pass) {
 	who := rbacDescribeBinding(p.Object) + " grants built-in " + rbacDescribeRole(role.Kind, role.Name)
 	// A scan that defines the role is judged at the role's own rules.
 	name := role.Name
-	defined := func(idx *check.Index) bool { return rbacClusterRoleDefined(idx, name) }
+	defined := func(idx check.Facts) bool { return rbacClusterRoleDefined(idx, name) }
 	for j := range rbacDangers {
 		d := &rbacDangers[j]
 		var all rbacMatch

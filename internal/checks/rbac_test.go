@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 )
 
 func TestRBACResourceMatches(t *testing.T) {
@@ -390,7 +390,7 @@ roleRef:
 		for _, in := range tt.inputs {
 			inputs = append(inputs, filepath.Join(dir, in))
 		}
-		res := scan.Run(context.Background(), inputs, scan.Options{Registry: Registry(), Namespace: tt.namespace})
+		res := scantest.Paths(inputs, scan.Options{Registry: Registry(), Namespace: tt.namespace})
 		if len(res.Errors) > 0 {
 			t.Fatalf("input errors: %v", res.Errors)
 		}

@@ -18,7 +18,7 @@ import (
 // reported: those verbs are HTTP methods on fixed paths.
 // Allowed: explicit lists
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "rbac-wildcard",
 			Title:    "Wildcard in RBAC rule",

@@ -1,8 +1,13 @@
 package checks
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
+	"go.yaml.in/yaml/v3"
 )
 
 // Containers should have a read-only root filesystem: an attacker who gets a
@@ -14,7 +19,7 @@ import (
 // ephemeral containers (a container-only field: at pod level it is ignored)
 // Allowed: true
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "read-only-root-filesystem",
 			Title:    "Writable root filesystem",
@@ -29,10 +34,10 @@ func init() {
 				seed003 + "readOnlyRootFilesystem",
 				nsaCISA + "immutable container file systems",
 			},
-			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     readOnlyRootFilesystem,
+		Fix:     &check.Fix{Apply: fixReadOnlyRootFilesystem, Order: orderContainerFields + 1},
 	})
 }
 
@@ -59,4 +64,72 @@ func ignoredAtPodLevel(p *check.Pass, key string) string {
 		return ""
 	}
 	return " (the pod's securityContext." + key + " is ignored: it is a container field)"
+}
+
+// fixReadOnlyRootFilesystem writes readOnlyRootFilesystem: true and mounts
+// an emptyDir at /tmp, where most programs write.
+func fixReadOnlyRootFilesystem(p *check.FixPass) {
+	for _, c := range foundContainers(p) {
+		if v, ok := object.ParseBool(object.Get(c.SecurityContext.Node, "readOnlyRootFilesystem")); !ok || !v {
+			if m := containerSC(c); m != nil {
+				setBool(p, m, "readOnlyRootFilesystem", true, c.Ref.Path+".securityContext.readOnlyRootFilesystem", rorfRisk)
+				tmpVolume(p, c)
+			}
+		}
+	}
+}
+
+const rorfRisk = "read-only root filesystem"
+
+// tmpVolume mounts an emptyDir at /tmp in c unless /tmp is mounted
+// already, and records the volume and the mount it adds, by index.
+func tmpVolume(p *check.FixPass, c *object.Container) {
+	for _, vm := range yamledit.SeqItems(c.Ref.Node, "volumeMounts") {
+		if mp := strings.TrimRight(object.GetStr(vm, "mountPath"), "/"); mp == "/tmp" {
+			return
+		}
+	}
+	// An emptyDir of either name is shared; a name another volume holds
+	// is not reused.
+	name, exists := "", false
+names:
+	for _, n := range []string{"tmp", "kubeharden-tmp"} {
+		for _, v := range yamledit.SeqItems(p.Pod.Node, "volumes") {
+			if object.GetStr(v, "name") == n {
+				if object.Get(v, "emptyDir") == nil {
+					continue names
+				}
+				exists = true
+				break
+			}
+		}
+		name = n
+		break
+	}
+	if name == "" {
+		return
+	}
+	if !exists {
+		if !yamledit.AppendItem(p.Pod.Node, "volumes", map2("name", name, "emptyDir", "")) {
+			return
+		}
+		p.Risky(p.Pod.Ref.Path+".volumes["+strconv.Itoa(len(yamledit.SeqItems(p.Pod.Node, "volumes"))-1)+"]", rorfRisk)
+	}
+	if yamledit.AppendItem(c.Ref.Node, "volumeMounts", map2("name", name, "mountPath", "/tmp")) {
+		p.Risky(c.Ref.Path+".volumeMounts["+strconv.Itoa(len(yamledit.SeqItems(c.Ref.Node, "volumeMounts"))-1)+"]", rorfRisk)
+	}
+}
+
+// map2 builds {k1: v1, k2: v2}; an empty v2 is an empty mapping.
+func map2(k1, v1, k2, v2 string) *yaml.Node {
+	m := yamledit.NewMap()
+	m.Content = append(m.Content, yamledit.Scalar("!!str", k1), yamledit.Scalar("!!str", v1), yamledit.Scalar("!!str", k2))
+	if v2 == "" {
+		e := yamledit.NewMap()
+		e.Style = yaml.FlowStyle
+		m.Content = append(m.Content, e)
+	} else {
+		m.Content = append(m.Content, yamledit.Scalar("!!str", v2))
+	}
+	return m
 }

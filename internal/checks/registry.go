@@ -2,11 +2,17 @@
 // its ID, each registering itself in init.
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
+	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
+)
 
 var registry check.Registry
 
-func register(c check.Check) { registry.Register(c) }
+func register(c *check.ObjectCheck)               { registry.Register(c) }
+func registerDockerfile(c *dockerfilecheck.Check) { registry.Register(c) }
+func registerImage(c *imagecheck.Check)           { registry.Register(c) }
 
 // Registry returns the built-in checks.
 func Registry() *check.Registry { return &registry }

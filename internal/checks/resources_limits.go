@@ -5,6 +5,8 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Containers must have memory limits, and CPU limits unless the team has
@@ -15,7 +17,7 @@ import (
 // regular containers (ephemeral containers cannot have resources).
 // Allowed: both set; memory alone with parameter cpuLimits: false
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "resources-limits",
 			Title:    "Container without resource limits",
@@ -28,11 +30,10 @@ func init() {
 				seed003 + "resources",
 				nsaCISA + "resource policies (requests and limits)",
 			},
-			Fixable: true,
-			FixFlag: "--resources",
 		},
 		Applies: check.PodSpecs,
 		Run:     resourcesLimits,
+		Fix:     &check.Fix{Apply: fixResourcesLimits, Order: orderResources + 1, Needs: check.NeedsResources},
 	})
 }
 
@@ -55,4 +56,77 @@ func resourcesLimits(p *check.Pass) {
 			p.Report(c.Resources.LimitsRef, "%s has no %s limit", c.Describe(), strings.Join(missing, " or "))
 		}
 	}
+}
+
+// fixResourcesLimits writes the configured limits where they are missing,
+// never below the container's own request, which the API server would
+// reject: then the limit is the request.
+func fixResourcesLimits(p *check.FixPass) {
+	r := p.Values.Resources
+	fixResources(p, "limits", [2]string{r.LimitsCPU, r.LimitsMemory})
+}
+
+// fixResources writes values (CPU, memory) into section of the found
+// containers' resources where the section lacks them.
+func fixResources(p *check.FixPass, section string, values [2]string) {
+	for _, c := range foundContainers(p) {
+		if c.Type == object.EphemeralContainer {
+			continue // ephemeral containers cannot have resources
+		}
+		for i, name := range [2]string{"cpu", "memory"} {
+			fixResource(p, c, section, name, values[i])
+		}
+	}
+}
+
+func fixResource(p *check.FixPass, c *object.Container, section, name, value string) {
+	res := object.Get(c.Ref.Node, "resources")
+	has := func(section string) string { return object.GetStr(object.Get(res, section), name) }
+	if value == "" || has(section) != "" {
+		return
+	}
+	if section == "requests" && has("limits") != "" {
+		return // the request defaults to the limit
+	}
+	comment := "# kubeharden: default " + section[:len(section)-1] + ", tune it to the app's measured use"
+	if req := has("requests"); section == "limits" && req != "" {
+		v, ok := atLeast(value, req)
+		if !ok {
+			p.Skip(c.Ref.Node.Line, "cannot compare the default "+name+" limit "+value+" with the request "+req)
+			return
+		}
+		if v != value {
+			comment = "# kubeharden: the request, as the default limit is lower; tune it to the app's measured use"
+		}
+		value = v
+	}
+	rm := yamledit.EnsureMap(c.Ref.Node, "resources")
+	if rm == nil {
+		return
+	}
+	sm := yamledit.EnsureMap(rm, section)
+	if sm == nil {
+		return
+	}
+	v := yamledit.Scalar("!!str", value)
+	v.LineComment = comment
+	yamledit.InsertKey(sm, name, v)
+	p.Changed(c.Ref.Path + ".resources." + section + "." + name)
+}
+
+// atLeast returns def, or req when req is the larger quantity; ok is false
+// when either does not parse.
+func atLeast(def, req string) (string, bool) {
+	d, err := resource.ParseQuantity(def)
+	if err != nil {
+		return "", false
+	}
+	r, err := resource.ParseQuantity(req)
+	if err != nil {
+		return "", false
+	}
+	if r.Cmp(d) > 0 {
+		return req, true
+	}
+	return def, true
 }

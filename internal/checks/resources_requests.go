@@ -17,7 +17,7 @@ import (
 // to the limit.
 // Allowed: both set
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "resources-requests",
 			Title:    "Container without resource requests",
@@ -30,11 +30,10 @@ func init() {
 				seed003 + "resources",
 				nsaCISA + "resource policies (requests and limits)",
 			},
-			Fixable: true,
-			FixFlag: "--resources",
 		},
 		Applies: check.PodSpecs,
 		Run:     resourcesRequests,
+		Fix:     &check.Fix{Apply: fixResourcesRequests, Order: orderResources, Needs: check.NeedsResources},
 	})
 }
 
@@ -58,4 +57,11 @@ func resourcesRequests(p *check.Pass) {
 func hasQuantity(m map[string]object.Str, name string) bool {
 	q, ok := m[name]
 	return ok && q.V != ""
+}
+
+// fixResourcesRequests writes the configured requests where they are
+// missing, each marked with a comment to tune it.
+func fixResourcesRequests(p *check.FixPass) {
+	r := p.Values.Resources
+	fixResources(p, "requests", [2]string{r.RequestsCPU, r.RequestsMemory})
 }

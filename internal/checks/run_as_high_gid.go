@@ -12,7 +12,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // Allowed: Params.MinGID (default 10000) and above, up to Params.MaxGID when
 // it is not 0; unset is not allowed
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "run-as-high-gid",
 			Title:    "Container runs with a low or unset GID",
@@ -27,10 +27,10 @@ func init() {
 				seed003 + "runAsUser and runAsGroup (use a high UID and GID so as not to clash with the host)",
 				nsaCISA + "non-root containers",
 			},
-			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     runAsHighGID,
+		Fix:     &check.Fix{Apply: fixRunAsHighGID, Order: orderIdentity + 2},
 	})
 }
 
@@ -55,4 +55,10 @@ func lowGIDReason(id int64) string {
 		return "GID 0 is the root group, which owns much of the host's filesystem"
 	}
 	return "a low GID collides with host groups"
+}
+
+// fixRunAsHighGID sets runAsGroup at pod level to the fix GID where it is
+// missing or outside the accepted range, and corrects container values.
+func fixRunAsHighGID(p *check.FixPass) {
+	fixID(p, "runAsGroup", p.Values.GID, outside(p.Params.MinGID, p.Params.MaxGID), false)
 }

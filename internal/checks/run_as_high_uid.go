@@ -2,9 +2,12 @@ package checks
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
+	"go.yaml.in/yaml/v3"
 )
 
 // Containers should run as a high UID that no host user has: container UIDs
@@ -17,7 +20,7 @@ import (
 // Allowed: Params.MinUID (default 10000) and above, up to Params.MaxUID when
 // it is not 0; unset is not allowed, since the image then decides
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "run-as-high-uid",
 			Title:    "Container runs as a low or unset UID",
@@ -32,10 +35,10 @@ func init() {
 				seed003 + "runAsUser (use a high UID, e.g. in the 40000-60000 range, so as not to clash with host users)",
 				nsaCISA + "non-root containers",
 			},
-			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     runAsHighUID,
+		Fix:     &check.Fix{Apply: fixRunAsHighUID, Order: orderIdentity + 1},
 	})
 }
 
@@ -104,4 +107,40 @@ func idRangeText(lo, hi int64) string {
 		return fmt.Sprintf(" <= %d", hi)
 	}
 	return ""
+}
+
+// fixRunAsHighUID sets runAsUser at pod level to the fix UID where it is
+// missing or outside the accepted range, and corrects container values
+// outside it.
+func fixRunAsHighUID(p *check.FixPass) {
+	fixID(p, "runAsUser", p.Values.UID, outside(p.Params.MinUID, p.Params.MaxUID), true)
+}
+
+// fixID sets an ID field at pod level, and corrects container values
+// (runAsUser, runAsGroup), when bad; a new user is risky.
+func fixID(p *check.FixPass, key string, id int64, bad func(*yaml.Node) bool, risky bool) {
+	val := strconv.FormatInt(id, 10)
+	risk := func(old *yaml.Node) string {
+		if risky {
+			return uidChange(old, id)
+		}
+		return ""
+	}
+	if old := object.Get(p.Pod.SecurityContext.Node, key); bad(old) {
+		if m := podSC(p); m != nil {
+			yamledit.SetScalar(m, key, "!!int", val)
+			p.Risky(p.Pod.Ref.Path+".securityContext."+key, risk(old))
+		}
+	}
+	if key == "fsGroup" {
+		return
+	}
+	for _, c := range p.Pod.Containers {
+		if n := object.Get(c.SecurityContext.Node, key); n != nil && bad(n) {
+			if m := containerSC(c); m != nil {
+				yamledit.SetScalar(m, key, "!!int", val)
+				p.Risky(c.Ref.Path+".securityContext."+key, risk(n))
+			}
+		}
+	}
 }

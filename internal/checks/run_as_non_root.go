@@ -1,6 +1,12 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"strconv"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
+)
 
 // Containers must not run as root: by default a container runs as the
 // image's user, which is root unless the Dockerfile says otherwise, and root
@@ -13,7 +19,7 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // runAsNonRoot false (which the restricted Pod Security Standard rejects even
 // with a non-zero runAsUser)
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "run-as-non-root",
 			Title:    "Container may run as root",
@@ -30,10 +36,10 @@ func init() {
 				seed003 + "non root user",
 				nsaCISA + "non-root containers",
 			},
-			Fixable: true,
 		},
 		Applies: check.PodSpecs,
 		Run:     runAsNonRoot,
+		Fix:     &check.Fix{Apply: fixRunAsNonRoot, Order: orderIdentity},
 	})
 }
 
@@ -80,4 +86,48 @@ func inheritedNote(containerSets bool) string {
 		return ""
 	}
 	return " inherited from the pod"
+}
+
+// fixRunAsNonRoot sets runAsNonRoot: true at pod level, and corrects the
+// container values that undo it: runAsNonRoot other than true, and
+// runAsUser 0, which becomes the fix UID.
+func fixRunAsNonRoot(p *check.FixPass) {
+	risk := ""
+	if !runsAsNonZeroUID(p.Pod) {
+		risk = "a non-root user: the image must not need root, or the pod will not start"
+	}
+	if notTrue(object.Get(p.Pod.SecurityContext.Node, "runAsNonRoot")) {
+		if m := podSC(p); m != nil {
+			setBool(p, m, "runAsNonRoot", true, p.Pod.Ref.Path+".securityContext.runAsNonRoot", risk)
+		}
+	}
+	for _, c := range p.Pod.Containers {
+		sc := c.SecurityContext.Node
+		if n := object.Get(sc, "runAsNonRoot"); n != nil && notTrue(n) {
+			if m := containerSC(c); m != nil {
+				setBool(p, m, "runAsNonRoot", true, c.Ref.Path+".securityContext.runAsNonRoot", risk)
+			}
+		}
+		if n := object.Get(sc, "runAsUser"); n != nil {
+			if v, ok := object.ParseInt(n); ok && v == 0 {
+				if m := containerSC(c); m != nil {
+					yamledit.SetScalar(m, "runAsUser", "!!int", strconv.FormatInt(p.Values.UID, 10))
+					p.Risky(c.Ref.Path+".securityContext.runAsUser", uidChange(n, p.Values.UID))
+				}
+			}
+		}
+	}
+}
+
+// runsAsNonZeroUID reports whether every container of the pod has a
+// non-zero runAsUser, its own or the pod's: then demanding a non-root user
+// changes nothing at run time.
+func runsAsNonZeroUID(pod *object.PodSpec) bool {
+	for _, c := range pod.Containers {
+		u := pod.Effective(c).RunAsUser
+		if !u.Set || u.V == 0 {
+			return false
+		}
+	}
+	return true
 }

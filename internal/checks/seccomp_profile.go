@@ -6,6 +6,8 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
+	"go.yaml.in/yaml/v3"
 )
 
 // Every container must run under a seccomp profile: without one it runs
@@ -19,7 +21,7 @@ import (
 // that Kubernetes 1.27+ ignores them.
 // Allowed: RuntimeDefault, Localhost with a localhostProfile
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "seccomp-profile",
 			Title:    "Container without a seccomp profile",
@@ -36,10 +38,10 @@ func init() {
 				seed000 + "take a look at AppArmor and Secure Computing (SecComp)",
 				nsaCISA + "pod security (seccomp)",
 			},
-			Fixable: true,
 		},
 		Applies: check.LinuxPodSpecs,
 		Run:     seccompProfile,
+		Fix:     &check.Fix{Apply: fixSeccompProfile, Order: orderProfiles},
 	})
 }
 
@@ -120,3 +122,110 @@ func affects(containers []string) string {
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
+// fixSeccompProfile sets seccompProfile RuntimeDefault (or the Localhost
+// profile a legacy annotation names) and removes the legacy annotations.
+func fixSeccompProfile(p *check.FixPass) {
+	fixProfile(p, "seccompProfile", seccompPodAnnotation, seccompContainerAnnotationPrefix)
+}
+
+// profileOK reports whether a profile mapping is RuntimeDefault, or
+// Localhost with a profile name.
+func profileOK(n *yaml.Node) bool {
+	switch object.GetStr(n, "type") {
+	case "RuntimeDefault":
+		return true
+	case "Localhost":
+		return object.GetStr(n, "localhostProfile") != ""
+	}
+	return false
+}
+
+// setProfile writes key: {type: t[, localhostProfile: lp]} into m.
+func setProfile(m *yaml.Node, key, t, lp string) {
+	pm := yamledit.EnsureMap(m, key)
+	if pm == nil {
+		yamledit.DeleteKey(m, key)
+		pm = yamledit.EnsureMap(m, key)
+	}
+	yamledit.SetScalar(pm, "type", "!!str", t)
+	if lp != "" {
+		yamledit.SetScalar(pm, "localhostProfile", "!!str", lp)
+	} else {
+		yamledit.DeleteKey(pm, "localhostProfile")
+	}
+}
+
+// annotationProfile maps a legacy annotation value to a profile field.
+func annotationProfile(v string) (t, lp string) {
+	if rest, ok := strings.CutPrefix(v, "localhost/"); ok && rest != "" {
+		return "Localhost", rest
+	}
+	return "RuntimeDefault", ""
+}
+
+// fixProfile sets the profile field key (seccompProfile, appArmorProfile)
+// at pod level and on containers whose own profile is bad, carrying over
+// what the legacy annotations said, and removes those annotations.
+func fixProfile(p *check.FixPass, key, podAnn, cPrefix string) {
+	annotations := object.StringMap(object.Get(p.Pod.MetaNode, "annotations"))
+	if !profileOK(object.Get(p.Pod.SecurityContext.Node, key)) {
+		t, lp := "RuntimeDefault", ""
+		if v, ok := annotations[podAnn]; ok && podAnn != "" {
+			t, lp = annotationProfile(v)
+		}
+		if m := podSC(p); m != nil {
+			setProfile(m, key, t, lp)
+			p.Changed(p.Pod.Ref.Path + ".securityContext." + key)
+		}
+	}
+	// Containers: a bad own profile, or a legacy annotation to carry over
+	// as a field.
+	for _, c := range p.Pod.Containers {
+		own := object.Get(c.SecurityContext.Node, key)
+		v, hasAnn := annotations[cPrefix+c.Name]
+		hasAnn = hasAnn && c.Name != ""
+		switch {
+		case own != nil && !profileOK(own):
+			if m := containerSC(c); m != nil {
+				setProfile(m, key, "RuntimeDefault", "")
+				p.Changed(c.Ref.Path + ".securityContext." + key)
+			}
+		case own == nil && hasAnn:
+			if t, lp := annotationProfile(v); t == "Localhost" {
+				if m := containerSC(c); m != nil {
+					setProfile(m, key, t, lp)
+					p.Changed(c.Ref.Path + ".securityContext." + key)
+				}
+			}
+		}
+	}
+	removeProfileAnnotations(p, podAnn, cPrefix)
+}
+
+// removeProfileAnnotations removes the legacy annotations: the fields now
+// say what they said.
+func removeProfileAnnotations(p *check.FixPass, podAnn, cPrefix string) {
+	md := p.Pod.MetaNode
+	if md == nil || yamledit.KeyIndex(md, "annotations") < 0 || object.Get(md, "annotations") == nil {
+		return
+	}
+	am := yamledit.EnsureMap(md, "annotations")
+	if am == nil {
+		return
+	}
+	var keys []string
+	for i := 0; i+1 < len(am.Content); i += 2 {
+		key := am.Content[i].Value
+		if (podAnn != "" && key == podAnn) || strings.HasPrefix(key, cPrefix) {
+			keys = append(keys, key)
+		}
+	}
+	for _, key := range keys {
+		yamledit.DeleteKey(am, key)
+		p.Changed(p.Pod.Meta.Path + ".annotations." + key)
+	}
+	if len(am.Content) == 0 && len(keys) > 0 {
+		yamledit.DeleteKey(md, "annotations")
+	}
+}

@@ -16,7 +16,7 @@ import (
 // Fields: type
 // Allowed: any type but kubernetes.io/service-account-token
 func init() {
-	register(check.Check{
+	register(&check.ObjectCheck{
 		Meta: check.Meta{
 			ID:       "service-account-token-secret",
 			Title:    "Long-lived service account token Secret",

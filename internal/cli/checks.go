@@ -12,7 +12,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/checks"
-	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/policy"
 )
 
 func newChecksCommand() *cobra.Command {
@@ -45,10 +45,10 @@ func newChecksCommand() *cobra.Command {
 // catalog is every check a scan can report, sorted by ID.
 func catalog() []check.Meta {
 	var out []check.Meta
-	for _, c := range checks.Registry().All() {
-		out = append(out, c.Meta)
+	for _, m := range checks.Registry().All() {
+		out = append(out, *m)
 	}
-	out = append(out, scan.EngineChecks()...)
+	out = append(out, policy.Checks()...)
 	slices.SortFunc(out, func(a, b check.Meta) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/fix/dockerfix"
 	"github.com/kubeharden/kubeharden/internal/fix/helmfix"
 	"github.com/kubeharden/kubeharden/internal/fix/kustomizefix"
-	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/source"
 	"github.com/kubeharden/kubeharden/internal/source/helm"
 )
@@ -118,6 +118,9 @@ type fixRun struct {
 	skipped []fileSkip
 	failed  bool
 	done    map[string]bool // files already fixed
+	// mfixer fixes manifests; current is the file it is fixing.
+	mfixer  *fix.Fixer
+	current string
 }
 
 // fileSkip is a finding left alone in a file.
@@ -127,14 +130,22 @@ type fileSkip struct {
 }
 
 // allFixable lists every check fix rewrites.
-func allFixable() []string { return append(slices.Clone(fix.Fixable), dockerfix.Fixable...) }
-
-// fixFlagOf names the flag a check's fix needs, "" for none.
-func fixFlagOf(id string) string {
-	if m := checks.Registry().Get(id); m != nil {
-		return m.FixFlag
+func allFixable() []string {
+	var ids []string
+	for _, m := range checks.Registry().All() {
+		if m.Fixable {
+			ids = append(ids, m.ID)
+		}
 	}
-	return ""
+	return ids
+}
+
+// needsOf says what a check's fix needs.
+func needsOf(id string) check.Requirement {
+	if m := checks.Registry().Get(id); m != nil {
+		return m.FixNeeds
+	}
+	return check.NeedsNothing
 }
 
 func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
@@ -158,10 +169,10 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 		return usageError("--gid %d is outside the GID range the checks accept (minGID %d, maxGID %d)", gid, params.MinGID, params.MaxGID)
 	}
 	enabled := map[string]bool{}
-	// A fix without a flag ("") always runs.
-	flagOn := map[string]bool{"": true, "--resources": f.resources, "--resolve-digests": f.resolveDigests}
+	// A fix that needs nothing always runs.
+	supplied := map[check.Requirement]bool{check.NeedsNothing: true, check.NeedsResources: f.resources, check.NeedsDigests: f.resolveDigests}
 	for _, id := range allFixable() {
-		if cfg.Enabled(id) && flagOn[fixFlagOf(id)] {
+		if cfg.Enabled(id) && supplied[needsOf(id)] {
 			enabled[id] = true
 		}
 	}
@@ -172,8 +183,8 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 			switch {
 			case !slices.Contains(allFixable(), c):
 				return usageError("--checks: %q is not a fixable check (fixable: %s)", c, strings.Join(allFixable(), ", "))
-			case !flagOn[fixFlagOf(c)]:
-				return usageError("--checks: %s needs %s", c, fixFlagOf(c))
+			case !supplied[needsOf(c)]:
+				return usageError("--checks: %s needs %s", c, needsOf(c).Flag())
 			case !cfg.Enabled(c):
 				return usageError("--checks: %s is disabled by %s", c, cfg.File)
 			}
@@ -184,8 +195,8 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 	if !f.resolveDigests && (f.digestsFile != "" || len(f.ociLayouts) > 0 || f.offline) {
 		return usageError("--digests, --oci-layout and --offline only work with --resolve-digests")
 	}
-	r.base = fix.Options{UID: uid, GID: gid, MinUID: params.MinUID, MaxUID: params.MaxUID,
-		MinGID: params.MinGID, MaxGID: params.MaxGID, Checks: enabled}
+	r.base = fix.Options{FixValues: check.FixValues{UID: uid, GID: gid}, Checks: enabled,
+		Policy: policy.New(cfg, checks.Registry(), time.Time{})}
 	if f.resources {
 		res := fix.DefaultResources
 		q := cfg.Fix.Resources
@@ -244,41 +255,11 @@ func (r *fixRun) inputError(err error) {
 	r.failed = true
 }
 
-// options are the fix options for one file: the config's exemptions that
-// match it applied, path-only ones to the whole file.
+// options are the fix options for one file: the policy decides what is
+// suppressed or exempted, for every fixer alike.
 func (r *fixRun) options(path string) fix.Options {
 	o := r.base
 	o.Skip = func(s fix.Skipped) { r.skipped = append(r.skipped, fileSkip{path, s}) }
-	now := time.Now()
-	var live []*config.Exemption
-	for i := range r.cfg.Exemptions {
-		if x := &r.cfg.Exemptions[i]; !x.Expired(now) {
-			live = append(live, x)
-		}
-	}
-	if len(live) == 0 {
-		return o
-	}
-	checksOn := map[string]bool{}
-	for id, on := range o.Checks {
-		exempt := false
-		for _, x := range live {
-			if x.Kind == "" && x.Namespace == "" && x.Name == "" && x.Matches(r.cfg, id, nil, "", path) {
-				exempt = true
-			}
-		}
-		checksOn[id] = on && !exempt
-	}
-	o.Checks = checksOn
-	o.Exempt = func(id string, obj *object.Object) bool {
-		ref := &check.ObjectRef{APIVersion: obj.APIVersion, Kind: obj.Kind, Name: obj.Name, Namespace: obj.Namespace}
-		for _, x := range live {
-			if x.Matches(r.cfg, id, ref, obj.Namespace, path) {
-				return true
-			}
-		}
-		return false
-	}
 	return o
 }
 
@@ -294,12 +275,24 @@ func (r *fixRun) manifest(path string) {
 		r.inputError(err)
 		return
 	}
-	out, applied, err := fix.Manifest(data, r.options(path))
+	out, applied, err := r.fixer(path).ManifestAt(path, data)
 	if err != nil {
 		r.inputError(source.Error{File: path, Message: err.Error()})
 		return
 	}
 	r.output(path, data, out, applied)
+}
+
+// fixer returns the manifest fixer for path: one for the run, with the
+// skipped findings reported against path.
+func (r *fixRun) fixer(path string) *fix.Fixer {
+	r.current = path
+	if r.mfixer == nil {
+		o := r.base
+		o.Skip = func(s fix.Skipped) { r.skipped = append(r.skipped, fileSkip{r.current, s}) }
+		r.mfixer = fix.New(o)
+	}
+	return r.mfixer
 }
 
 // dockerfile fixes one Dockerfile.
@@ -500,19 +493,21 @@ func (r *fixRun) summarize() {
 		verb = "applied"
 	}
 	type key struct{ file, obj, check string }
+	type riskAt struct {
+		key
+		risk string
+	}
 	var order []key
 	seen := map[key]bool{}
-	var risky []key
+	var risky []riskAt
 	for _, a := range applied {
 		k := key{a.file, a.Object, a.Check}
 		if !seen[k] {
 			seen[k] = true
 			order = append(order, k)
-			if a.Risky {
-				risky = append(risky, k)
-			}
-		} else if a.Risky && !slices.Contains(risky, k) {
-			risky = append(risky, k)
+		}
+		if ra := (riskAt{k, a.Risk}); a.Risky && !slices.Contains(risky, ra) {
+			risky = append(risky, ra)
 		}
 	}
 	noun := "fixes"
@@ -525,22 +520,10 @@ func (r *fixRun) summarize() {
 	}
 	printed := map[string]bool{}
 	for _, k := range risky {
-		line := fmt.Sprintf("kubeharden: test these: %s on %s (%s)\n", riskyTitle(k.check), k.obj, k.file)
+		line := fmt.Sprintf("kubeharden: test these: %s on %s (%s)\n", k.risk, k.obj, k.file)
 		if !printed[line] {
 			printed[line] = true
 			io.WriteString(w, line)
 		}
 	}
-}
-
-func riskyTitle(id string) string {
-	switch id {
-	case "read-only-root-filesystem":
-		return "read-only root filesystem"
-	case "automount-service-account-token":
-		return "no service account token"
-	case "run-as-non-root", "run-as-high-uid":
-		return "a non-root user (the image may expect root)"
-	}
-	return strings.ReplaceAll(id, "-", " ")
 }

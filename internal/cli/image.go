@@ -51,7 +51,7 @@ also shows each image's digest, user, entrypoint, layer count and inventory.`,
 			if err != nil {
 				return err
 			}
-			res := inspectImages(cmd.Context(), args, &f.images, scan.Options{Registry: checks.Registry(), Config: r.cfg, Logger: logger(cmd)})
+			res := inspectImages(cmd.Context(), args, &f.images, scan.Options{Registry: checks.Registry(), Policy: r.policy(), Logger: logger(cmd)})
 			return r.finish(cmd, res)
 		},
 	}

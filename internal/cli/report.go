@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -12,6 +13,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/report"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -124,7 +126,7 @@ func knownCheck(id string) bool {
 	if checks.Registry().Get(id) != nil {
 		return true
 	}
-	for _, m := range scan.EngineChecks() {
+	for _, m := range policy.Checks() {
 		if m.ID == id {
 			return true
 		}
@@ -133,6 +135,11 @@ func knownCheck(id string) bool {
 }
 
 // loadConfig reads --config or the file found upward from the first input.
+// policy is the policy of the loaded configuration, judged today.
+func (r *reporter) policy() *policy.Policy {
+	return policy.New(r.cfg, checks.Registry(), time.Time{})
+}
+
 func loadConfig(explicit string, inputs []string) (*config.Config, error) {
 	path := explicit
 	if path == "" {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 type scanFlags struct {
@@ -64,15 +65,17 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 	}
 	opts := scan.Options{
 		Registry:         checks.Registry(),
-		Config:           r.cfg,
+		Policy:           r.policy(),
 		Namespace:        f.namespace,
-		Exclude:          f.exclude,
-		Stdin:            cmd.InOrStdin(),
 		Logger:           logger(cmd),
-		Renderers:        f.render.renderers(f.namespace),
 		DockerfileTarget: f.target,
 	}
-	res := scan.Run(cmd.Context(), args, opts)
+	items := source.Walk(cmd.Context(), args, source.Options{
+		Exclude:   f.exclude,
+		Stdin:     cmd.InOrStdin(),
+		Renderers: f.render.renderers(f.namespace),
+	})
+	res := scan.Run(cmd.Context(), items, opts)
 	if f.inspect {
 		res = scan.Merge(res, inspectImages(cmd.Context(), res.ImageRefs, &f.images, opts))
 	}

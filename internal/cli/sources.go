@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
 	"github.com/kubeharden/kubeharden/internal/source/helm"
 	"github.com/kubeharden/kubeharden/internal/source/kustomize"
@@ -37,10 +36,10 @@ func (r *renderFlags) helmOptions(namespace string) helm.Options {
 
 // renderers renders charts in the release namespace and kustomizations
 // offline unless --allow-remote.
-func (r *renderFlags) renderers(namespace string) map[source.Kind]scan.Renderer {
+func (r *renderFlags) renderers(namespace string) map[source.Kind]source.Renderer {
 	hopts := r.helmOptions(namespace)
 	kopts := kustomize.Options{AllowRemote: r.allowRemote}
-	return map[source.Kind]scan.Renderer{
+	return map[source.Kind]source.Renderer{
 		source.HelmChart: func(ctx context.Context, p string) ([]source.Document, []source.Error) {
 			return helm.Render(ctx, p, hopts)
 		},

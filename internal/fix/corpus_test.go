@@ -2,7 +2,6 @@ package fix
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/corpustest"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
 
 	"go.yaml.in/yaml/v3"
 
@@ -119,8 +120,8 @@ func fixProperties(t *testing.T, name string, data []byte, st *corpusStats) {
 		}
 	}
 	encoded := 0
-	spliced = func(err error) {
-		if err != nil {
+	rewritten = func(m yamledit.Method) {
+		if m == yamledit.Reencoded {
 			encoded++
 			st.encoded++
 		} else {
@@ -128,7 +129,7 @@ func fixProperties(t *testing.T, name string, data []byte, st *corpusStats) {
 		}
 	}
 	out, applied, err := Manifest(data, Options{})
-	spliced = nil
+	rewritten = nil
 	if encoded > 0 {
 		st.encodedFiles = append(st.encodedFiles, name)
 	}
@@ -143,7 +144,7 @@ func fixProperties(t *testing.T, name string, data []byte, st *corpusStats) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	inputErrs := scan.Run(context.Background(), []string{path}, scan.Options{Registry: checks.Registry()}).Errors
+	inputErrs := scantest.Paths([]string{path}, scan.Options{Registry: checks.Registry()}).Errors
 	if len(inputErrs) > 0 {
 		st.inputErrors++
 	}
@@ -534,7 +535,7 @@ func rescan(t *testing.T, path string, out []byte, applied []Applied, before []s
 	if err := os.WriteFile(p, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := scan.Run(context.Background(), []string{p}, scan.Options{Registry: checks.Registry()})
+	res := scantest.Paths([]string{p}, scan.Options{Registry: checks.Registry()})
 	if len(res.Errors) != len(before) {
 		t.Errorf("input errors before the fix %v, after %v", before, res.Errors)
 	}

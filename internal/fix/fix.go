@@ -1,8 +1,11 @@
-// Package fix rewrites Kubernetes manifests so that the fixable checks no
-// longer find anything, with the smallest diff: only documents that change
-// are edited, line by line where possible (see splice.go) and otherwise
-// re-serialized in the indentation they were written in, and spliced back
-// between the untouched bytes of the others.
+// Package fix applies the checks' own fixes to Kubernetes manifests with
+// the smallest diff. Each fixable check declares its fix beside its Run
+// (check.Fix); this package finds what the checks report on an object,
+// hands each fixable check its findings, runs the checks again on the
+// result and keeps a fix only when it clears its findings and leaves the
+// object valid. Only documents that change are edited, line by line where
+// possible (package yamledit), and spliced back between the untouched
+// bytes of the others.
 package fix
 
 import (
@@ -11,62 +14,49 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/policy"
+	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
 )
 
 // DefaultID is the UID and GID set when Options leave them zero: a high
 // number no host user or group has (seed 003 uses the 40000-60000 range).
 const DefaultID = 50000
 
+// DefaultResources are the values `fix --resources` writes unless the
+// configuration gives others: small enough to schedule anywhere, a memory
+// limit twice the request, and a CPU limit that throttles only a runaway.
+var DefaultResources = check.Resources{RequestsCPU: "100m", RequestsMemory: "128Mi", LimitsCPU: "500m", LimitsMemory: "256Mi"}
+
 // Options configure a fix run.
 type Options struct {
-	// UID and GID are set where runAsUser, runAsGroup and fsGroup are
-	// missing or low; zero means DefaultID.
-	UID, GID int64
-	// MinUID and MinGID are the lowest IDs the checks accept (parameters
-	// minUID and minGID); a lower value is replaced. Zero means 10000.
-	MinUID, MinGID int64
-	// MaxUID and MaxGID, when positive, are the highest IDs the checks
-	// accept (parameters maxUID and maxGID).
-	MaxUID, MaxGID int64
+	// FixValues are what fixes write beyond the object: the UID and GID
+	// (zero: DefaultID), resources and a digest resolver.
+	check.FixValues
+	// Policy decides which checks run, with which parameters, and which
+	// findings are suppressed (and so not fixed); nil: the defaults.
+	Policy *policy.Policy
+	// Registry holds the checks and their fixes; nil: the built-in ones.
+	Registry *check.Registry
 	// Checks limits the fixes to these check IDs; nil means every fixable
-	// check.
+	// check whose needs FixValues supply.
 	Checks map[string]bool
-	// Exempt reports whether a check is exempted for an object by the
-	// configuration; nil exempts nothing. Suppression annotations are
-	// honoured without it.
-	Exempt func(check string, o *object.Object) bool
-	// Resolve returns the digest ("sha256:...") of an image reference, for
-	// the image-digest and dockerfile-base-digest fixes; nil leaves image
-	// references alone.
-	Resolve func(ref string) (string, error)
-	// Resources are the requests and limits written by the
-	// resources-requests and resources-limits fixes; nil leaves resources
-	// alone (values cannot be guessed).
-	Resources *Resources
-	// Skip is called for each finding a fixer saw and left alone; nil
-	// drops them.
+	// Skip is called for each finding a fix saw and left alone; nil drops
+	// them.
 	Skip func(Skipped)
 }
 
-// Resources are the default requests and limits the --resources fix
-// writes, each marked with a comment saying to tune it. An empty value is
-// not written.
-type Resources struct {
-	RequestsCPU, RequestsMemory string
-	LimitsCPU, LimitsMemory     string
-}
-
-// Skipped is a finding a fixer saw and left alone, and why: no safe
-// rewrite exists, or a value it needs is missing.
+// Skipped is a finding a fix saw and left alone, and why: no safe rewrite
+// exists, a value it needs is missing, or the rewrite did not verify.
 type Skipped struct {
 	Check string
 	// Object is Kind/namespace/name, or the Dockerfile stage.
@@ -83,40 +73,65 @@ type Applied struct {
 	Object string
 	// Path is the field that was changed or added.
 	Path string
-	// Risky changes may break the workload and need a test run (a
-	// read-only root filesystem, a token the application may use).
+	// Risky changes may break the workload and need a test run; Risk says
+	// what to test ("read-only root filesystem", "UID 1000 to 50000: ...").
 	Risky bool
+	Risk  string
 }
 
-// Fixable lists the check IDs this package fixes.
-var Fixable = []string{
-	"run-as-non-root", "run-as-high-uid", "run-as-high-gid", "fs-group",
-	"allow-privilege-escalation", "privileged-container", "read-only-root-filesystem",
-	"automount-service-account-token", "capabilities-drop-all", "seccomp-profile", "apparmor-profile",
-	"resources-requests", "resources-limits", "image-digest",
+// Fixer applies the fixes of one configuration. Make one with New and use
+// it for many files; it is safe for concurrent use.
+type Fixer struct {
+	opts   Options
+	engine *scan.Engine
+	// fixes are the enabled object checks with a fix to run, in the order
+	// fixes are applied; all are the enabled object checks, for checking
+	// that a fix leaves the object valid.
+	fixes []*check.ObjectCheck
 }
 
-// withDefaults fills the zero values the Options document.
-func (o Options) withDefaults() Options {
-	if o.UID == 0 {
-		o.UID = DefaultID
+// New returns the fixer of opts.
+func New(opts Options) *Fixer {
+	if opts.UID == 0 {
+		opts.UID = DefaultID
 	}
-	if o.GID == 0 {
-		o.GID = DefaultID
+	if opts.GID == 0 {
+		opts.GID = DefaultID
 	}
-	if o.MinUID == 0 {
-		o.MinUID = minID
+	if opts.Registry == nil {
+		opts.Registry = checks.Registry()
 	}
-	if o.MinGID == 0 {
-		o.MinGID = minID
+	if opts.Policy == nil {
+		opts.Policy = policy.New(nil, opts.Registry, timeZero)
 	}
-	return o
+	fx := &Fixer{opts: opts}
+	fx.engine = scan.New(scan.Options{Registry: opts.Registry, Policy: opts.Policy})
+	for _, c := range fx.engine.ObjectChecks() {
+		if c.Fix == nil || !opts.FixValues.Supplies(c.Fix.Needs) || (opts.Checks != nil && !opts.Checks[c.ID]) {
+			continue
+		}
+		fx.fixes = append(fx.fixes, c)
+	}
+	sortFixes(fx.fixes)
+	return fx
 }
 
-// Manifest fixes every object with a pod spec in data, a YAML file of one
-// or more documents. Documents that need no change keep their bytes. A
-// document that does not parse is an error, and nothing is returned.
-func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err error) {
+// Manifest fixes the objects of data, a YAML or JSON file of one or more
+// documents, with a fixer made from opts; see Fixer.Manifest.
+func Manifest(data []byte, opts Options) ([]byte, []Applied, error) {
+	return New(opts).Manifest(data)
+}
+
+// Manifest fixes every object in data. Documents that need no change keep
+// their bytes. A document that does not parse is an error, and nothing is
+// returned.
+func (fx *Fixer) Manifest(data []byte) (out []byte, applied []Applied, err error) {
+	return fx.ManifestAt("", data)
+}
+
+// ManifestAt is Manifest for the file at path, which config exemptions
+// by path match.
+func (fx *Fixer) ManifestAt(path string, data []byte) (out []byte, applied []Applied, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, applied, err = nil, nil, fmt.Errorf("cannot fix: %v", r)
@@ -124,10 +139,10 @@ func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err err
 	}()
 	docs, errs := source.Split("", data)
 	if len(errs) > 0 {
-		return nil, nil, errors.New(strings.TrimPrefix(errs[0].Error(), ": "))
+		return nil, nil, errors.New(errs[0].Message)
 	}
 	results := make([]docResult, len(docs))
-	fixAll(docs, opts, results)
+	fx.fixAll(path, docs, results)
 	var buf bytes.Buffer
 	buf.Grow(len(data))
 	for _, r := range results {
@@ -136,9 +151,9 @@ func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err err
 		}
 		buf.Write(r.out)
 		applied = append(applied, r.applied...)
-		if opts.Skip != nil {
+		if fx.opts.Skip != nil {
 			for _, s := range r.skipped {
-				opts.Skip(s)
+				fx.opts.Skip(s)
 			}
 		}
 	}
@@ -147,6 +162,10 @@ func Manifest(data []byte, opts Options) (out []byte, applied []Applied, err err
 	}
 	return buf.Bytes(), applied, nil
 }
+
+// rewritten, when set (by tests), is told how every changed document was
+// rewritten.
+var rewritten func(yamledit.Method)
 
 // docResult is the outcome of fixing one document.
 type docResult struct {
@@ -162,7 +181,7 @@ const parallelDocs = 64
 
 // fixAll fixes docs into results, in parallel for a large file. A panic
 // in a worker becomes that document's error.
-func fixAll(docs []source.Document, opts Options, results []docResult) {
+func (fx *Fixer) fixAll(path string, docs []source.Document, results []docResult) {
 	one := func(i int) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -170,7 +189,7 @@ func fixAll(docs []source.Document, opts Options, results []docResult) {
 			}
 		}()
 		r := &results[i]
-		r.out, r.applied, r.skipped, r.err = document(docs[i], opts)
+		r.out, r.applied, r.skipped, r.err = fx.document(path, docs[i])
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(docs) < parallelDocs || workers < 2 {
@@ -197,7 +216,61 @@ func fixAll(docs []source.Document, opts Options, results []docResult) {
 
 // document fixes one document chunk and returns its new bytes, or its
 // original bytes when nothing changed.
-func document(d source.Document, opts Options) ([]byte, []Applied, []Skipped, error) {
+func (fx *Fixer) document(path string, d source.Document) ([]byte, []Applied, []Skipped, error) {
+	root, err := decodeOne(d)
+	if err != nil || root == nil {
+		return d.Data, nil, nil, err
+	}
+	o, ok := object.New(object.Resolve(root), path, 0)
+	if !ok {
+		return d.Data, nil, nil, nil
+	}
+	objs := []*object.Object{o}
+	if o.IsList() {
+		objs = nil
+		for _, it := range o.Items() {
+			if item, ok := object.New(it, path, 0); ok {
+				objs = append(objs, item)
+			}
+		}
+	}
+	// The tree as parsed, for the splicer to compare the fixed tree with.
+	var pristine *yaml.Node
+	var applied []Applied
+	var skipped []Skipped
+	for _, o := range objs {
+		if pristine == nil && fx.mayFix(o) {
+			pristine = yamledit.Clone(root)
+		}
+		if pristine == nil {
+			continue
+		}
+		a, s := fx.Object(o)
+		applied = append(applied, a...)
+		for _, sk := range s {
+			if sk.Line > 0 {
+				sk.Line += d.LineOffset
+			}
+			skipped = append(skipped, sk)
+		}
+	}
+	if len(applied) == 0 {
+		return d.Data, nil, skipped, nil
+	}
+	out, how, err := yamledit.Rewrite(d.Data, pristine, root)
+	if rewritten != nil {
+		rewritten(how)
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("line %d: %w", d.LineOffset+1, err)
+	}
+	return out, applied, skipped, nil
+}
+
+// decodeOne parses a document chunk; it returns nil for an empty chunk or
+// one that holds several documents (after a `...` end marker), which are
+// left as written.
+func decodeOne(d source.Document) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(d.Data))
 	var roots []*yaml.Node
 	for {
@@ -209,147 +282,19 @@ func document(d source.Document, opts Options) ([]byte, []Applied, []Skipped, er
 		if err != nil {
 			// The loader's error names the line in the file.
 			if _, errs, _ := source.Parse(d); len(errs) > 0 && errs[0].Line > 0 {
-				return nil, nil, nil, fmt.Errorf("line %d: %s", errs[0].Line, errs[0].Message)
+				return nil, fmt.Errorf("line %d: %s", errs[0].Line, errs[0].Message)
 			}
-			return nil, nil, nil, fmt.Errorf("line %d: invalid YAML: %w", d.LineOffset+1, err)
+			return nil, fmt.Errorf("line %d: invalid YAML: %w", d.LineOffset+1, err)
 		}
 		roots = append(roots, &root)
 	}
 	if len(roots) != 1 {
-		// Empty, or several documents in one chunk (after a `...` end
-		// marker): left as written.
-		return d.Data, nil, nil, nil
+		return nil, nil
 	}
 	if dup := source.DuplicateKey(roots[0], 0); dup != nil {
 		// The scanner and kubectl refuse it, and a fix might edit the
 		// value that does not take effect.
-		return nil, nil, nil, fmt.Errorf("line %d: mapping key %q already defined", dup.Line+d.LineOffset, dup.Value)
+		return nil, fmt.Errorf("line %d: mapping key %q already defined", dup.Line+d.LineOffset, dup.Value)
 	}
-	f := &fixer{opts: opts.withDefaults(), lineOffset: d.LineOffset}
-	n := object.Resolve(roots[0])
-	o, ok := object.New(n, "", 0)
-	if !ok {
-		return d.Data, nil, nil, nil
-	}
-	objs := []*object.Object{o}
-	if o.IsList() {
-		objs = nil
-		for _, it := range o.Items() {
-			if item, ok := object.New(it, "", 0); ok {
-				objs = append(objs, item)
-			}
-		}
-	}
-	// Only objects with a pod spec are fixed.
-	if !slices.ContainsFunc(objs, func(o *object.Object) bool { return o.PodSpec() != nil }) {
-		return d.Data, nil, nil, nil
-	}
-	// The tree as parsed, for the splicer to compare the fixed tree with.
-	pristine := clone(roots[0])
-	for _, o := range objs {
-		f.object(o)
-	}
-	if len(f.applied) == 0 {
-		return d.Data, nil, f.skipped, nil
-	}
-	if out, err := splice(d.Data, pristine, roots[0]); err == nil {
-		return out, f.applied, f.skipped, nil
-	}
-	out, err := encode(d.Data, roots[0])
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("line %d: %w", d.LineOffset+1, err)
-	}
-	return out, f.applied, f.skipped, nil
-}
-
-// style is how a document was written.
-type style struct {
-	indent int
-	// compact is true for sequences at the indentation of their key
-	// ("containers:\n- name: a"), kubectl's style.
-	compact bool
-	crlf    bool
-}
-
-// detect reads a document's indentation and sequence style from its lines.
-func detect(data []byte) style {
-	s := style{indent: 2, compact: true, crlf: bytes.Contains(data, []byte("\r\n"))}
-	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
-	minIndent, seqSeen := 0, false
-	prevKeyIndent := -1
-	for _, l := range lines {
-		t := strings.TrimLeft(l, " ")
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		ind := len(l) - len(t)
-		if ind > 0 && !strings.HasPrefix(t, "- ") && t != "-" && (minIndent == 0 || ind < minIndent) {
-			minIndent = ind
-		}
-		if (strings.HasPrefix(t, "- ") || t == "-") && prevKeyIndent >= 0 && !seqSeen {
-			seqSeen = true
-			s.compact = ind == prevKeyIndent
-		}
-		prevKeyIndent = -1
-		if strings.HasSuffix(t, ":") && !strings.HasPrefix(t, "- ") {
-			prevKeyIndent = ind
-		}
-	}
-	if minIndent == 4 {
-		s.indent = 4
-	}
-	return s
-}
-
-// encode serializes a changed document in the style of its original bytes,
-// keeping a leading `---` line and a missing final newline, and refuses
-// when a comment of the original would be lost.
-func encode(orig []byte, root *yaml.Node) ([]byte, error) {
-	st := detect(orig)
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(st.indent)
-	if st.compact {
-		enc.CompactSeqIndent()
-	}
-	if err := enc.Encode(root); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	body := buf.Bytes()
-	var out []byte
-	if first, _, _ := bytes.Cut(orig, []byte("\n")); bytes.HasPrefix(first, []byte("---")) {
-		out = append(out, first...)
-		out = append(out, '\n')
-		if bytes.HasPrefix(body, []byte("---\n")) {
-			body = body[4:]
-		}
-	}
-	out = append(out, body...)
-	if !bytes.HasSuffix(orig, []byte("\n")) {
-		out = bytes.TrimSuffix(out, []byte("\n"))
-	}
-	if st.crlf {
-		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
-	}
-	if c := lostComment(orig, out); c != "" {
-		return nil, fmt.Errorf("cannot rewrite the document without losing the comment %q", c)
-	}
-	return out, nil
-}
-
-// lostComment returns a comment of orig that out no longer has.
-func lostComment(orig, out []byte) string {
-	for _, l := range strings.Split(string(orig), "\n") {
-		i := strings.Index(l, "#")
-		if i < 0 {
-			continue
-		}
-		if t := strings.TrimSpace(l); strings.HasPrefix(t, "#") && !bytes.Contains(out, []byte(strings.TrimSpace(l[i:]))) {
-			return strings.TrimSpace(l[i:])
-		}
-	}
-	return ""
+	return roots[0], nil
 }

@@ -2,7 +2,6 @@ package fix
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"flag"
 	"fmt"
@@ -11,11 +10,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/checks"
-	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden out.yaml files")
@@ -24,11 +28,47 @@ var update = flag.Bool("update", false, "rewrite the golden out.yaml files")
 // directory fixes that check only, with digests and resources on so that
 // their fixers run; the others fix every check with the default options,
 // as `kubeharden fix` does without flags.
-func goldenOptions(dir string) Options {
-	if slices.Contains(Fixable, dir) {
-		return Options{Checks: map[string]bool{dir: true}, Resolve: testResolve, Resources: &DefaultResources}
+func goldenOptions(id string) Options {
+	if slices.Contains(fixable(), id) {
+		return Options{Checks: map[string]bool{id: true}, FixValues: check.FixValues{Resolve: testResolve, Resources: &DefaultResources}}
 	}
 	return Options{}
+}
+
+// fixable lists the object checks with a fix.
+func fixable() []string {
+	var ids []string
+	for _, c := range checks.Registry().Objects() {
+		if c.Fix != nil {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+// goldenDirs are the fix goldens: each fixable check's own
+// (checks/testdata/<id>/fix, named by the check) and the whole-file ones
+// here (testdata/<name>).
+func goldenDirs(t *testing.T) map[string]string {
+	t.Helper()
+	dirs := map[string]string{}
+	own, err := filepath.Glob("../checks/testdata/*/fix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range own {
+		dirs[filepath.Base(filepath.Dir(d))] = d
+	}
+	here, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range here {
+		if d.IsDir() {
+			dirs[d.Name()] = filepath.Join("testdata", d.Name())
+		}
+	}
+	return dirs
 }
 
 // testResolve gives every image a digest derived from its reference, and
@@ -41,23 +81,15 @@ func testResolve(ref string) (string, error) {
 }
 
 func TestGolden(t *testing.T) {
-	dirs, err := os.ReadDir("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := map[string]bool{}
-	for _, d := range dirs {
-		if !d.IsDir() {
-			continue
-		}
-		seen[d.Name()] = true
-		t.Run(d.Name(), func(t *testing.T) {
-			dir := filepath.Join("testdata", d.Name())
+	for name, dir := range goldenDirs(t) {
+		seen[name] = true
+		t.Run(name, func(t *testing.T) {
 			in, err := os.ReadFile(filepath.Join(dir, "in.yaml"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := goldenOptions(d.Name())
+			opts := goldenOptions(name)
 			out, applied, err := Manifest(in, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -96,7 +128,7 @@ func TestGolden(t *testing.T) {
 			checkUntouchedDocs(t, in, out, opts)
 		})
 	}
-	for _, id := range Fixable {
+	for _, id := range fixable() {
 		if !seen[id] {
 			t.Errorf("no golden test for %s", id)
 		}
@@ -116,11 +148,11 @@ func checkUntouchedDocs(t *testing.T, in, out []byte, opts Options) {
 		if bytes.Equal(din[i].Data, dout[i].Data) {
 			continue
 		}
-		if _, app, _, _ := document(din[i], opts); len(app) == 0 {
+		if _, app, _, _ := New(opts).document("", din[i]); len(app) == 0 {
 			t.Errorf("document %d changed without a fix", i)
 		}
 		// Every comment of a changed document survives.
-		if c := lostComment(din[i].Data, dout[i].Data); c != "" {
+		if c := yamledit.LostComment(din[i].Data, dout[i].Data); c != "" {
 			t.Errorf("document %d lost comment %q", i, c)
 		}
 	}
@@ -134,7 +166,7 @@ func scanBytes(t *testing.T, data []byte) []finding {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := scan.Run(context.Background(), []string{p}, scan.Options{Registry: checks.Registry()})
+	res := scantest.Paths([]string{p}, scan.Options{Registry: checks.Registry()})
 	if len(res.Errors) > 0 {
 		t.Fatalf("scan of the output: %v", res.Errors)
 	}
@@ -154,12 +186,12 @@ func TestSeed003OnlyNonFixableRemain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := Manifest(in, Options{Resolve: testResolve, Resources: &DefaultResources})
+	out, _, err := Manifest(in, Options{FixValues: check.FixValues{Resolve: testResolve, Resources: &DefaultResources}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range scanBytes(t, out) {
-		if slices.Contains(Fixable, f.Check) {
+		if slices.Contains(fixable(), f.Check) {
 			t.Errorf("fixable finding remains: %s: %s", f.Check, f.Message)
 		}
 	}
@@ -170,7 +202,7 @@ func TestSeed003OnlyNonFixableRemain(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	in := []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i:1\n")
-	out, applied, err := Manifest(in, Options{UID: 60096, GID: 60097, Checks: map[string]bool{"run-as-high-uid": true, "run-as-high-gid": true}})
+	out, applied, err := Manifest(in, Options{Checks: map[string]bool{"run-as-high-uid": true, "run-as-high-gid": true}, FixValues: check.FixValues{UID: 60096, GID: 60097}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +284,7 @@ func FuzzManifest(f *testing.F) {
 	}
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, securityContext: {capabilities: {drop: x}}}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		opts := Options{Resolve: testResolve, Resources: &DefaultResources}
+		opts := Options{FixValues: check.FixValues{Resolve: testResolve, Resources: &DefaultResources}}
 		out, _, err := Manifest(data, opts)
 		if err != nil {
 			return
@@ -286,8 +318,7 @@ spec:
 	var skipped []Skipped
 	opts := Options{
 		Checks:    map[string]bool{"image-digest": true, "resources-limits": true, "run-as-high-uid": true},
-		Resolve:   testResolve,
-		Resources: &DefaultResources,
+		FixValues: check.FixValues{Resolve: testResolve, Resources: &DefaultResources},
 		Skip:      func(s Skipped) { skipped = append(skipped, s) },
 	}
 	out, applied, err := Manifest(append([]byte("# leading\n---\n"), in...), opts)
@@ -310,7 +341,11 @@ spec:
 	}
 
 	// An exemption leaves the check alone on the objects it covers.
-	opts.Exempt = func(check string, o *object.Object) bool { return check == "run-as-high-uid" && o.Name == "p" }
+	cfg, err := config.Parse(".kubeharden.yaml", []byte("exemptions:\n- checks: [run-as-high-uid]\n  name: p\n  reason: legacy\n"), func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Policy = policy.New(cfg, checks.Registry(), time.Time{})
 	_, applied, _ = Manifest(in, opts)
 	for _, a := range applied {
 		if a.Check == "run-as-high-uid" {
@@ -321,7 +356,9 @@ spec:
 
 func TestIDRange(t *testing.T) {
 	in := []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext:\n    runAsUser: 20000\n    runAsGroup: 70000\n  containers:\n  - name: c\n    image: i\n")
-	opts := Options{UID: 30000, GID: 30000, MinUID: 25000, MaxGID: 60000, Checks: map[string]bool{"run-as-high-uid": true, "run-as-high-gid": true}}
+	min, max := int64(25000), int64(60000)
+	cfg := &config.Config{Parameters: config.Parameters{MinUID: &min, MaxGID: &max}}
+	opts := Options{Policy: policy.New(cfg, checks.Registry(), time.Time{}), Checks: map[string]bool{"run-as-high-uid": true, "run-as-high-gid": true}, FixValues: check.FixValues{UID: 30000, GID: 30000}}
 	out, _, err := Manifest(in, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +378,7 @@ func TestParallelDocuments(t *testing.T) {
 	}
 	in := []byte(b.String())
 	var skipped []string
-	opts := Options{Resolve: testResolve, Skip: func(s Skipped) { skipped = append(skipped, s.Object) }}
+	opts := Options{Skip: func(s Skipped) { skipped = append(skipped, s.Object) }, FixValues: check.FixValues{Resolve: testResolve}}
 	out, applied, err := Manifest(in, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +388,7 @@ func TestParallelDocuments(t *testing.T) {
 	var wantApplied []Applied
 	var wantSkipped []string
 	for _, d := range docs {
-		o, a, s, err := document(d, opts)
+		o, a, s, err := New(opts).document("", d)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,41 +6,50 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/checks"
-	"github.com/kubeharden/kubeharden/internal/fix"
 	"github.com/kubeharden/kubeharden/internal/fix/dockerfix"
 )
 
-// TestFixableMatchesRegistry: a check says it is fixable exactly when the
-// manifest or the Dockerfile fixer fixes it, and every fixable check has
-// its golden (testdata/<id>/{in,out}.yaml, or dockerfix's
+// TestFixableMatchesRegistry: Meta.Fixable is derived from the check's own
+// fix, the Dockerfile fixer fixes exactly the Dockerfile checks that say
+// they are fixable, and every fixable check has its golden
+// (checks/testdata/<id>/fix/{in,out}.yaml, or dockerfix's
 // testdata/<id>/{before,after}), so that `kubeharden checks`,
 // docs/checks.md and the reports never promise a fix that does not exist.
 func TestFixableMatchesRegistry(t *testing.T) {
-	all := append(slices.Clone(fix.Fixable), dockerfix.Fixable...)
-	for _, c := range checks.Registry().All() {
-		if c.Fixable != slices.Contains(all, c.ID) {
-			t.Errorf("%s: Meta.Fixable is %v, but the fixers say %v", c.ID, c.Fixable, !c.Fixable)
+	reg := checks.Registry()
+	for _, c := range reg.Objects() {
+		if c.Fixable != (c.Fix != nil) {
+			t.Errorf("%s: Meta.Fixable is %v but the check has fix %v", c.ID, c.Fixable, c.Fix != nil)
 		}
-		if c.FixFlag != "" && !c.Fixable {
-			t.Errorf("%s: a fix flag without a fix", c.ID)
+		if c.Fix != nil {
+			for _, f := range []string{"in.yaml", "out.yaml"} {
+				if _, err := os.Stat(filepath.Join("..", "checks", "testdata", c.ID, "fix", f)); err != nil {
+					t.Errorf("%s: no fix golden: %v", c.ID, err)
+				}
+			}
 		}
 	}
-	goldens := map[string][]string{}
-	for _, id := range fix.Fixable {
-		goldens[id] = []string{filepath.Join("testdata", id, "in.yaml"), filepath.Join("testdata", id, "out.yaml")}
+	for _, c := range dockerfilecheck.Of(reg) {
+		if c.Fixable != slices.Contains(dockerfix.Fixable, c.ID) {
+			t.Errorf("%s: Meta.Fixable is %v, but dockerfix says %v", c.ID, c.Fixable, !c.Fixable)
+		}
 	}
 	for _, id := range dockerfix.Fixable {
-		goldens[id] = []string{filepath.Join("dockerfix", "testdata", id, "before"), filepath.Join("dockerfix", "testdata", id, "after")}
-	}
-	for id, files := range goldens {
-		if checks.Registry().Get(id) == nil {
-			t.Errorf("the fixers name unknown check %q", id)
+		if m := reg.Get(id); m == nil || m.Target != check.Dockerfiles {
+			t.Errorf("dockerfix names %q, which is not a Dockerfile check", id)
 		}
-		for _, f := range files {
-			if _, err := os.Stat(f); err != nil {
-				t.Errorf("%s: no fix golden %s", id, f)
+		for _, f := range []string{"before", "after"} {
+			if _, err := os.Stat(filepath.Join("dockerfix", "testdata", id, f)); err != nil {
+				t.Errorf("%s: no fix golden: %v", id, err)
 			}
+		}
+	}
+	for _, m := range reg.All() {
+		if m.FixNeeds != check.NeedsNothing && !m.Fixable {
+			t.Errorf("%s: a fix requirement without a fix", m.ID)
 		}
 	}
 }

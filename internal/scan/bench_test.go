@@ -1,13 +1,13 @@
 package scan_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -26,7 +26,7 @@ func benchScan(b *testing.B, name string) {
 	objects := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		res := scan.Run(context.Background(), []string{path}, scan.Options{Registry: checks.Registry()})
+		res := scantest.Paths([]string{path}, scan.Options{Registry: checks.Registry()})
 		if len(res.Errors) > 0 {
 			b.Fatal(res.Errors[0])
 		}

@@ -13,13 +13,15 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/config"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/policy"
+	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 // testRegistry has one plain check and one deferred check, so that the
 // engine is tested apart from the built-in checks.
 func testRegistry() *check.Registry {
 	var r check.Registry
-	r.Register(check.Check{
+	r.Register(&check.ObjectCheck{
 		Meta:    check.Meta{ID: "every-pod", Title: "t", Severity: check.High, Description: "d.", Remediation: "r", References: []string{"x"}},
 		Applies: check.PodSpecs,
 		Run: func(p *check.Pass) {
@@ -28,7 +30,7 @@ func testRegistry() *check.Registry {
 			}
 		},
 	})
-	r.Register(check.Check{
+	r.Register(&check.ObjectCheck{
 		Meta:    check.Meta{ID: "needs-config", Title: "t", Severity: check.Medium, Description: "d.", Remediation: "r", References: []string{"x"}},
 		Applies: func(o *object.Object) bool { return o.Kind == "ConfigMap" || check.PodSpecs(o) },
 		Run: func(p *check.Pass) {
@@ -38,11 +40,11 @@ func testRegistry() *check.Registry {
 				p.Keep(key, true)
 				return
 			}
-			p.ReportUnless(p.Pod.Ref, func(x *check.Index) bool { return len(x.Kept(key)) > 0 },
+			p.ReportUnless(p.Pod.Ref, func(x check.Facts) bool { return len(x.Kept(key)) > 0 },
 				"pod %q has no config map", name)
 		},
 	})
-	r.Register(check.Check{
+	r.Register(&check.ObjectCheck{
 		Meta:    check.Meta{ID: "once-per-ns", Title: "t", Severity: check.Low, Description: "d.", Remediation: "r", References: []string{"x"}},
 		Applies: check.PodSpecs,
 		Run: func(p *check.Pass) {
@@ -98,7 +100,7 @@ func TestDeferredAndSuppressed(t *testing.T) {
 	// suppressed; "c" has none.
 	write(t, dir, "1.yaml", pod("a", "")+"---\n"+pod("b", "", `ignore.kubeharden.io/needs-config: "uses env"`)+"---\n"+pod("c", "x"))
 	write(t, dir, "2.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
-	res := Run(context.Background(), []string{dir}, Options{Registry: testRegistry()})
+	res := runPaths([]string{dir}, Options{Registry: testRegistry()})
 	got := summarize(res.Findings)
 	want := []string{
 		"1.yaml:6 every-pod high container \"c\" found",
@@ -123,7 +125,7 @@ func TestOncePerKey(t *testing.T) {
 	write(t, dir, "b.yaml", pod("b1", "x")+"---\n"+pod("b2", "y"))
 	write(t, dir, "a.yaml", pod("a1", "x")+"---\n"+pod("a2", "x"))
 	for _, w := range []int{1, 4} {
-		res := Run(context.Background(), []string{dir}, Options{Registry: testRegistry(), Workers: w})
+		res := runPaths([]string{dir}, Options{Registry: testRegistry(), Workers: w})
 		var got []string
 		for _, f := range res.Findings {
 			if f.Check == "once-per-ns" {
@@ -141,7 +143,7 @@ func TestNamespaceDefault(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "a.yaml", pod("a", "")+"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n")
 	for ns, want := range map[string]int{"": 1, "shop": 0} {
-		res := Run(context.Background(), []string{dir}, Options{Registry: testRegistry(), Namespace: ns})
+		res := runPaths([]string{dir}, Options{Registry: testRegistry(), Namespace: ns})
 		n := 0
 		for _, f := range res.Findings {
 			if f.Check == "needs-config" {
@@ -172,12 +174,12 @@ exemptions:
   checks: [invalid-suppression]
   expires: 2099-01-01
 `)
-	known := func(id string) bool { return testRegistry().Get(id) != nil || id == InvalidSuppression.ID }
+	known := func(id string) bool { return testRegistry().Get(id) != nil || id == policy.InvalidSuppression.ID }
 	cfg, err := config.Load(cfgPath, known)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := Run(context.Background(), []string{dir}, Options{Registry: testRegistry(), Config: cfg, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	res := runPaths([]string{dir}, Options{Registry: testRegistry(), Policy: policy.New(cfg, testRegistry(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
 	got := summarize(res.Findings)
 	want := []string{
 		"a.yaml:6 every-pod low container \"c\" found",
@@ -195,10 +197,10 @@ exemptions:
 func TestInvalidSuppression(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "a.yaml", pod("a", "", `ignore.kubeharden.io/every-pod: ""`, `ignore.kubeharden.io/nope: "why"`))
-	res := Run(context.Background(), []string{dir}, Options{Registry: testRegistry()})
+	res := runPaths([]string{dir}, Options{Registry: testRegistry()})
 	var msgs []string
 	for _, f := range res.Findings {
-		if f.Check == InvalidSuppression.ID {
+		if f.Check == policy.InvalidSuppression.ID {
 			msgs = append(msgs, f.Message)
 		}
 		if f.Check == "every-pod" && f.Suppression != nil {
@@ -228,9 +230,9 @@ func TestDeterministic(t *testing.T) {
 	}
 	write(t, dir, "many.yaml", b.String())
 	write(t, dir, "more/x.yaml", b.String())
-	base := Run(context.Background(), []string{dir}, Options{Registry: testRegistry(), Workers: 1})
+	base := runPaths([]string{dir}, Options{Registry: testRegistry(), Workers: 1})
 	for _, w := range []int{2, 8} {
-		res := Run(context.Background(), []string{dir}, Options{Registry: testRegistry(), Workers: w})
+		res := runPaths([]string{dir}, Options{Registry: testRegistry(), Workers: w})
 		if !reflect.DeepEqual(summarize(res.Findings), summarize(base.Findings)) {
 			t.Fatalf("%d workers: findings differ from 1 worker", w)
 		}
@@ -249,7 +251,7 @@ func TestKeptInInputOrder(t *testing.T) {
 	meta := func(id string) check.Meta {
 		return check.Meta{ID: id, Title: "t", Severity: check.Low, Description: "d.", Remediation: "r", References: []string{"x"}}
 	}
-	r.Register(check.Check{
+	r.Register(&check.ObjectCheck{
 		Meta:    meta("keeps-names"),
 		Applies: check.Kinds("ConfigMap"),
 		Run: func(p *check.Pass) {
@@ -257,11 +259,11 @@ func TestKeptInInputOrder(t *testing.T) {
 			p.Keep("names", p.Object.Name+"!")
 		},
 	})
-	r.Register(check.Check{
+	r.Register(&check.ObjectCheck{
 		Meta:    meta("reads-names"),
 		Applies: check.PodSpecs,
 		Run: func(p *check.Pass) {
-			p.ReportUnless(p.Pod.Ref, func(x *check.Index) bool { got = x.Kept("names"); return true }, "never")
+			p.ReportUnless(p.Pod.Ref, func(x check.Facts) bool { got = x.Kept("names"); return true }, "never")
 		},
 	})
 	cm := func(name string) string {
@@ -272,7 +274,7 @@ func TestKeptInInputOrder(t *testing.T) {
 	write(t, dir, "a.yaml", pod("p", "")+"---\n"+cm("a1"))
 	for _, w := range []int{1, 4} {
 		got = nil
-		res := Run(context.Background(), []string{dir}, Options{Registry: &r, Workers: w})
+		res := runPaths([]string{dir}, Options{Registry: &r, Workers: w})
 		if len(res.Findings) != 0 {
 			t.Errorf("%d workers: findings %v", w, res.Findings)
 		}
@@ -280,4 +282,10 @@ func TestKeptInInputOrder(t *testing.T) {
 			t.Errorf("%d workers: kept %q, want %q", w, got, want)
 		}
 	}
+}
+
+// runPaths scans files and directories.
+func runPaths(inputs []string, opts Options) *Result {
+	ctx := context.Background()
+	return Run(ctx, source.Walk(ctx, inputs, source.Options{}), opts)
 }

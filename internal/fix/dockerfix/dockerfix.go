@@ -24,6 +24,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 	"github.com/kubeharden/kubeharden/internal/fix"
@@ -108,17 +109,12 @@ func Dockerfile(path string, data []byte, opts fix.Options) (out []byte, applied
 	return out, fx.applied, fx.skipped, nil
 }
 
-// params are the checks' parameters for opts: the defaults, with the UID
-// bounds opts gives.
+// params are the checks' parameters of opts' policy.
 func params(opts fix.Options) check.Params {
-	p := check.DefaultParams()
-	if opts.MinUID > 0 {
-		p.MinUID = opts.MinUID
+	if opts.Policy == nil {
+		return check.DefaultParams()
 	}
-	if opts.MaxUID > 0 {
-		p.MaxUID = opts.MaxUID
-	}
-	return p
+	return *opts.Policy.Params()
 }
 
 // fixer is the state of one run.
@@ -148,12 +144,13 @@ type fixer struct {
 // findings runs the fixable checks on f.
 func findings(f *dockerfile.File, params check.Params) []check.Finding {
 	var out []check.Finding
-	pass := check.NewFilePass(f, nil, f.Path, &params, func(fd check.Finding, _ check.Deferral) { out = append(out, fd) })
-	for _, id := range Fixable {
-		if c := checks.Registry().Get(id); c != nil {
-			pass.Run(c)
+	var run []*dockerfilecheck.Check
+	for _, c := range dockerfilecheck.Of(checks.Registry()) {
+		if slices.Contains(Fixable, c.ID) {
+			run = append(run, c)
 		}
 	}
+	dockerfilecheck.Run(run, f, f.Path, &params, func(fd check.Finding) { out = append(out, fd) })
 	return out
 }
 
@@ -192,12 +189,19 @@ func (fx *fixer) wanted(fd check.Finding) bool {
 	if fx.opts.Checks != nil && !fx.opts.Checks[fd.Check] {
 		return false
 	}
-	_, ignored := fx.f.Ignores[fd.Location.Line][fd.Check]
-	return !ignored
+	if _, ignored := fx.f.Ignores[fd.Location.Line][fd.Check]; ignored {
+		return false
+	}
+	// Config exemptions: a path or check exemption covers the Dockerfile.
+	return fx.opts.Policy == nil || fx.opts.Policy.Counts(&fd, nil, "")
 }
 
 func (fx *fixer) apply(id, object, path string, line int, risky bool) {
-	fx.applied = append(fx.applied, fix.Applied{Check: id, Object: object, Path: path, Risky: risky})
+	risk := ""
+	if risky {
+		risk = dockerfileRisk(id)
+	}
+	fx.applied = append(fx.applied, fix.Applied{Check: id, Object: object, Path: path, Risky: risky, Risk: risk})
 	fx.appliedLines = append(fx.appliedLines, line)
 }
 
@@ -368,4 +372,16 @@ func (fx *fixer) joinsAt(l int) (int, bool) {
 		return l, strings.HasSuffix(t, string(fx.escape))
 	}
 	return 0, false
+}
+
+// dockerfileRisk says what a risky Dockerfile fix changes, for a person
+// to test.
+func dockerfileRisk(id string) string {
+	switch id {
+	case idUser, idHighUID:
+		return "a new user: the image may expect root or its own user, and files it owns may no longer be writable"
+	case idExecForm:
+		return "exec form: the command no longer runs through a shell"
+	}
+	return strings.ReplaceAll(id, "-", " ")
 }

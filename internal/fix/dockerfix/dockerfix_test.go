@@ -2,7 +2,6 @@ package dockerfix
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"errors"
 	"flag"
@@ -14,8 +13,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/config"
 	"github.com/kubeharden/kubeharden/internal/corpustest"
+	"github.com/kubeharden/kubeharden/internal/policy"
+	"github.com/kubeharden/kubeharden/internal/scan/scantest"
 
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
@@ -45,7 +49,7 @@ func testResolve(ref string) (string, error) {
 // checks=<id>,<id>, uid=<n>, gid=<n>, minuid=<n>, resolve=off.
 func caseOptions(t *testing.T, dir string) fix.Options {
 	t.Helper()
-	opts := fix.Options{Resolve: testResolve}
+	opts := fix.Options{FixValues: check.FixValues{Resolve: testResolve}}
 	data, err := os.ReadFile(filepath.Join(dir, "options"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return opts
@@ -67,7 +71,8 @@ func caseOptions(t *testing.T, dir string) fix.Options {
 		case "gid":
 			opts.GID = n
 		case "minuid":
-			opts.MinUID = n
+			cfg := &config.Config{Parameters: config.Parameters{MinUID: &n}}
+			opts.Policy = policy.New(cfg, checks.Registry(), time.Time{})
 		case "resolve":
 			opts.Resolve = nil
 		default:
@@ -166,7 +171,7 @@ func checkFixed(t *testing.T, before, out []byte, applied []fix.Applied, skipped
 	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res := scan.Run(context.Background(), []string{path}, scan.Options{Registry: checks.Registry()})
+	res := scantest.Paths([]string{path}, scan.Options{Registry: checks.Registry()})
 	left := map[string]bool{}
 	for _, f := range res.Findings {
 		left[f.Check] = true
@@ -283,9 +288,9 @@ func TestCorpus(t *testing.T) {
 	corpusDir, paths := corpustest.Files(t, "dockerfiles", func(name string) bool {
 		return strings.Contains(strings.ToLower(name), "dockerfile")
 	})
-	opts := fix.Options{Resolve: func(ref string) (string, error) {
+	opts := fix.Options{FixValues: check.FixValues{Resolve: func(ref string) (string, error) {
 		return "sha256:" + strings.Repeat("ab", 32), nil
-	}}
+	}}}
 	total, risky := 0, 0
 	for _, p := range paths {
 		rel, _ := filepath.Rel(corpusDir, p)

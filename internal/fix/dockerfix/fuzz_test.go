@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 	"github.com/kubeharden/kubeharden/internal/fix"
 )
@@ -29,7 +30,7 @@ func FuzzDockerfile(f *testing.F) {
 	f.Add([]byte("# escape=`\nFROM alpine\nRUN a `\n  b\nCMD c `\n  d\n"))
 	f.Add([]byte("FROM alpine AS a\nUSER app\nFROM a\nONBUILD RUN x\nENTRYPOINT exec x y\nCMD z\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		opts := fix.Options{Resolve: testResolve}
+		opts := fix.Options{FixValues: check.FixValues{Resolve: testResolve}}
 		out, applied, skipped, err := Dockerfile("Dockerfile", data, opts)
 		if errors.Is(err, errInternal) {
 			t.Fatalf("%v\ninput:\n%s", err, data)

@@ -284,19 +284,19 @@ func TestParseError(t *testing.T) {
 // edited, and the rest of the file still is.
 func TestBrokenInstruction(t *testing.T) {
 	in := "FROM alpine:3.20 AS\nCMD python3 app.py\n"
-	out, applied, skipped, err := Dockerfile("Dockerfile", []byte(in), fix.Options{Resolve: testResolve})
+	out, applied, skipped, err := Dockerfile("Dockerfile", []byte(in), fix.Options{FixValues: check.FixValues{Resolve: testResolve}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(string(out), "FROM alpine:3.20 AS\n") || len(skipped) == 0 || !strings.Contains(skipped[0].Reason, "does not parse") {
 		t.Errorf("FROM edited or not skipped: %v\n%s", skipped, out)
 	}
-	checkFixed(t, []byte(in), out, applied, skipped, fix.Options{Resolve: testResolve})
+	checkFixed(t, []byte(in), out, applied, skipped, fix.Options{FixValues: check.FixValues{Resolve: testResolve}})
 }
 
 // TestPanic: a panic (here from Resolve) comes back as an error.
 func TestPanic(t *testing.T) {
-	_, _, _, err := Dockerfile("Dockerfile", []byte("FROM alpine\n"), fix.Options{Resolve: func(string) (string, error) { panic("boom") }})
+	_, _, _, err := Dockerfile("Dockerfile", []byte("FROM alpine\n"), fix.Options{FixValues: check.FixValues{Resolve: func(string) (string, error) { panic("boom") }}})
 	if !errors.Is(err, errInternal) || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("got %v", err)
 	}
@@ -305,7 +305,7 @@ func TestPanic(t *testing.T) {
 // TestResolveOnce: each reference is resolved once.
 func TestResolveOnce(t *testing.T) {
 	calls := map[string]int{}
-	opts := fix.Options{Resolve: func(ref string) (string, error) { calls[ref]++; return testResolve(ref) }}
+	opts := fix.Options{FixValues: check.FixValues{Resolve: func(ref string) (string, error) { calls[ref]++; return testResolve(ref) }}}
 	_, applied, _, err := Dockerfile("Dockerfile", []byte("FROM alpine:3 AS a\nFROM alpine:3 AS b\nFROM alpine:3\n"), opts)
 	if err != nil || len(applied) != 4 || calls["alpine:3"] != 1 {
 		t.Errorf("err %v, applied %v, calls %v", err, applied, calls)
@@ -314,7 +314,7 @@ func TestResolveOnce(t *testing.T) {
 
 // TestBadDigest: a digest that is not sha256 is not written.
 func TestBadDigest(t *testing.T) {
-	opts := fix.Options{Resolve: func(string) (string, error) { return "sha256:abc", nil }, Checks: map[string]bool{idDigest: true}}
+	opts := fix.Options{Checks: map[string]bool{idDigest: true}, FixValues: check.FixValues{Resolve: func(string) (string, error) { return "sha256:abc", nil }}}
 	out, applied, skipped, err := Dockerfile("Dockerfile", []byte("FROM alpine:3\n"), opts)
 	if err != nil || string(out) != "FROM alpine:3\n" || applied != nil || len(skipped) != 1 {
 		t.Errorf("err %v, applied %v, skipped %v:\n%s", err, applied, skipped, out)

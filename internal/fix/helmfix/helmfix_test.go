@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/fix"
 	"github.com/kubeharden/kubeharden/internal/source"
 	"github.com/kubeharden/kubeharden/internal/source/helm"
@@ -27,7 +28,7 @@ func TestAdvise(t *testing.T) {
 		t.Fatal(err)
 	}
 	render := chartRender(dir)
-	adv, err := Advise(context.Background(), values, render, fix.Options{Resources: &fix.DefaultResources})
+	adv, err := Advise(context.Background(), values, render, fix.Options{FixValues: check.FixValues{Resources: &fix.DefaultResources}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestAdvise(t *testing.T) {
 	for _, s := range adv.Values {
 		sets = append(sets, s.Set)
 	}
-	after, err := fixes(context.Background(), render, sets, fix.Options{Resources: &fix.DefaultResources})
+	after, err := fixes(context.Background(), render, sets, fix.Options{FixValues: check.FixValues{Resources: &fix.DefaultResources}})
 	if err != nil {
 		t.Fatal(err)
 	}

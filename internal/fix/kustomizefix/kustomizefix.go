@@ -19,6 +19,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/fix"
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/yamledit"
 )
 
 // PatchFile is the name of the patch file written next to the
@@ -113,7 +114,7 @@ func Patch(ctx context.Context, dir string, build Build, opts fix.Options) (*Res
 		return nil, fmt.Errorf("%s: %w", patchPath, err)
 	}
 	res.Files[patchPath] = content
-	newK, err := fix.EditYAML(kdata, listPatch)
+	newK, err := yamledit.Edit(kdata, listPatch)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", kfile, err)
 	}
@@ -227,7 +228,7 @@ var mergeKeys = []string{"name", "mountPath", "containerPort", "devicePath"}
 
 // diff returns the patch from a to b, nil when they are equal.
 func diff(a, b *yaml.Node) *yaml.Node {
-	if fix.SameNode(a, b) {
+	if yamledit.SameNode(a, b) {
 		return nil
 	}
 	if a == nil || b == nil || a.Kind != b.Kind {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -90,8 +91,8 @@ func Checks() []check.Meta {
 			References:  []string{"Pod Security Standards: restricted"},
 			Fixable:     true,
 		},
-		scan.ExpiredExemption,
-		scan.InvalidSuppression,
+		policy.ExpiredExemption,
+		policy.InvalidSuppression,
 	}
 }
 

@@ -1,4 +1,4 @@
-package fix
+package yamledit
 
 import (
 	"bytes"
@@ -28,17 +28,9 @@ type splicer struct {
 	insert  map[int][]string // lines inserted before a 0-based line
 }
 
-// spliced, when set (by tests), is told the outcome of every splice: nil,
-// or why the document falls back to re-encoding.
-var spliced func(error)
-
 // splice returns orig edited so that it parses to root, or an error.
 func splice(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
-	out, err := spliceLines(orig, pristine, root)
-	if spliced != nil {
-		spliced(err)
-	}
-	return out, err
+	return spliceLines(orig, pristine, root)
 }
 
 func spliceLines(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
@@ -96,7 +88,7 @@ func spliceLines(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 	if !SameNode(&got, root) {
 		return nil, errNoSplice
 	}
-	if lostComment(orig, out) != "" {
+	if LostComment(orig, out) != "" {
 		return nil, errNoSplice
 	}
 	return out, nil
@@ -670,7 +662,7 @@ func (s *splicer) sequence(a, b *yaml.Node, next, depth int) error {
 // clone copies a parsed tree before the fixers edit it, as the pristine
 // tree splice compares with: much cheaper than parsing the bytes again.
 // Aliases point at the copies of their anchors.
-func clone(n *yaml.Node) *yaml.Node {
+func Clone(n *yaml.Node) *yaml.Node {
 	anchors := map[*yaml.Node]*yaml.Node{}
 	var c func(n *yaml.Node) *yaml.Node
 	c = func(n *yaml.Node) *yaml.Node {

@@ -1,4 +1,4 @@
-package fix
+package yamledit
 
 import (
 	"slices"
@@ -8,12 +8,12 @@ import (
 	"github.com/kubeharden/kubeharden/internal/object"
 )
 
-// Helpers that edit a mapping in place. They look keys up directly in the
+// The helpers below edit a mapping in place. They look keys up directly in the
 // mapping (not through merge keys): a key written directly overrides a
 // merged one, so a shared anchor is never edited through an alias.
 
-// keyIndex returns the index of key's key node in mapping m, or -1.
-func keyIndex(m *yaml.Node, key string) int {
+// KeyIndex returns the index of key's key node in mapping m, or -1.
+func KeyIndex(m *yaml.Node, key string) int {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return -1
 	}
@@ -25,9 +25,9 @@ func keyIndex(m *yaml.Node, key string) int {
 	return -1
 }
 
-// deepCopy copies a node tree, resolving aliases, so that an edit of the
+// DeepCopy copies a node tree, resolving aliases, so that an edit of the
 // copy never reaches an anchor shared with other places.
-func deepCopy(n *yaml.Node, depth int) *yaml.Node {
+func DeepCopy(n *yaml.Node, depth int) *yaml.Node {
 	n = object.Resolve(n)
 	if n == nil || depth > 64 {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
@@ -36,21 +36,23 @@ func deepCopy(n *yaml.Node, depth int) *yaml.Node {
 	c.Anchor = ""
 	c.Content = make([]*yaml.Node, len(n.Content))
 	for i, ch := range n.Content {
-		c.Content[i] = deepCopy(ch, depth+1)
+		c.Content[i] = DeepCopy(ch, depth+1)
 	}
 	return &c
 }
 
-func scalar(tag, value string) *yaml.Node {
+// Scalar returns a new scalar node.
+func Scalar(tag, value string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
 }
 
-func newMap() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"} }
+// NewMap returns a new, empty block mapping.
+func NewMap() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"} }
 
-// insertKey adds key: v to m before the first of the keys in before that m
+// InsertKey adds key: v to m before the first of the keys in before that m
 // has, or at the end.
-func insertKey(m *yaml.Node, key string, v *yaml.Node, before ...string) {
-	k := scalar("!!str", key)
+func InsertKey(m *yaml.Node, key string, v *yaml.Node, before ...string) {
+	k := Scalar("!!str", key)
 	at := len(m.Content)
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if slices.Contains(before, m.Content[i].Value) {
@@ -66,23 +68,23 @@ func insertKey(m *yaml.Node, key string, v *yaml.Node, before ...string) {
 	}
 }
 
-// ensureMap returns the mapping under key in m, creating it (before the
+// EnsureMap returns the mapping under key in m, creating it (before the
 // given keys) when absent or null. An aliased or merged mapping is copied
 // so that the edit stays local. It returns nil when the key holds
 // something other than a mapping, which the fixer leaves alone.
-func ensureMap(m *yaml.Node, key string, before ...string) *yaml.Node {
-	if i := keyIndex(m, key); i >= 0 {
+func EnsureMap(m *yaml.Node, key string, before ...string) *yaml.Node {
+	if i := KeyIndex(m, key); i >= 0 {
 		v := m.Content[i+1]
 		switch r := object.Resolve(v); {
 		case object.IsNull(v):
-			nm := newMap()
+			nm := NewMap()
 			nm.HeadComment, nm.LineComment, nm.FootComment = v.HeadComment, v.LineComment, v.FootComment
 			m.Content[i+1] = nm
 			return nm
 		case r == nil || r.Kind != yaml.MappingNode:
 			return nil
 		case v.Kind == yaml.AliasNode:
-			c := deepCopy(v, 0)
+			c := DeepCopy(v, 0)
 			m.Content[i+1] = c
 			return c
 		}
@@ -93,37 +95,37 @@ func ensureMap(m *yaml.Node, key string, before ...string) *yaml.Node {
 		if merged.Kind != yaml.MappingNode {
 			return nil
 		}
-		nm = deepCopy(merged, 0)
+		nm = DeepCopy(merged, 0)
 	} else {
-		nm = newMap()
+		nm = NewMap()
 	}
-	insertKey(m, key, nm, before...)
+	InsertKey(m, key, nm, before...)
 	return nm
 }
 
-// setScalar sets key in m to a scalar, replacing the value in place (its
+// SetScalar sets key in m to a scalar, replacing the value in place (its
 // comments kept) or adding the key at the end.
-func setScalar(m *yaml.Node, key, tag, value string) {
-	if i := keyIndex(m, key); i >= 0 {
+func SetScalar(m *yaml.Node, key, tag, value string) {
+	if i := KeyIndex(m, key); i >= 0 {
 		old := m.Content[i+1]
-		n := scalar(tag, value)
+		n := Scalar(tag, value)
 		n.HeadComment, n.LineComment, n.FootComment = old.HeadComment, old.LineComment, old.FootComment
 		m.Content[i+1] = n
 		return
 	}
-	insertKey(m, key, scalar(tag, value))
+	InsertKey(m, key, Scalar(tag, value))
 }
 
-// deleteKey removes key from m.
-func deleteKey(m *yaml.Node, key string) {
-	if i := keyIndex(m, key); i >= 0 {
+// DeleteKey removes key from m.
+func DeleteKey(m *yaml.Node, key string) {
+	if i := KeyIndex(m, key); i >= 0 {
 		m.Content = slices.Delete(m.Content, i, i+2)
 	}
 }
 
-// seqItems returns the resolved mappings of the sequence under key of m
+// SeqItems returns the resolved mappings of the sequence under key of m
 // (through merge keys, as the API server reads it).
-func seqItems(m *yaml.Node, key string) []*yaml.Node {
+func SeqItems(m *yaml.Node, key string) []*yaml.Node {
 	s := object.Get(m, key)
 	if s == nil || s.Kind != yaml.SequenceNode {
 		return nil
@@ -137,4 +139,35 @@ func seqItems(m *yaml.Node, key string) []*yaml.Node {
 		}
 	}
 	return out
+}
+
+// AppendItem appends item to the sequence under key of m, creating it; it
+// returns false when key holds something else, or a sequence merged in
+// through a merge key, which is left alone.
+func AppendItem(m *yaml.Node, key string, item *yaml.Node) bool {
+	i := KeyIndex(m, key)
+	if i < 0 {
+		if merged := object.Get(m, key); merged != nil {
+			return false
+		}
+		InsertKey(m, key, &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{item}})
+		return true
+	}
+	v := m.Content[i+1]
+	switch r := object.Resolve(v); {
+	case object.IsNull(v):
+		m.Content[i+1] = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{item}}
+	case r.Kind != yaml.SequenceNode:
+		return false
+	default:
+		if v.Kind == yaml.AliasNode {
+			v = DeepCopy(v, 0)
+			m.Content[i+1] = v
+		}
+		if v.Style&yaml.FlowStyle != 0 {
+			item.Style = yaml.FlowStyle
+		}
+		v.Content = append(v.Content, item)
+	}
+	return true
 }
