@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
-
 )
 
 func TestLayoutOf(t *testing.T) {
