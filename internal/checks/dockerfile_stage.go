@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
+	"github.com/kubeharden/kubeharden/internal/imageref"
 )
 
 // What the Dockerfile checks share: the effective USER of a stage, what a
@@ -65,8 +66,10 @@ func dfNonRootBase(base string) bool {
 	if dfUnresolved(base) {
 		return false
 	}
-	r := dockerfile.SplitImageRef(base)
+	r, ok := imageref.ParseBase(base)
 	switch {
+	case !ok:
+		return false
 	case r.Distroless():
 		return r.TagHas("nonroot", false)
 	case r.Chainguard():
@@ -120,8 +123,10 @@ func dfClassifyBase(base string) (dfBaseKind, []string) {
 	if strings.EqualFold(base, "scratch") {
 		return dfBaseMinimal, nil
 	}
-	r := dockerfile.SplitImageRef(base)
+	r, ok := imageref.ParseBase(base)
 	switch {
+	case !ok:
+		return dfBaseUnknown, nil
 	case r.Distroless(), r.Chainguard():
 		return dfBaseMinimal, nil
 	case r.Name == "alpine" || r.Name == "busybox" || r.Name == "wolfi-base" || r.Name == "ubi-micro" || r.Name == "static":
@@ -145,7 +150,7 @@ func dfClassifyBase(base string) (dfBaseKind, []string) {
 
 // dfUBI matches Red Hat's Universal Base Images by their last path
 // component: ubi9/ubi, redhat/ubi9, registry.access.redhat.com/ubi9.
-func dfUBI(r dockerfile.ImageRef) bool {
+func dfUBI(r imageref.Base) bool {
 	return r.Name == "ubi" || r.Name == "ubi8" || r.Name == "ubi9" || r.Name == "ubi10"
 }
 

@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/imageref"
+)
 
 // Images should be pinned by digest: a tag can be moved to other content
 // at any time, a sha256 digest cannot.
@@ -33,7 +36,7 @@ func imageDigest(p *check.Pass) {
 		if img.V == "" {
 			continue // the loader reports a missing image
 		}
-		if r, err := parseImageRef(img.V); err == nil && r.pinnedSHA256() {
+		if r, err := imageref.Parse(img.V); err == nil && r.PinnedSHA256() {
 			continue
 		}
 		p.Report(img.Ref, "%s image %q is not pinned by a sha256 digest", c.Describe(), img.V)

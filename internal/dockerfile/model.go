@@ -109,3 +109,7 @@ func (s *Stage) Chain() []*Stage {
 	}
 	return out
 }
+
+// NonrootID is the UID and GID of the user nonroot that every distroless
+// and Chainguard image has.
+const NonrootID = 65532
