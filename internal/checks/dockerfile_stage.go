@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -162,9 +161,6 @@ type dfPackageOp struct {
 	group  string
 }
 
-// dfSegmentRE splits a shell script into simple commands.
-var dfSegmentRE = regexp.MustCompile(`&&|\|\||[;|\n()&]`)
-
 // dfValueFlags are the package-manager options that take a separate value,
 // which is not a package name.
 var dfValueFlags = map[string]bool{
@@ -178,24 +174,40 @@ var dfValueFlags = map[string]bool{
 	"--src": true, "--only-binary": true, "--no-binary": true, "--progress-bar": true, "--upgrade-strategy": true,
 }
 
-// dfPackageOps finds the package installs and removals of a shell script:
-// apk add/del, apt-get/apt install/remove/purge, yum/dnf/microdnf/tdnf
-// install/remove, zypper install/remove, pip install/uninstall. Shell
-// syntax is split on operators only; quoting is not interpreted beyond
-// dropping the quotes, which is enough for package lists.
+// dfRunPackageOps finds the package installs and removals of a RUN: in
+// the simple commands of its script and its heredocs
+// (dockerfile.RunCommands). A part that does not parse gives none: the
+// shell would not run it either.
+func dfRunPackageOps(ins *dockerfile.Instruction) []dfPackageOp {
+	cmds, _ := dockerfile.RunCommands(ins)
+	return dfCommandsPackageOps(cmds)
+}
+
+// dfPackageOps finds the package installs and removals of a shell script;
+// see dfCommandsPackageOps.
 func dfPackageOps(script string) []dfPackageOp {
-	script = strings.ReplaceAll(script, "\\\n", " ")
+	s, err := dockerfile.ParseShell(script)
+	if err != nil {
+		return nil
+	}
+	return dfCommandsPackageOps(s.Commands)
+}
+
+// dfCommandsPackageOps finds the package installs and removals of simple
+// commands: apk add/del, apt-get/apt install/remove/purge,
+// yum/dnf/microdnf/tdnf install/remove, zypper install/remove, pip
+// install/uninstall.
+func dfCommandsPackageOps(cmds []dockerfile.Command) []dfPackageOp {
 	var ops []dfPackageOp
-	for _, seg := range dfSegmentRE.Split(script, -1) {
-		words := strings.Fields(seg)
-		for i := range words {
-			words[i] = strings.Trim(words[i], `"'`)
+	for _, c := range cmds {
+		words := make([]string, len(c.Args))
+		for i, w := range c.Args {
+			words[i] = w.Value
 		}
-		// Skip what may precede a command: keywords, sudo, VAR=value.
+		// Skip what may run a command: sudo, exec, VAR=value (after sudo).
 		for len(words) > 0 {
 			w := words[0]
-			if w == "then" || w == "else" || w == "do" || w == "sudo" || w == "exec" || w == "{" || w == "!" ||
-				w == "" || strings.Contains(w, "=") && !strings.HasPrefix(w, "-") {
+			if w == "sudo" || w == "exec" || w == "" || strings.Contains(w, "=") && !strings.HasPrefix(w, "-") {
 				words = words[1:]
 				continue
 			}
@@ -317,16 +329,6 @@ var dfTools = map[string]string{
 	"zypper": "package manager", "pip": "package manager", "py3-pip": "package manager", "python3-pip": "package manager",
 	"python-pip": "package manager",
 	"sudo":       "privilege escalation tool",
-}
-
-// dfRunScript is the text a RUN hands to the shell, heredocs included.
-// An exec-form RUN is one command, its words joined by spaces.
-func dfRunScript(ins *dockerfile.Instruction) string {
-	sep := "\n"
-	if ins.ExecForm {
-		sep = " "
-	}
-	return strings.Join(append([]string{strings.Join(ins.Args, sep)}, ins.Heredocs...), "\n")
 }
 
 // dfShort shortens a command for a message.
