@@ -5,7 +5,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
-	"github.com/kubeharden/kubeharden/internal/dockerfile"
+	"github.com/kubeharden/kubeharden/internal/imageref"
 )
 
 // Every base image should name a version: without a tag, or with latest,
@@ -41,9 +41,9 @@ func dockerfileBaseTag(p *dockerfilecheck.Pass) {
 		if !s.FromImage() {
 			continue
 		}
-		r := dockerfile.SplitImageRef(s.Base)
+		r, ok := imageref.ParseBase(s.Base)
 		switch {
-		case r.Digest != "":
+		case !ok, r.Digest != "":
 		case r.Tag == "":
 			if dfUnresolved(r.Name) {
 				continue // $IMAGE may carry its tag

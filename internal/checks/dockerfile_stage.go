@@ -1,11 +1,11 @@
 package checks
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
+	"github.com/kubeharden/kubeharden/internal/imageref"
 )
 
 // What the Dockerfile checks share: the effective USER of a stage, what a
@@ -65,8 +65,10 @@ func dfNonRootBase(base string) bool {
 	if dfUnresolved(base) {
 		return false
 	}
-	r := dockerfile.SplitImageRef(base)
+	r, ok := imageref.ParseBase(base)
 	switch {
+	case !ok:
+		return false
 	case r.Distroless():
 		return r.TagHas("nonroot", false)
 	case r.Chainguard():
@@ -120,8 +122,10 @@ func dfClassifyBase(base string) (dfBaseKind, []string) {
 	if strings.EqualFold(base, "scratch") {
 		return dfBaseMinimal, nil
 	}
-	r := dockerfile.SplitImageRef(base)
+	r, ok := imageref.ParseBase(base)
 	switch {
+	case !ok:
+		return dfBaseUnknown, nil
 	case r.Distroless(), r.Chainguard():
 		return dfBaseMinimal, nil
 	case r.Name == "alpine" || r.Name == "busybox" || r.Name == "wolfi-base" || r.Name == "ubi-micro" || r.Name == "static":
@@ -145,7 +149,7 @@ func dfClassifyBase(base string) (dfBaseKind, []string) {
 
 // dfUBI matches Red Hat's Universal Base Images by their last path
 // component: ubi9/ubi, redhat/ubi9, registry.access.redhat.com/ubi9.
-func dfUBI(r dockerfile.ImageRef) bool {
+func dfUBI(r imageref.Base) bool {
 	return r.Name == "ubi" || r.Name == "ubi8" || r.Name == "ubi9" || r.Name == "ubi10"
 }
 
@@ -156,9 +160,6 @@ type dfPackageOp struct {
 	pkgs   []string
 	group  string
 }
-
-// dfSegmentRE splits a shell script into simple commands.
-var dfSegmentRE = regexp.MustCompile(`&&|\|\||[;|\n()&]`)
 
 // dfValueFlags are the package-manager options that take a separate value,
 // which is not a package name.
@@ -173,24 +174,40 @@ var dfValueFlags = map[string]bool{
 	"--src": true, "--only-binary": true, "--no-binary": true, "--progress-bar": true, "--upgrade-strategy": true,
 }
 
-// dfPackageOps finds the package installs and removals of a shell script:
-// apk add/del, apt-get/apt install/remove/purge, yum/dnf/microdnf/tdnf
-// install/remove, zypper install/remove, pip install/uninstall. Shell
-// syntax is split on operators only; quoting is not interpreted beyond
-// dropping the quotes, which is enough for package lists.
+// dfRunPackageOps finds the package installs and removals of a RUN: in
+// the simple commands of its script and its heredocs
+// (dockerfile.RunCommands). A part that does not parse gives none: the
+// shell would not run it either.
+func dfRunPackageOps(ins *dockerfile.Instruction) []dfPackageOp {
+	cmds, _ := dockerfile.RunCommands(ins)
+	return dfCommandsPackageOps(cmds)
+}
+
+// dfPackageOps finds the package installs and removals of a shell script;
+// see dfCommandsPackageOps.
 func dfPackageOps(script string) []dfPackageOp {
-	script = strings.ReplaceAll(script, "\\\n", " ")
+	s, err := dockerfile.ParseShell(script)
+	if err != nil {
+		return nil
+	}
+	return dfCommandsPackageOps(s.Commands)
+}
+
+// dfCommandsPackageOps finds the package installs and removals of simple
+// commands: apk add/del, apt-get/apt install/remove/purge,
+// yum/dnf/microdnf/tdnf install/remove, zypper install/remove, pip
+// install/uninstall.
+func dfCommandsPackageOps(cmds []dockerfile.Command) []dfPackageOp {
 	var ops []dfPackageOp
-	for _, seg := range dfSegmentRE.Split(script, -1) {
-		words := strings.Fields(seg)
-		for i := range words {
-			words[i] = strings.Trim(words[i], `"'`)
+	for _, c := range cmds {
+		words := make([]string, len(c.Args))
+		for i, w := range c.Args {
+			words[i] = w.Value
 		}
-		// Skip what may precede a command: keywords, sudo, VAR=value.
+		// Skip what may run a command: sudo, exec, VAR=value (after sudo).
 		for len(words) > 0 {
 			w := words[0]
-			if w == "then" || w == "else" || w == "do" || w == "sudo" || w == "exec" || w == "{" || w == "!" ||
-				w == "" || strings.Contains(w, "=") && !strings.HasPrefix(w, "-") {
+			if w == "sudo" || w == "exec" || w == "" || strings.Contains(w, "=") && !strings.HasPrefix(w, "-") {
 				words = words[1:]
 				continue
 			}
@@ -312,16 +329,6 @@ var dfTools = map[string]string{
 	"zypper": "package manager", "pip": "package manager", "py3-pip": "package manager", "python3-pip": "package manager",
 	"python-pip": "package manager",
 	"sudo":       "privilege escalation tool",
-}
-
-// dfRunScript is the text a RUN hands to the shell, heredocs included.
-// An exec-form RUN is one command, its words joined by spaces.
-func dfRunScript(ins *dockerfile.Instruction) string {
-	sep := "\n"
-	if ins.ExecForm {
-		sep = " "
-	}
-	return strings.Join(append([]string{strings.Join(ins.Args, sep)}, ins.Heredocs...), "\n")
 }
 
 // dfShort shortens a command for a message.

@@ -73,7 +73,7 @@ func dockerfileToolsInFinalStage(p *dockerfilecheck.Pass) {
 			if ins.Cmd != "run" {
 				continue
 			}
-			for _, op := range dfPackageOps(dfRunScript(ins)) {
+			for _, op := range dfRunPackageOps(ins) {
 				for _, pkg := range op.pkgs {
 					if op.remove {
 						delete(installed, pkg)

@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/imageref"
 	"github.com/kubeharden/kubeharden/internal/object"
 )
 
@@ -106,7 +107,7 @@ func tillerImage(image string) bool {
 		return false // the common case, without parsing
 	}
 	path := ""
-	if r, err := parseImageRef(image); err == nil {
+	if r, err := imageref.Parse(image); err == nil {
 		path = r.Path
 	} else {
 		// Not a valid reference (a template placeholder, stray spaces):

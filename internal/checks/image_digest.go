@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/imageref"
 	"github.com/kubeharden/kubeharden/internal/yamledit"
 	"go.yaml.in/yaml/v3"
 )
@@ -38,7 +39,7 @@ func imageDigest(p *check.Pass) {
 		if img.V == "" {
 			continue // the loader reports a missing image
 		}
-		if r, err := parseImageRef(img.V); err == nil && r.pinnedSHA256() {
+		if r, err := imageref.Parse(img.V); err == nil && r.PinnedSHA256() {
 			continue
 		}
 		p.Report(img.Ref, "%s image %q is not pinned by a sha256 digest", c.Describe(), img.V)

@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/kubeharden/kubeharden/internal/check"
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/imageref"
+)
 
 // Images must name a version: an image without a tag, or tagged latest,
 // is whatever the registry holds at pull time, so two nodes can run
@@ -32,7 +35,7 @@ func imageTag(p *check.Pass) {
 		if img.V == "" {
 			continue // the loader reports a missing image
 		}
-		r, err := parseImageRef(img.V)
+		r, err := imageref.Parse(img.V)
 		switch {
 		case err != nil:
 			p.Report(img.Ref, "%s image %q is not a valid image reference: %v", c.Describe(), img.V, err)

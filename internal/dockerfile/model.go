@@ -59,6 +59,8 @@ type Instruction struct {
 	Flags []string
 	// Heredocs holds the bodies of heredocs (RUN <<EOF ... EOF).
 	Heredocs []string
+	// heredocNames are the heredocs' delimiters, EOF for <<EOF.
+	heredocNames []string
 }
 
 // Ref names the stage in finding paths: `stage "build"` when it has a
@@ -109,3 +111,7 @@ func (s *Stage) Chain() []*Stage {
 	}
 	return out
 }
+
+// NonrootID is the UID and GID of the user nonroot that every distroless
+// and Chainguard image has.
+const NonrootID = 65532

@@ -117,6 +117,7 @@ func (p *parseState) node(n *parser.Node) {
 	}
 	for _, h := range n.Heredocs {
 		ins.Heredocs = append(ins.Heredocs, h.Content)
+		ins.heredocNames = append(ins.heredocNames, h.Name)
 	}
 	typed, err := instructions.ParseInstruction(n)
 	if err != nil {

@@ -2,7 +2,6 @@ package dockerfix
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,83 +9,68 @@ import (
 	"github.com/kubeharden/kubeharden/internal/dockerfile"
 )
 
-// segmentRE splits a shell script into simple commands, as the checks do.
-var segmentRE = regexp.MustCompile(`&&|\|\||[;|\n()&]`)
-
-// word is a word or operator of a plain RUN script, with its place: the
-// 1-based line and the byte offsets in that line's text.
+// word is a plain word of a RUN script, with its place: the 1-based line
+// and the byte offsets in that line's text.
 type word struct {
 	text       string
 	line       int
 	start, end int
-	op         bool
 }
 
-// plainChar are the bytes of a word that means the same to every shell:
-// no quoting, expansion, globbing or redirection.
-func plainChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_./:,+@%=", c) >= 0
-}
-
-func blank(c byte) bool { return c == ' ' || c == '\t' }
-
-// plainScript splits a shell-form RUN into words and the operators &&,
-// ||, ;, | and &, with their places in the file. ok is false unless the
-// script is plain: no quotes, variables, substitutions, redirections,
-// globs, comments or heredocs, and no continuation that joins two words
-// (a\<newline>b is one word). The RUN's --flags are dropped.
-func (fx *fixer) plainScript(ins *dockerfile.Instruction) (words []word, ok bool) {
+// plainScript reads a shell-form RUN into its simple commands' words,
+// with their places in the file. ok is false unless the script is plain:
+// simple commands joined by &&, ||, ;, | and & (see
+// dockerfile.Script.Simple), every word plain (see dockerfile.Word.Plain),
+// no heredoc, and no comment or blank line inside the continuation. The
+// RUN's --flags are dropped.
+func (fx *fixer) plainScript(ins *dockerfile.Instruction) (cmds [][]word, ok bool) {
 	if ins.Cmd != "run" || ins.ExecForm || len(ins.Heredocs) > 0 || fx.broken(ins) != "" {
 		return nil, false
 	}
+	// The script is the instruction's lines as written, the keyword
+	// blanked, so that offsets in it are offsets in the lines.
+	var b strings.Builder
+	starts := []int{}
 	for l := ins.Line; l <= ins.EndLine; l++ {
 		t := fx.text(l)
-		start, end := 0, len(t)
 		if l == ins.Line {
 			indent, kw := lineParts(t)
 			if !strings.EqualFold(kw, "run") {
 				return nil, false
 			}
-			start = len(indent) + len(kw)
+			t = strings.Repeat(" ", len(indent)+len(kw)) + t[len(indent)+len(kw):]
 		}
-		if l < ins.EndLine {
-			trimmed := strings.TrimRight(t, " \t")
-			if !strings.HasSuffix(trimmed, `\`) {
-				return nil, false // a comment or blank line inside
-			}
-			end = len(trimmed) - 1
-			if next := fx.text(l + 1); end > start && !blank(t[end-1]) && (next == "" || !blank(next[0])) {
+		if l < ins.EndLine && !strings.HasSuffix(strings.TrimRight(t, " \t"), `\`) {
+			return nil, false // a comment or blank line inside
+		}
+		starts = append(starts, b.Len())
+		b.WriteString(t)
+		b.WriteByte('\n')
+	}
+	script, err := dockerfile.ParseShell(b.String())
+	if err != nil || !script.Simple {
+		return nil, false
+	}
+	for i, c := range script.Commands {
+		if len(c.Assigns) > 0 {
+			return nil, false
+		}
+		var ws []word
+		for _, w := range c.Args {
+			if !w.Plain || w.Line < 1 || w.Line > len(starts) {
 				return nil, false
 			}
+			off := starts[w.Line-1]
+			ws = append(ws, word{text: w.Value, line: ins.Line + w.Line - 1, start: w.Start - off, end: w.End - off})
 		}
-		for i := start; i < end; {
-			c := t[i]
-			switch {
-			case blank(c):
-				i++
-			case c == '&' || c == '|' || c == ';':
-				j := i + 1
-				if c != ';' && j < end && t[j] == c {
-					j++
-				}
-				words = append(words, word{text: t[i:j], line: l, start: i, end: j, op: true})
-				i = j
-			case plainChar(c):
-				j := i
-				for j < end && plainChar(t[j]) {
-					j++
-				}
-				words = append(words, word{text: t[i:j], line: l, start: i, end: j})
-				i = j
-			default:
-				return nil, false
+		if i == 0 {
+			for len(ws) > 0 && strings.HasPrefix(ws[0].text, "--") {
+				ws = ws[1:]
 			}
 		}
+		cmds = append(cmds, ws)
 	}
-	for len(words) > 0 && !words[0].op && strings.HasPrefix(words[0].text, "--") {
-		words = words[1:]
-	}
-	return words, true
+	return cmds, true
 }
 
 // optKind is what an option of an account command means.
@@ -312,32 +296,26 @@ func (fx *fixer) editAccount(ins *dockerfile.Instruction, uid, gid int64) bool {
 		if !mentions {
 			continue
 		}
-		words, ok := fx.plainScript(run)
+		cmds, ok := fx.plainScript(run)
 		if !ok {
 			return false
 		}
-		seg := 0
-		for start := 0; start < len(words); {
-			end := start
-			for end < len(words) && !words[end].op {
-				end++
+		for seg, words := range cmds {
+			if len(words) == 0 {
+				continue
 			}
-			if end > start {
-				if spec, isAccount := accountSpecs[baseName(words[start].text)]; isAccount {
-					a, create, ok := parseAccount(spec, words[start+1:end])
-					if !ok || spec.busybox && !busybox {
-						return false
-					}
-					a.at, a.cmdWord = [2]int{idx, seg}, words[start]
-					if create && spec.user {
-						users = append(users, a)
-					} else if create {
-						groups = append(groups, a)
-					}
+			if spec, isAccount := accountSpecs[baseName(words[0].text)]; isAccount {
+				a, create, ok := parseAccount(spec, words[1:])
+				if !ok || spec.busybox && !busybox {
+					return false
 				}
-				seg++
+				a.at, a.cmdWord = [2]int{idx, seg}, words[0]
+				if create && spec.user {
+					users = append(users, a)
+				} else if create {
+					groups = append(groups, a)
+				}
 			}
-			start = end + 1
 		}
 	}
 	var user *account

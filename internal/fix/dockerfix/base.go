@@ -3,7 +3,7 @@ package dockerfix
 import (
 	"strings"
 
-	"github.com/kubeharden/kubeharden/internal/dockerfile"
+	"github.com/kubeharden/kubeharden/internal/imageref"
 )
 
 // distro is what a base image is known to be built on, for the commands
@@ -37,8 +37,8 @@ func userDistro(base string) distro {
 	if strings.Contains(base, "$") {
 		return otherDistro
 	}
-	r := dockerfile.SplitImageRef(base)
-	if r.Domain != "" || strings.Contains(r.Path, "/") {
+	r, ok := imageref.ParseBase(base)
+	if !ok || r.Domain != "" || strings.Contains(r.Path, "/") {
 		return otherDistro
 	}
 	switch {
@@ -57,8 +57,8 @@ func busyboxBase(base string) bool {
 	if strings.Contains(base, "$") {
 		return false
 	}
-	r := dockerfile.SplitImageRef(base)
-	return r.Name == "alpine" || r.TagHas("alpine", true)
+	r, ok := imageref.ParseBase(base)
+	return ok && (r.Name == "alpine" || r.TagHas("alpine", true))
 }
 
 // nonrootBase reports whether a base image has the user nonroot with UID
@@ -68,6 +68,6 @@ func nonrootBase(base string) bool {
 	if strings.Contains(base, "$") {
 		return false
 	}
-	r := dockerfile.SplitImageRef(base)
-	return r.Distroless() || r.Chainguard()
+	r, ok := imageref.ParseBase(base)
+	return ok && (r.Distroless() || r.Chainguard())
 }

@@ -56,6 +56,9 @@ func Dockerfile(path string, data []byte, opts fix.Options) (out []byte, applied
 	defer func() {
 		if r := recover(); r != nil {
 			out, applied, skipped, err = nil, nil, nil, fmt.Errorf("%w: cannot fix: %v", errInternal, r)
+			if e, ok := r.(error); ok {
+				err = fmt.Errorf("%w: cannot fix: %w", errInternal, e)
+			}
 		}
 	}()
 	if opts.UID == 0 {

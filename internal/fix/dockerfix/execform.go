@@ -146,7 +146,8 @@ func (fx *fixer) cmdWith(st *dockerfile.Stage) *dockerfile.Instruction {
 const shellSpecial = "$\\`\"'|&;<>(){}[]*?~#!\n\r"
 
 // shellWords splits a shell-form command into the argv the shell would
-// run, or says why it cannot.
+// run, or says why it cannot. The words are the shell parser's, once no
+// byte of shell syntax is left (see syntaxAt, which names it).
 func shellWords(cmd string) (argv []string, why string) {
 	if strings.TrimSpace(cmd) == "" {
 		return nil, "the command is empty"
@@ -154,29 +155,58 @@ func shellWords(cmd string) (argv []string, why string) {
 	if strings.HasPrefix(strings.TrimSpace(cmd), "[") {
 		return nil, "it starts like a JSON array but is not valid JSON, so a shell runs it: correct the array"
 	}
-	for i := 0; i < len(cmd); {
-		c := cmd[i]
-		if plainChar(c) || blank(c) {
-			i++
-			continue
-		}
-		if strings.IndexByte(shellSpecial, c) >= 0 {
-			return nil, fmt.Sprintf(`uses shell syntax (%s); write it as ["sh", "-c", "..."] only if a shell is needed`, construct(cmd, i))
-		}
-		r, _ := utf8.DecodeRuneInString(cmd[i:])
-		return nil, fmt.Sprintf("contains %q, which this fixer does not rewrite: rewrite it by hand", r)
+	if why := syntaxAt(cmd); why != "" {
+		return nil, why
 	}
-	argv = strings.Fields(cmd)
+	script, err := dockerfile.ParseShell(cmd)
+	if err != nil || !script.Simple || len(script.Commands) != 1 {
+		// Plain bytes that are not one simple command start with a
+		// keyword: if, for, time...
+		first := strings.Fields(cmd)[0]
+		if strings.Contains(first, "=") {
+			return nil, varPrefix(first) // FOO=bar alone
+		}
+		return nil, fmt.Sprintf("starts with %s, which only a shell can run", first)
+	}
+	c := script.Commands[0]
+	if len(c.Assigns) > 0 {
+		return nil, varPrefix(c.Assigns[0].Value)
+	}
+	for _, w := range c.Args {
+		argv = append(argv, w.Value)
+	}
 	if argv[0] == "exec" && len(argv) > 1 {
 		argv = argv[1:]
 	}
 	if strings.Contains(argv[0], "=") {
-		return nil, fmt.Sprintf(`uses shell syntax (%s sets a variable for the command); write it as ["sh", "-c", "..."] or use ENV`, argv[0])
+		return nil, varPrefix(argv[0])
 	}
 	if shellBuiltins[argv[0]] {
 		return nil, fmt.Sprintf("starts with %s, which only a shell can run", argv[0])
 	}
 	return argv, ""
+}
+
+// varPrefix says why a command that sets a variable is not rewritten.
+func varPrefix(assign string) string {
+	return fmt.Sprintf(`uses shell syntax (%s sets a variable for the command); write it as ["sh", "-c", "..."] or use ENV`, assign)
+}
+
+// syntaxAt says why cmd is not plain words: the construct at its first
+// byte of shell syntax, or the first byte no shell reads as written.
+func syntaxAt(cmd string) string {
+	for i := 0; i < len(cmd); i++ {
+		c := cmd[i]
+		if dockerfile.PlainChar(c) || c == ' ' || c == '\t' {
+			continue
+		}
+		if strings.IndexByte(shellSpecial, c) >= 0 {
+			return fmt.Sprintf(`uses shell syntax (%s); write it as ["sh", "-c", "..."] only if a shell is needed`, construct(cmd, i))
+		}
+		r, _ := utf8.DecodeRuneInString(cmd[i:])
+		return fmt.Sprintf("contains %q, which this fixer does not rewrite: rewrite it by hand", r)
+	}
+	return ""
 }
 
 // construct names the shell syntax at cmd[i]: a variable ($PORT,

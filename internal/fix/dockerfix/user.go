@@ -214,13 +214,16 @@ func nameTaken(s *dockerfile.Stage, name string) bool {
 			if strings.Contains(script, name+":x:") {
 				return true
 			}
-			for _, seg := range segmentRE.Split(script, -1) {
-				words := strings.Fields(seg)
-				if len(words) == 0 || !accountCommands[baseName(words[0])] {
+			cmds, err := dockerfile.RunCommands(ins)
+			if err != nil && strings.Contains(script, name) {
+				return true // a script the parser cannot read may create it
+			}
+			for _, c := range cmds {
+				if len(c.Args) == 0 || !accountCommands[baseName(c.Args[0].Value)] {
 					continue
 				}
-				for _, w := range words[1:] {
-					if strings.Trim(w, `"'`) == name {
+				for _, w := range c.Args[1:] {
+					if w.Value == name {
 						return true
 					}
 				}
