@@ -101,6 +101,14 @@ func fixRunAsNonRoot(p *check.FixPass) {
 			setBool(p, m, "runAsNonRoot", true, p.Pod.Ref.Path+".securityContext.runAsNonRoot", risk)
 		}
 	}
+	if n := object.Get(p.Pod.SecurityContext.Node, "runAsUser"); n != nil {
+		if v, ok := object.ParseInt(n); ok && v == 0 {
+			if m := podSC(p); m != nil {
+				yamledit.SetScalar(m, "runAsUser", "!!int", strconv.FormatInt(p.Values.UID, 10))
+				p.Risky(p.Pod.Ref.Path+".securityContext.runAsUser", uidChange(n, p.Values.UID))
+			}
+		}
+	}
 	for _, c := range p.Pod.Containers {
 		sc := c.SecurityContext.Node
 		if n := object.Get(sc, "runAsNonRoot"); n != nil && notTrue(n) {

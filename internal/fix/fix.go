@@ -262,7 +262,12 @@ func (fx *Fixer) document(path string, d source.Document) ([]byte, []Applied, []
 		rewritten(how)
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("line %d: %w", d.LineOffset+1, err)
+		// Never drop a comment: the document is left as written, and
+		// every fix of it is reported as skipped, with the reason.
+		for _, a := range applied {
+			skipped = append(skipped, Skipped{Check: a.Check, Object: a.Object, Line: d.LineOffset + 1, Reason: err.Error() + "; the document is left as written"})
+		}
+		return d.Data, nil, skipped, nil
 	}
 	return out, applied, skipped, nil
 }

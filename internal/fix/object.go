@@ -88,7 +88,9 @@ func (fx *Fixer) Object(o *object.Object) ([]Applied, []Skipped) {
 		if !verdict(one, byCheck(res.Findings), now.Errors, res.Errors) {
 			*o.Node = *undo
 			out.applied = nil
-			out.skipped = append(out.skipped, Skipped{Check: c.ID, Object: o.String(), Line: fs[0].Location.Line, Reason: one[0].refusal})
+			for _, f := range fs {
+				out.skipped = append(out.skipped, Skipped{Check: c.ID, Object: o.String(), Line: f.Location.Line, Reason: one[0].refusal})
+			}
 		}
 		kept = append(kept, out)
 	}
