@@ -107,7 +107,7 @@ func New(opts Options) *Fixer {
 	fx := &Fixer{opts: opts}
 	fx.engine = scan.New(scan.Options{Registry: opts.Registry, Policy: opts.Policy})
 	for _, c := range fx.engine.ObjectChecks() {
-		if c.Fix == nil || !opts.FixValues.Supplies(c.Fix.Needs) || (opts.Checks != nil && !opts.Checks[c.ID]) {
+		if c.Fix == nil || !opts.Supplies(c.Fix.Needs) || (opts.Checks != nil && !opts.Checks[c.ID]) {
 			continue
 		}
 		fx.fixes = append(fx.fixes, c)

@@ -659,7 +659,7 @@ func (s *splicer) sequence(a, b *yaml.Node, next, depth int) error {
 	return nil
 }
 
-// clone copies a parsed tree before the fixers edit it, as the pristine
+// Clone copies a parsed tree before the fixers edit it, as the pristine
 // tree splice compares with: much cheaper than parsing the bytes again.
 // Aliases point at the copies of their anchors.
 func Clone(n *yaml.Node) *yaml.Node {
