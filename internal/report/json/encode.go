@@ -11,6 +11,11 @@ import (
 // SetIndent("    ", "  ") and SetEscapeHTML(false), without reflection: a
 // large scan writes hundreds of thousands of them. TestAppendFinding holds
 // it to encoding/json byte for byte.
+//
+// Writing it by hand is worth its tests: with encoding/json encoding each
+// finding into a reused buffer, a report of 110,000 findings takes about
+// seven times as long (306 ms against 43 ms, BenchmarkRenderLarge), most
+// of it json.Encoder scanning its own output again to indent it.
 func appendFinding(b []byte, f *check.Finding, remediation string, fixable bool) []byte {
 	b = append(b, "{\n      \"check\": "...)
 	b = jsonenc.AppendString(b, f.Check)

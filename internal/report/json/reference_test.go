@@ -4,18 +4,19 @@ import "github.com/kubeharden/kubeharden/internal/check"
 
 // The reflective form of a finding: the JSON contract as Go types, which
 // encoding/json writes the way appendFinding must (TestAppendFinding,
-// FuzzAppendString). The renderer itself hand-encodes findings.
+// FuzzAppendString). The renderer itself hand-encodes findings; the
+// benchmark encodes these to show what that saves.
 
 type finding struct {
-	Check       string         `json:"check"`
-	Severity    check.Severity `json:"severity"`
-	Message     string         `json:"message"`
-	Remediation string         `json:"remediation"`
-	Fixable     bool           `json:"fixable"`
-	Object      *object        `json:"object"`
-	Location    location       `json:"location"`
-	Path        string         `json:"path"`
-	Suppression *suppression   `json:"suppression,omitempty"`
+	Check       string       `json:"check"`
+	Severity    string       `json:"severity"`
+	Message     string       `json:"message"`
+	Remediation string       `json:"remediation"`
+	Fixable     bool         `json:"fixable"`
+	Object      *object      `json:"object"`
+	Location    location     `json:"location"`
+	Path        string       `json:"path"`
+	Suppression *suppression `json:"suppression,omitempty"`
 }
 
 type object struct {
@@ -42,7 +43,7 @@ type suppression struct {
 func toJSON(f *check.Finding, remediation string, fixable bool) finding {
 	jf := finding{
 		Check:       f.Check,
-		Severity:    f.Severity,
+		Severity:    f.Severity.String(),
 		Message:     f.Message,
 		Remediation: remediation,
 		Fixable:     fixable,

@@ -15,6 +15,12 @@ import (
 // large scan writes hundreds of thousands of test cases.
 // TestMatchesReference and FuzzMatchesReference hold them to encoding/xml
 // byte for byte.
+//
+// Writing them by hand is worth its tests: with encoding/xml encoding each
+// test case into a reused buffer, a document of 110,000 test cases takes
+// about five times as long (309 ms against 58 ms, BenchmarkRenderLarge),
+// with nine allocations a test case where the hand-written encoder makes
+// none.
 
 // appendDocStart writes the XML declaration and the start tag of the
 // document.

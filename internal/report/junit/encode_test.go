@@ -105,22 +105,3 @@ func FuzzMatchesReference(f *testing.F) {
 		matchesReference(t, awkwardResult(s, n&0xff))
 	})
 }
-
-func BenchmarkRender(b *testing.B) {
-	res := &scan.Result{Checks: reporttest.Checks()}
-	base := reporttest.Full()
-	for range 2000 {
-		res.Findings = append(res.Findings, base.Findings...)
-		res.Suppressed = append(res.Suppressed, base.Suppressed...)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := Render(discard{}, res); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }

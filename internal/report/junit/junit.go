@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 // inputErrorsSuite is the name of the suite that holds input errors.
@@ -46,6 +47,26 @@ func (s *suite) tests() int {
 // then each test case is encoded on its own through a reused buffer, so
 // memory grows by only an index entry per finding.
 func Render(w io.Writer, res *scan.Result) error {
+	return renderWith(w, res, handWritten)
+}
+
+// appenders write the test cases there are many of: a failure per finding,
+// a skip per suppressed finding and an error per input error. Render's are
+// written by hand; the benchmark swaps in encoding/xml to show what that
+// saves.
+type appenders struct {
+	failure    func(e *encoder, b []byte, f *check.Finding, fix string, hasFix bool) []byte
+	skipped    func(e *encoder, b []byte, f *check.Finding) []byte
+	inputError func(e *encoder, b []byte, ie *source.Error) []byte
+}
+
+var handWritten = appenders{
+	failure:    (*encoder).appendFailure,
+	skipped:    func(_ *encoder, b []byte, f *check.Finding) []byte { return appendSkipped(b, f) },
+	inputError: (*encoder).appendInputError,
+}
+
+func renderWith(w io.Writer, res *scan.Result, app appenders) error {
 	metas := map[string]check.Meta{}
 	for _, m := range res.Checks {
 		if _, dup := metas[m.ID]; !dup {
@@ -125,9 +146,9 @@ func Render(w io.Writer, res *scan.Result) error {
 				break
 			}
 			if int(p) < len(res.Findings) {
-				e.write(e.appendFailure(e.buf[:0], &res.Findings[p], fix, hasFix))
+				e.write(app.failure(e, e.buf[:0], &res.Findings[p], fix, hasFix))
 			} else {
-				e.write(appendSkipped(e.buf[:0], &res.Suppressed[int(p)-len(res.Findings)]))
+				e.write(app.skipped(e, e.buf[:0], &res.Suppressed[int(p)-len(res.Findings)]))
 			}
 		}
 		e.raw("\n  </testsuite>")
@@ -139,7 +160,7 @@ func Render(w io.Writer, res *scan.Result) error {
 			if e.err != nil {
 				break
 			}
-			e.write(e.appendInputError(e.buf[:0], &res.Errors[i]))
+			e.write(app.inputError(e, e.buf[:0], &res.Errors[i]))
 		}
 		e.raw("\n  </testsuite>")
 	}

@@ -240,3 +240,24 @@ func SameBytes(t testing.TB, got, want []byte, reference string) {
 	t.Fatalf("output differs from %s at byte %d:\ngot  ...%q\nwant ...%q", reference, i,
 		got[max(0, i-200):min(len(got), i+100)], want[max(0, i-200):min(len(want), i+100)])
 }
+
+// Large returns a result of n findings and n/10 suppressed ones, copies of
+// Full's moved to other lines, as a large scan reports them: for
+// benchmarks.
+func Large(n int) *scan.Result {
+	full := Full()
+	res := &scan.Result{Files: n / 10, Objects: n / 5, Checks: full.Checks, Errors: full.Errors}
+	res.Findings = make([]check.Finding, n)
+	for i := range res.Findings {
+		f := full.Findings[i%len(full.Findings)]
+		f.Location.Line += i
+		res.Findings[i] = f
+	}
+	res.Suppressed = make([]check.Finding, n/10)
+	for i := range res.Suppressed {
+		f := full.Suppressed[i%len(full.Suppressed)]
+		f.Location.Line += i
+		res.Suppressed[i] = f
+	}
+	return res
+}

@@ -14,6 +14,11 @@ import (
 // escaping off), without reflection: a large scan writes hundreds of
 // thousands of results. TestMatchesReference and FuzzMatchesReference hold
 // them to encoding/json byte for byte.
+//
+// Writing them by hand is worth its tests: with encoding/json encoding each
+// result into a reused buffer, a log of 110,000 results takes about nine
+// times as long (455 ms against 51 ms, BenchmarkRenderLarge), most of it
+// json.Encoder scanning its own output again to indent it.
 
 // appendResult writes the result of f, an element of the results array.
 // uri is the artifact URI of f's file, "" without a file. suppressed says

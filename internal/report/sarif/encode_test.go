@@ -113,25 +113,6 @@ func FuzzMatchesReference(f *testing.F) {
 	})
 }
 
-func BenchmarkRender(b *testing.B) {
-	res := &scan.Result{Checks: reporttest.Checks()}
-	base := reporttest.Full()
-	for range 2000 {
-		res.Findings = append(res.Findings, base.Findings...)
-		res.Suppressed = append(res.Suppressed, base.Suppressed...)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := Render(discard{}, res, testOptions); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

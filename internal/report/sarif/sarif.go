@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/scan"
+	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 // schema and sarifVersion identify the SARIF version written.
@@ -110,6 +111,20 @@ func securitySeverity(s check.Severity) string {
 // then each result is encoded on its own through a reused buffer, so memory
 // does not grow with the number of findings.
 func Render(w io.Writer, res *scan.Result, opts Options) error {
+	return renderWith(w, res, opts, handWritten)
+}
+
+// appenders write the parts of the log there are many of, a result per
+// finding and a notification per input error. Render's are written by
+// hand; the benchmark swaps in encoding/json to show what that saves.
+type appenders struct {
+	result       func(b []byte, f *check.Finding, ruleIndex int, uri string, suppressed bool) []byte
+	notification func(b []byte, e *source.Error, uri string) []byte
+}
+
+var handWritten = appenders{result: appendResult, notification: appendNotification}
+
+func renderWith(w io.Writer, res *scan.Result, opts Options, app appenders) error {
 	d := driver{Name: "kubeharden", Version: opts.Version, InformationURI: opts.InformationURI, Rules: []rule{}}
 	rules := ruleIndex{index: map[string]int{}, rules: &d.Rules}
 	for _, m := range res.Checks {
@@ -130,7 +145,7 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 	}
 
 	bw := bufio.NewWriterSize(w, 64<<10)
-	s := &stream{w: bw}
+	s := &stream{w: bw, app: app}
 	s.raw("{\n  \"$schema\": \"" + schema + "\",\n  \"version\": \"" + sarifVersion + "\",\n  \"runs\": [\n    {\n      \"tool\": ")
 	s.value(tool{Driver: d}, "      ")
 	s.raw(",\n      \"invocations\": [\n        {\n          \"executionSuccessful\": true")
@@ -142,7 +157,7 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 			}
 			e := &res.Errors[i]
 			s.raw("\n            ")
-			s.write(appendNotification(s.buf[:0], e, s.uris.get(e.File)))
+			s.write(s.app.notification(s.buf[:0], e, s.uris.get(e.File)))
 		}
 		s.raw("\n          ]")
 	}
@@ -192,6 +207,7 @@ func (r *ruleIndex) of(f *check.Finding) int {
 type stream struct {
 	w    *bufio.Writer
 	buf  []byte
+	app  appenders
 	uris uriCache
 	err  error
 }
@@ -237,7 +253,7 @@ func (s *stream) results(fs []check.Finding, rules *ruleIndex, suppressed, first
 		}
 		s.raw("\n        ")
 		f := &fs[i]
-		s.write(appendResult(s.buf[:0], f, rules.of(f), s.uris.get(f.Location.File), suppressed))
+		s.write(s.app.result(s.buf[:0], f, rules.of(f), s.uris.get(f.Location.File), suppressed))
 	}
 }
 
