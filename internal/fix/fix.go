@@ -238,14 +238,22 @@ func (fx *Fixer) document(path string, d source.Document) ([]byte, []Applied, []
 	var pristine *yaml.Node
 	var applied []Applied
 	var skipped []Skipped
-	for _, o := range objs {
+	for i, o := range objs {
 		if pristine == nil && fx.mayFix(o) {
 			pristine = yamledit.Clone(root)
 		}
 		if pristine == nil {
 			continue
 		}
-		a, s := fx.Object(o)
+		// The object's own tree as parsed, to undo a failed fix with.
+		before := func() *yaml.Node {
+			n := object.Resolve(pristine)
+			if len(objs) > 1 || o.IsList() {
+				n = object.Resolve(object.Get(n, "items").Content[i])
+			}
+			return yamledit.Clone(n)
+		}
+		a, s := fx.object(o, before)
 		applied = append(applied, a...)
 		for _, sk := range s {
 			if sk.Line > 0 {

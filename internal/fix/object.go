@@ -4,6 +4,8 @@ import (
 	"sort"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -40,6 +42,12 @@ func (fx *Fixer) mayFix(o *object.Object) bool {
 // invalid, is undone and reported as skipped. The mutating webhook calls
 // it; Manifest calls it for every object of a file.
 func (fx *Fixer) Object(o *object.Object) ([]Applied, []Skipped) {
+	return fx.object(o, func() *yaml.Node { return yamledit.Clone(o.Node) })
+}
+
+// object is Object with the tree as it was before the fixes, made only
+// when a fix must be undone (callers that hold a pristine copy pass it).
+func (fx *Fixer) object(o *object.Object, pristine func() *yaml.Node) ([]Applied, []Skipped) {
 	var applicable []*check.ObjectCheck
 	for _, c := range fx.fixes {
 		if c.Applies == nil || c.Applies(o) {
@@ -60,7 +68,6 @@ func (fx *Fixer) Object(o *object.Object) ([]Applied, []Skipped) {
 	if len(todo) == 0 {
 		return nil, nil
 	}
-	snapshot := yamledit.Clone(o.Node)
 	// Fast path: every fix, one verification.
 	var all []outcome
 	for _, c := range todo {
@@ -72,7 +79,7 @@ func (fx *Fixer) Object(o *object.Object) ([]Applied, []Skipped) {
 	}
 	// Some fix failed: undo, and apply the fixes one by one, each proved
 	// on its own.
-	*o.Node = *snapshot
+	*o.Node = *pristine()
 	var kept []outcome
 	for _, c := range todo {
 		cur := fresh(o)
