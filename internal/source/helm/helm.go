@@ -589,18 +589,23 @@ func validateSchema(schemaJSON []byte, values map[string]any) (msg string) {
 	if err != nil {
 		return "invalid values.schema.json: " + err.Error()
 	}
-	if err := sch.Validate(values); err != nil {
-		var lines []string
-		for i, l := range strings.Split(err.Error(), "\n") {
-			l = strings.TrimSpace(l)
-			if (i == 0 && strings.HasPrefix(l, "jsonschema validation failed")) || l == "" {
-				continue
-			}
-			lines = append(lines, strings.TrimPrefix(l, "- "))
-		}
-		return strings.Join(lines, "; ")
+	err = sch.Validate(values)
+	if err == nil {
+		return ""
 	}
-	return ""
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return "cannot validate: " + err.Error()
+	}
+	// The top error only names the schema; its causes, each a tree of
+	// "at '/path': ..." lines, say what is wrong.
+	var lines []string
+	for _, c := range ve.Causes {
+		for l := range strings.SplitSeq(c.Error(), "\n") {
+			lines = append(lines, strings.TrimPrefix(strings.TrimSpace(l), "- "))
+		}
+	}
+	return strings.Join(lines, "; ")
 }
 
 // locStart finds where Helm's template errors give a location: text/template
