@@ -519,7 +519,9 @@ func (e describedError) Unwrap() error { return e.err }
 
 // validate checks values against the values.schema.json of c and of its
 // subcharts, as chartutil.ValidateAgainstSchema does, with one error per
-// chart at its schema file.
+// chart at its schema file. That function is not called: it fetches the
+// http(s) and file $refs of a schema, with no way to give it another
+// loader, and joins every chart's errors into one text.
 func (t *tree) validate(c *chart.Chart, values map[string]any) []source.Error {
 	var errs []source.Error
 	if c.Schema != nil {
