@@ -620,7 +620,8 @@ var locStart = regexp.MustCompile(`template: |(parse|execution) error at \(`)
 // and line it names, or at the chart when it names none. An error inside
 // an included template names every template on the way; the innermost is
 // where the mistake is, except inside text given to tpl, whose lines are
-// not the file's.
+// not the file's. The text is all there is to read: the engine rebuilds
+// its errors with fmt.Errorf("%s") and keeps no typed location.
 func templateError(chartPath string, keys map[string]string, err error) source.Error {
 	msg := err.Error()
 	type loc struct {
