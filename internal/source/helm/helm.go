@@ -604,7 +604,9 @@ func validateSchema(schemaJSON []byte, values map[string]any) (msg string) {
 	var lines []string
 	for _, c := range ve.Causes {
 		for l := range strings.SplitSeq(c.Error(), "\n") {
-			lines = append(lines, strings.TrimPrefix(strings.TrimSpace(l), "- "))
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, strings.TrimPrefix(l, "- "))
+			}
 		}
 	}
 	return strings.Join(lines, "; ")
