@@ -17,8 +17,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -254,7 +256,7 @@ type tree struct {
 func load(chartPath string) (*tree, error) {
 	info, err := os.Stat(chartPath)
 	if err != nil {
-		return nil, errors.New(source.DescribeFSError(err))
+		return nil, describedError{source.DescribeFSError(err), err}
 	}
 	t := &tree{disk: map[*chart.File]string{}, templates: map[*chart.File]string{}}
 	var files []*loader.BufferedFile
@@ -273,7 +275,7 @@ func load(chartPath string) (*tree, error) {
 	} else {
 		data, err := os.ReadFile(chartPath)
 		if err != nil {
-			return nil, errors.New(source.DescribeFSError(err))
+			return nil, describedError{source.DescribeFSError(err), err}
 		}
 		files, err = loader.LoadArchiveFiles(bytes.NewReader(data))
 		if err != nil {
@@ -432,22 +434,20 @@ func (t *tree) templateFiles() map[string]string {
 }
 
 // userValues merges the value files in order, then --set, as `helm
-// template` does; chart values are coalesced under them later.
+// template` does; chart values are coalesced under them later. Every
+// unreadable file and bad --set is reported, not only the first.
 func userValues(chartPath string, opts Options) (map[string]any, []source.Error) {
 	base := map[string]any{}
 	var errs []source.Error
 	for _, vf := range opts.ValueFiles {
-		data, err := readValuesFile(vf)
+		vals, err := readValuesFile(vf)
 		if err != nil {
 			errs = append(errs, source.Error{File: chartPath, Message: "values file " + vf + ": " + err.Error()})
 			continue
 		}
-		vals, err := chartutil.ReadValues(data)
-		if err != nil {
-			errs = append(errs, source.Error{File: chartPath, Message: "values file " + vf + ": " + yamlMessage(err)})
-			continue
-		}
-		base = mergeMaps(base, vals)
+		// Later files win: a table merges into the one before it, any
+		// other value replaces what was there (Helm's -f merge).
+		base = chartutil.MergeTables(vals, base)
 	}
 	for _, s := range opts.Set {
 		if err := strvals.ParseInto(s, base); err != nil {
@@ -459,7 +459,7 @@ func userValues(chartPath string, opts Options) (map[string]any, []source.Error)
 
 // readValuesFile reads a local values file. Helm would also read standard
 // input and fetch URLs; a scan does neither.
-func readValuesFile(name string) ([]byte, error) {
+func readValuesFile(name string) (chartutil.Values, error) {
 	if strings.TrimSpace(name) == "-" {
 		return nil, errors.New("reading values from standard input is not supported")
 	}
@@ -469,45 +469,59 @@ func readValuesFile(name string) ([]byte, error) {
 			return nil, errors.New("remote values files are not fetched (no network access)")
 		}
 	}
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, errors.New(source.DescribeFSError(err))
+	vals, err := chartutil.ReadValuesFile(name)
+	var pe *fs.PathError
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return vals, nil
+	case errors.As(err, &pe):
+		return nil, describedError{source.DescribeFSError(err), err}
+	case errors.As(err, &te) && te.Field == "":
+		return nil, describedError{"values must be a table of keys, not " + jsonKind(te.Value), err}
 	}
-	return data, nil
+	return nil, describedError{yamlMessage(err), err}
 }
 
-// mergeMaps is Helm's merge of value files: tables merge, everything else
-// is replaced.
-func mergeMaps(a, b map[string]any) map[string]any {
-	out := make(map[string]any, len(a))
-	for k, v := range a {
-		out[k] = v
+// jsonKind names, for users of YAML, a kind of value a
+// json.UnmarshalTypeError reports.
+func jsonKind(v string) string {
+	switch v {
+	case "array":
+		return "a list"
+	case "string", "number":
+		return "a " + v
+	case "bool":
+		return "a boolean"
 	}
-	for k, v := range b {
-		if v, ok := v.(map[string]any); ok {
-			if bv, ok := out[k].(map[string]any); ok {
-				out[k] = mergeMaps(bv, v)
-				continue
-			}
-		}
-		out[k] = v
-	}
-	return out
+	return v
 }
 
-// yamlMessage shortens the errors of sigs.k8s.io/yaml, which Helm reads
-// values with: "error converting YAML to JSON: yaml: line 3: ..." becomes
-// "line 3: ...".
+// yamlMessage says what sigs.k8s.io/yaml, which Helm reads values with,
+// found wrong, without the layers it wraps around the parser's error:
+// "error converting YAML to JSON: yaml: line 3: ..." reads "line 3: ...".
 func yamlMessage(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	return msg
+	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(err) {
+		err = u
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
 }
+
+// describedError is an error said in words for users, keeping the error it
+// describes as its cause.
+type describedError struct {
+	msg string
+	err error
+}
+
+func (e describedError) Error() string { return e.msg }
+func (e describedError) Unwrap() error { return e.err }
 
 // validate checks values against the values.schema.json of c and of its
 // subcharts, as chartutil.ValidateAgainstSchema does, with one error per
-// chart at its schema file.
+// chart at its schema file. That function is not called: it fetches the
+// http(s) and file $refs of a schema, with no way to give it another
+// loader, and joins every chart's errors into one text.
 func (t *tree) validate(c *chart.Chart, values map[string]any) []source.Error {
 	var errs []source.Error
 	if c.Schema != nil {
@@ -577,18 +591,25 @@ func validateSchema(schemaJSON []byte, values map[string]any) (msg string) {
 	if err != nil {
 		return "invalid values.schema.json: " + err.Error()
 	}
-	if err := sch.Validate(values); err != nil {
-		var lines []string
-		for i, l := range strings.Split(err.Error(), "\n") {
-			l = strings.TrimSpace(l)
-			if (i == 0 && strings.HasPrefix(l, "jsonschema validation failed")) || l == "" {
-				continue
-			}
-			lines = append(lines, strings.TrimPrefix(l, "- "))
-		}
-		return strings.Join(lines, "; ")
+	err = sch.Validate(values)
+	if err == nil {
+		return ""
 	}
-	return ""
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return "cannot validate: " + err.Error()
+	}
+	// The top error only names the schema; its causes, each a tree of
+	// "at '/path': ..." lines, say what is wrong.
+	var lines []string
+	for _, c := range ve.Causes {
+		for l := range strings.SplitSeq(c.Error(), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, strings.TrimPrefix(l, "- "))
+			}
+		}
+	}
+	return strings.Join(lines, "; ")
 }
 
 // locStart finds where Helm's template errors give a location: text/template
@@ -601,7 +622,8 @@ var locStart = regexp.MustCompile(`template: |(parse|execution) error at \(`)
 // and line it names, or at the chart when it names none. An error inside
 // an included template names every template on the way; the innermost is
 // where the mistake is, except inside text given to tpl, whose lines are
-// not the file's.
+// not the file's. The text is all there is to read: the engine rebuilds
+// its errors with fmt.Errorf("%s") and keeps no typed location.
 func templateError(chartPath string, keys map[string]string, err error) source.Error {
 	msg := err.Error()
 	type loc struct {

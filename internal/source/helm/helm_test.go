@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -377,6 +379,10 @@ func TestValuesErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("a: 1\nb: c: d\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	list := filepath.Join(t.TempDir(), "list.yaml")
+	if err := os.WriteFile(list, []byte("- a\n- b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		opts Options
@@ -386,6 +392,8 @@ func TestValuesErrors(t *testing.T) {
 			"testdata/app: values file testdata/nope.yaml: no such file or directory"},
 		{"bad yaml", Options{ValueFiles: []string{bad}},
 			"testdata/app: values file " + bad + ": line 2: mapping values are not allowed in this context"},
+		{"not a table", Options{ValueFiles: []string{list}},
+			"testdata/app: values file " + list + ": values must be a table of keys, not a list"},
 		{"remote", Options{ValueFiles: []string{"https://example.com/values.yaml"}},
 			"testdata/app: values file https://example.com/values.yaml: remote values files are not fetched (no network access)"},
 		{"stdin", Options{ValueFiles: []string{"-"}},
@@ -403,6 +411,53 @@ func TestValuesErrors(t *testing.T) {
 			}
 			wantErrors(t, errs, tc.want)
 		})
+	}
+}
+
+// TestValuesErrorCauses keeps what went wrong under the words users read.
+func TestValuesErrorCauses(t *testing.T) {
+	_, err := readValuesFile("testdata/nope.yaml")
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v does not wrap fs.ErrNotExist", err)
+	}
+	list := filepath.Join(t.TempDir(), "list.yaml")
+	if err := os.WriteFile(list, []byte("- a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readValuesFile(list)
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		t.Errorf("list: %v does not wrap a json.UnmarshalTypeError", err)
+	}
+}
+
+// TestValuesMerge merges value files as helm does: tables merge, anything
+// else is replaced by the later file, null included.
+func TestValuesMerge(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "1.yaml"), filepath.Join(dir, "2.yaml")
+	for p, data := range map[string]string{
+		first:  "a: {x: 1, q: 2}\nb: {x: 1}\nc: 1\nd: {x: 1}\ne: 1\n",
+		second: "a: {q: 3, z: 4}\nb: 2\nc: {x: 2}\nd: null\nf: 5\n",
+	} {
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, errs := userValues(dir, Options{ValueFiles: []string{first, second}, Set: []string{"e=6"}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	want := map[string]any{
+		"a": map[string]any{"x": float64(1), "q": float64(3), "z": float64(4)},
+		"b": float64(2),
+		"c": map[string]any{"x": float64(2)},
+		"d": nil,
+		"e": int64(6),
+		"f": float64(5),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("merged values:\n%v\nwant:\n%v", got, want)
 	}
 }
 
