@@ -282,7 +282,7 @@ func Run(ctx context.Context, inputs []string, opts Options) *Result {
 				readErrs = append(readErrs, source.Error{File: f.Path, Message: "cannot read: " + err.Error()})
 				continue
 			}
-			serrs := source.SplitReader(f.Path, rc, func(d source.Document) { jobs <- docJob{file: i, doc: d} })
+			serrs := source.SplitBatches(f.Path, rc, func(d source.Document) { jobs <- docJob{file: i, doc: d} })
 			_ = rc.Close() // read-only: a close error loses nothing
 			readErrs = append(readErrs, serrs...)
 		}
