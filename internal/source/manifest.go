@@ -639,7 +639,7 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 	}
 	o.Origin, o.Locate = d.Origin, d.Locate
 	if !o.IsList() {
-		return []*object.Object{o}, errs, ""
+		return []*object.Object{o}, missingPodSpec(d, o, errs), ""
 	}
 	for i, it := range o.Items() {
 		item, ok := object.New(it, d.File, d.LineOffset)
@@ -651,8 +651,19 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 		}
 		item.Origin = d.Origin
 		objs = append(objs, item)
+		errs = missingPodSpec(d, item, errs)
 	}
 	return objs, errs, ""
+}
+
+// missingPodSpec appends the error of a workload without a pod spec, which
+// no check sees (the errors of a pod spec are the engine's to report).
+func missingPodSpec(d Document, o *object.Object, errs []Error) []Error {
+	if fe, ok := o.MissingPodSpec(); ok {
+		line, col := o.Pos(fe.Ref)
+		errs = append(errs, Error{File: d.File, Line: line, Column: col, Message: fe.Message})
+	}
+	return errs
 }
 
 // parserProblems are the messages yaml.v3 reports from its parser rather

@@ -41,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 		{"binary", "\x00\x01\x02", "f:1: not a text file"},
 		{"bad utf8", "a: \xff\xfe\n", "f:1: not a text file"},
 		{"broken yaml", "a: 1\n---\nkind: Pod\napiVersion: v1\nmetadata: {name: x\n", "f:5: invalid YAML"},
-		{"duplicate key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n", `f:5:3: mapping key "name" already defined`},
+		{"duplicate key", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n", `f:5:3: mapping key "name" already defined`},
 		{"list item", "apiVersion: v1\nkind: List\nitems:\n- {a: 1}\n", "f:4:3: items[0] of List is not a Kubernetes object"},
 	}
 	for _, c := range cases {
