@@ -1,11 +1,13 @@
 package checks
 
 import (
+	"encoding/json"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -13,7 +15,6 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/kubeharden/kubeharden/internal/object"
-	"github.com/kubeharden/kubeharden/internal/report/jsonenc"
 )
 
 // The Pod Security checks hand the pod to k8s.io/pod-security-admission,
@@ -233,7 +234,7 @@ func (w *pssWriter) pairs(c []*yaml.Node, depth int, ctx pssCtx, stopAtMerge boo
 			w.buf = append(w.buf, ',')
 		}
 		first = false
-		w.buf = jsonenc.AppendString(w.buf, key)
+		w.buf = pssAppendString(w.buf, key)
 		w.buf = append(w.buf, ':')
 		w.value(c[i+1], depth+1, child)
 	}
@@ -389,8 +390,24 @@ func (w *pssWriter) scalar(n *yaml.Node) {
 	case 'f':
 		w.buf = pssAppendFloat(w.buf, v.f)
 	default:
-		w.buf = jsonenc.AppendString(w.buf, n.Value)
+		w.buf = pssAppendString(w.buf, n.Value)
 	}
+}
+
+// pssAppendString writes s as a JSON string. Field names and most values
+// need no escaping; the rest goes through encoding/json, which decodes to
+// the same string (invalid UTF-8 becomes U+FFFD, as the decoder would
+// make it).
+func pssAppendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // pssAppendFloat writes f as encoding/json does. JSON has no NaN or
@@ -514,7 +531,7 @@ func (w *pssWriter) decodeField(k, v *yaml.Node, ctx pssCtx, target any) {
 	}
 	w.reset()
 	w.buf = append(w.buf, '{')
-	w.buf = jsonenc.AppendString(w.buf, key)
+	w.buf = pssAppendString(w.buf, key)
 	w.buf = append(w.buf, ':')
 	w.value(v, 1, ctx)
 	w.buf = append(w.buf, '}')

@@ -323,3 +323,20 @@ spec:
   volumes:
   - {name: tmp, emptyDir: {}}
 `
+
+// TestPSSAppendString checks that strings written as JSON decode back to
+// themselves, invalid UTF-8 to U+FFFD as encoding/json writes it.
+func TestPSSAppendString(t *testing.T) {
+	for _, s := range []string{"", "runAsUser", "a\"b\\c", "tab\there\nline\x01\x7f", "ünïcode ✓ \u2028\u2029", "<&>", "bad \xff\xfe utf8"} {
+		got := pssAppendString([]byte("x"), s)
+		want, _ := json.Marshal(s)
+		var back, wantBack string
+		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(got[1:], &back); err != nil {
+			t.Fatalf("%q: %s does not decode: %v", s, got, err)
+		}
+		_ = json.Unmarshal(want, &wantBack)
+		if got[0] != 'x' || back != wantBack {
+			t.Errorf("%q: wrote %s, decodes to %q, want %q", s, got, back, wantBack)
+		}
+	}
+}

@@ -40,6 +40,8 @@ func TestPodSpecKinds(t *testing.T) {
 		{"apiVersion: v1\nkind: PodTemplate\nmetadata: {name: a}\ntemplate: {spec: " + podSpec + "}", "template.spec"},
 		// CRDs that embed a pod template: Argo Rollouts, OpenKruise.
 		{"apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: a}\nspec: {template: {spec: " + podSpec + "}}", "spec.template.spec"},
+		// OpenShift's DeploymentConfig is a well-known kind.
+		{"apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata: {name: a}\nspec: {template: {spec: " + podSpec + "}}", "spec.template.spec"},
 		{"apiVersion: apps.kruise.io/v1alpha1\nkind: AdvancedCronJob\nmetadata: {name: a}\nspec: {jobTemplate: {spec: {template: {spec: " + podSpec + "}}}}", "spec.jobTemplate.spec.template.spec"},
 		// A CRD whose template is not a pod spec.
 		{"apiVersion: x.io/v1\nkind: Thing\nmetadata: {name: a}\nspec: {template: {spec: {replicas: 1}}}", ""},
@@ -205,5 +207,51 @@ spec:
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A well-known workload kind must list containers: without a pod spec it
+// has none (MissingPodSpec), and a pod spec without them is a PodSpec
+// error on which checks still run.
+func TestNoContainers(t *testing.T) {
+	cases := []struct {
+		src  string
+		want string // message@line
+	}{
+		{"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    metadata: {labels: {a: b}}\n",
+			"spec.template.spec has no containers@5"},
+		{"apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata: {name: a}\nspec:\n  replicas: 1\n  template:\n    metadata: {labels: {a: b}}\n",
+			"spec.template.spec has no containers@6"},
+		{"apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n", "spec has no containers@1"},
+		{"apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: a}\nspec:\n  jobTemplate: null\n",
+			"spec.jobTemplate.spec.template.spec has no containers@4"},
+		{"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    spec: [a]\n",
+			`spec.template.spec must be a mapping, not a list@6`},
+		{"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      hostNetwork: true\n",
+			"spec.template.spec has no containers@6"},
+		{"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      initContainers: [{name: a, image: b}]\n      containers: []\n",
+			"spec.template.spec has no containers@8"},
+		{"apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      containers: null\n",
+			"spec.template.spec has no containers@7"},
+		// Other kinds need no pod spec.
+		{"apiVersion: x.io/v1\nkind: Rollout\nmetadata: {name: a}\nspec:\n  template:\n    metadata: {labels: {a: b}}\n", ""},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: a}\n", ""},
+	}
+	for _, c := range cases {
+		o := parse(t, c.src)
+		var got []string
+		if fe, ok := o.MissingPodSpec(); ok {
+			line, _ := o.Pos(fe.Ref)
+			got = append(got, fe.Message+"@"+strconv.Itoa(line))
+		}
+		if p := o.PodSpec(); p != nil {
+			for _, e := range p.Errors {
+				line, _ := o.Pos(e.Ref)
+				got = append(got, e.Message+"@"+strconv.Itoa(line))
+			}
+		}
+		if strings.Join(got, "\n") != c.want {
+			t.Errorf("%s:\nerrors %q, want %q", c.src, got, c.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package object
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -218,6 +219,7 @@ func (c *Container) Describe() string {
 
 // wellKnown maps built-in workload kinds to the path of their pod spec. The
 // kind alone decides, so a stale apiVersion (extensions/v1beta1) still works.
+// Their pod spec must list containers, as the API server requires.
 var wellKnown = map[string][]string{
 	"Pod":                   {"spec"},
 	"PodTemplate":           {"template", "spec"},
@@ -228,6 +230,9 @@ var wellKnown = map[string][]string{
 	"ReplicationController": {"spec", "template", "spec"},
 	"Job":                   {"spec", "template", "spec"},
 	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
+	// OpenShift's DeploymentConfig (apps.openshift.io/v1, once v1), as
+	// common as the built-in kinds in clusters that run it.
+	"DeploymentConfig": {"spec", "template", "spec"},
 }
 
 // Embedded pod spec locations tried for any other kind (Argo Rollouts,
@@ -257,6 +262,31 @@ func (o *Object) readPodSpec() *PodSpec {
 		}
 	}
 	return nil
+}
+
+// MissingPodSpec returns the input error of a well-known workload kind that
+// has no pod spec mapping at all, for which PodSpec is nil: the API server
+// requires one that lists containers. A pod spec without containers is a
+// PodSpec error instead, and checks still run on the rest of it. ok is
+// false for every other object.
+func (o *Object) MissingPodSpec() (e FieldError, ok bool) {
+	path, known := wellKnown[o.Kind]
+	if !known || o.PodSpec() != nil {
+		return FieldError{}, false
+	}
+	n, ref := o.Node, o.Root()
+	for _, key := range path {
+		v := Get(n, key)
+		if IsNull(v) {
+			return FieldError{Ref: ref, Message: strings.Join(path, ".") + " has no containers"}, true
+		}
+		ref = ref.Child(key, KeyNode(n, key))
+		if v.Kind != yaml.MappingNode {
+			return FieldError{Ref: ref, Message: ref.Path + " must be a mapping, not " + Describe(v)}, true
+		}
+		n = v
+	}
+	return FieldError{}, false
 }
 
 func (o *Object) podAt(path []string, needContainers bool) *PodSpec {
@@ -309,6 +339,10 @@ func (o *Object) podAt(path []string, needContainers bool) *PodSpec {
 		p.OS = r.str(osNode, "name", osRef)
 	}
 	p.Volumes = r.volumes(n, p.Ref)
+	if c := Get(n, "containers"); IsNull(c) || c.Kind == yaml.SequenceNode && len(c.Content) == 0 {
+		// A list of another type is reported as such by containers.
+		r.fail(p.Ref.Child("containers", KeyNode(n, "containers")), "%s has no containers", p.Ref.Path)
+	}
 	for t := InitContainer; t <= EphemeralContainer; t++ {
 		p.Containers = r.containers(p.Containers, n, t, p.Ref)
 	}

@@ -67,3 +67,22 @@ func FuzzSplitParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseBatch checks that a batch of documents reads exactly as its
+// documents read one by one.
+func FuzzParseBatch(f *testing.F) {
+	for _, s := range []string{
+		"a: &x {b: 1}\n---\nc: *x\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n...\n---\n--- |\n x\n---\nkind: A\napiVersion: b/c\n",
+		"a: \"x\n---\ny\"\n---\nkind: A\napiVersion: b/c\n",
+		"%YAML 1.1\n---\na: 1\n%TAG ! tag:x,2000:\n---\n!a b\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		single, batched := readBoth(data, 1<<20)
+		if single != batched {
+			t.Fatalf("batch of %q:\n%s\none by one:\n%s", data, batched, single)
+		}
+	})
+}

@@ -318,7 +318,18 @@ type Document struct {
 	// LineOffset is the number of lines of the file before Data.
 	LineOffset int
 	Data       []byte
+	// parts, set by SplitBatches, are the documents of a batch after its
+	// first: each starts with a `---` line.
+	parts []part
 }
+
+// part is a document of a batch: its byte offset and line in Data.
+type part struct{ off, line int }
+
+// BatchBytes is how much YAML SplitBatches puts in one batch: enough
+// documents that setting up a decoder costs little next to parsing them,
+// few enough that the workers of a scan share a single file evenly.
+const BatchBytes = 32 << 10
 
 // Split cuts a file into its documents without parsing them; see
 // SplitReader.
@@ -336,6 +347,21 @@ func Split(file string, data []byte) ([]Document, []Error) {
 // JSON files (and YAML files that are a JSON stream) are cut with a JSON
 // decoder instead. Each document owns its bytes.
 func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
+	return split(file, r, 0, emit)
+}
+
+// SplitBatches is SplitReader for a scan: consecutive YAML documents of
+// the file are handed out together, up to BatchBytes, and Parse reads the
+// documents of a batch with one YAML decoder. Setting a decoder up costs
+// about as much as parsing a small document. Index and LineOffset are
+// those of the batch's first document. JSON documents are never batched.
+func SplitBatches(file string, r io.Reader, emit func(Document)) []Error {
+	return split(file, r, BatchBytes, emit)
+}
+
+// split is SplitReader, which batches YAML documents up to batch bytes
+// when batch is not 0.
+func split(file string, r io.Reader, batch int, emit func(Document)) []Error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(8000)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -361,13 +387,16 @@ func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 	// cur collects the current document in a buffer reused across
 	// documents; each document gets an exact-size copy of it.
 	var cur []byte
+	var parts []part
 	flush := func() []byte {
 		d := make([]byte, len(cur))
 		copy(d, cur)
 		cur = cur[:0]
 		return d
 	}
-	index, startLine, line := 0, 0, 0
+	// index counts documents, batched or not; startLine and startIndex
+	// are those of the document or batch in cur.
+	index, startIndex, startLine, line := 0, 0, 0, 0
 	for {
 		l, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -381,9 +410,14 @@ func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 		}
 		if len(l) > 0 {
 			if len(cur) > 0 && isDocStart(l) {
-				emit(Document{File: file, Index: index, LineOffset: startLine, Data: flush()})
 				index++
-				startLine = line
+				if len(cur) < batch {
+					parts = append(parts, part{off: len(cur), line: line - startLine})
+				} else {
+					emit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(), parts: parts})
+					parts = nil
+					startIndex, startLine = index, line
+				}
 			}
 			cur = append(cur, l...)
 			line += 1 + loneCRs(l)
@@ -396,7 +430,7 @@ func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
 		}
 	}
 	if len(cur) > 0 || index == 0 {
-		emit(Document{File: file, Index: index, LineOffset: startLine, Data: flush()})
+		emit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(), parts: parts})
 	}
 	return nil
 }
@@ -487,6 +521,12 @@ var lineRE = regexp.MustCompile(`^yaml: line (\d+): `)
 // but a chunk can still hold several (after a `...` end marker, or with
 // lone-CR line ends), so all are read.
 func Parse(d Document) (objs []*object.Object, errs []Error, skipped string) {
+	if len(d.parts) > 0 {
+		if objs, errs, skipped, ok := parseBatch(d); ok {
+			return objs, errs, skipped
+		}
+		return parseParts(d)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(d.Data))
 	for {
 		var root yaml.Node
@@ -503,6 +543,82 @@ func Parse(d Document) (objs []*object.Object, errs []Error, skipped string) {
 			skipped = s
 		}
 	}
+}
+
+// parseBatch reads the documents of a batch with one decoder. It gives up
+// (ok false), and the caller reads them one by one, on anything that one
+// decoder could read differently from separate ones: a YAML error (whose
+// line is found on its own document), anchors and aliases (an alias
+// resolves across the documents of a stream), a directive, or a document
+// start that the decoder did not see where the split cut.
+func parseBatch(d Document) (objs []*object.Object, errs []Error, skipped string, ok bool) {
+	if d.Data[0] == '%' || bytes.Contains(d.Data, []byte("\n%")) {
+		return nil, nil, "", false
+	}
+	// Without both characters there is no alias; with them, usually a
+	// shell command's && and a glob.
+	aliases := bytes.IndexByte(d.Data, '&') >= 0 && bytes.IndexByte(d.Data, '*') >= 0
+	dec := yaml.NewDecoder(bytes.NewReader(d.Data))
+	next := 0 // the next part whose document has not been seen
+	for {
+		var root yaml.Node
+		err := dec.Decode(&root)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || aliases && hasAlias(&root, 0) {
+			return nil, nil, "", false
+		}
+		// A document of a part starts at its `---` line.
+		if line := root.Line - 1; next < len(d.parts) && line >= d.parts[next].line {
+			if line != d.parts[next].line {
+				return nil, nil, "", false
+			}
+			next++
+		}
+		// Node lines count from the batch's first line, as LineOffset does.
+		o, e, s := parseNode(d, &root)
+		objs, errs = append(objs, o...), append(errs, e...)
+		if s != "" {
+			skipped = s
+		}
+	}
+	return objs, errs, skipped, next == len(d.parts)
+}
+
+// hasAlias reports whether the tree below n holds an alias (or is too
+// deep to tell).
+func hasAlias(n *yaml.Node, depth int) bool {
+	if n.Kind == yaml.AliasNode || depth > 10000 {
+		return true
+	}
+	for _, c := range n.Content {
+		if c.Kind != yaml.ScalarNode && hasAlias(c, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseParts reads the documents of a batch one by one.
+func parseParts(d Document) (objs []*object.Object, errs []Error, skipped string) {
+	for i := -1; i < len(d.parts); i++ {
+		start, end, line := 0, len(d.Data), 0
+		if i >= 0 {
+			start, line = d.parts[i].off, d.parts[i].line
+		}
+		if i+1 < len(d.parts) {
+			end = d.parts[i+1].off
+		}
+		sub := Document{File: d.File, Origin: d.Origin, Locate: d.Locate, Index: d.Index + i + 1,
+			LineOffset: d.LineOffset + line, Data: d.Data[start:end]}
+		o, e, s := Parse(sub)
+		objs, errs = append(objs, o...), append(errs, e...)
+		if s != "" {
+			skipped = s
+		}
+	}
+	return objs, errs, skipped
 }
 
 func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error, skipped string) {
@@ -523,7 +639,7 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 	}
 	o.Origin, o.Locate = d.Origin, d.Locate
 	if !o.IsList() {
-		return []*object.Object{o}, errs, ""
+		return []*object.Object{o}, missingPodSpec(d, o, errs), ""
 	}
 	for i, it := range o.Items() {
 		item, ok := object.New(it, d.File, d.LineOffset)
@@ -535,8 +651,19 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 		}
 		item.Origin = d.Origin
 		objs = append(objs, item)
+		errs = missingPodSpec(d, item, errs)
 	}
 	return objs, errs, ""
+}
+
+// missingPodSpec appends the error of a workload without a pod spec, which
+// no check sees (the errors of a pod spec are the engine's to report).
+func missingPodSpec(d Document, o *object.Object, errs []Error) []Error {
+	if fe, ok := o.MissingPodSpec(); ok {
+		line, col := o.Pos(fe.Ref)
+		errs = append(errs, Error{File: d.File, Line: line, Column: col, Message: fe.Message})
+	}
+	return errs
 }
 
 // parserProblems are the messages yaml.v3 reports from its parser rather

@@ -1,10 +1,16 @@
 package source
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/object"
 )
 
 func TestSplitLines(t *testing.T) {
@@ -35,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 		{"binary", "\x00\x01\x02", "f:1: not a text file"},
 		{"bad utf8", "a: \xff\xfe\n", "f:1: not a text file"},
 		{"broken yaml", "a: 1\n---\nkind: Pod\napiVersion: v1\nmetadata: {name: x\n", "f:5: invalid YAML"},
-		{"duplicate key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n", `f:5:3: mapping key "name" already defined`},
+		{"duplicate key", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n", `f:5:3: mapping key "name" already defined`},
 		{"list item", "apiVersion: v1\nkind: List\nitems:\n- {a: 1}\n", "f:4:3: items[0] of List is not a Kubernetes object"},
 	}
 	for _, c := range cases {
@@ -134,5 +140,76 @@ func TestExpandRenderedSources(t *testing.T) {
 	want := "chart=Helm chart kust=kustomization plain/a.yaml=manifest pkg.tgz=Helm chart"
 	if strings.Join(got, " ") != want {
 		t.Errorf("got %v\nwant %s", got, want)
+	}
+}
+
+// dump writes what a scan reads of objects and errors: every node with
+// its position in the file, and every error.
+func dump(objs []*object.Object, errs []Error) string {
+	var b strings.Builder
+	var walk func(n *yaml.Node, off, depth int)
+	walk = func(n *yaml.Node, off, depth int) {
+		if n == nil || depth > 50 {
+			return
+		}
+		fmt.Fprintf(&b, "%d %q %q %d:%d|", n.Kind, n.Tag, n.Value, n.Line+off, n.Column)
+		if n.Kind == yaml.AliasNode {
+			walk(n.Alias, off, depth+1)
+		}
+		for _, c := range n.Content {
+			walk(c, off, depth+1)
+		}
+	}
+	for _, o := range objs {
+		fmt.Fprintf(&b, "\n%s %s ", o.APIVersion, o)
+		walk(o.Node, o.LineOffset, 0)
+	}
+	for _, e := range errs {
+		fmt.Fprintf(&b, "\n%v", e)
+	}
+	return b.String()
+}
+
+// readBoth reads data one document at a time and in batches of any size.
+func readBoth(data []byte, batch int) (single, batched string) {
+	var objs []*object.Object
+	var errs []Error
+	docs, serrs := Split("f", data)
+	errs = append(errs, serrs...)
+	for _, d := range docs {
+		o, e, _ := Parse(d)
+		objs, errs = append(objs, o...), append(errs, e...)
+	}
+	single = dump(objs, errs)
+	objs, errs = nil, nil
+	serrs = split("f", bytes.NewReader(data), batch, func(d Document) {
+		o, e, _ := Parse(d)
+		objs, errs = append(objs, o...), append(errs, e...)
+	})
+	return single, dump(objs, append(errs, serrs...))
+}
+
+func TestParseBatch(t *testing.T) {
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {containers: [{name: a, image: b}]}\n"
+	for _, data := range []string{
+		fmt.Sprintf(pod+"---\n"+pod+"--- # c\n\n"+pod, "a", "b", "c"),
+		"# head\n---\n---\n" + fmt.Sprintf(pod, "a") + "...\n---\n" + fmt.Sprintf(pod, "b"),
+		// An alias resolves only inside its own document.
+		"a: &x {b: 1}\n---\nc: *x\n---\n" + fmt.Sprintf(pod, "a"),
+		"a: &x {b: 1}\nc: *x\n---\n" + fmt.Sprintf(pod, "a"),
+		// Errors are found on their own documents.
+		fmt.Sprintf(pod, "a") + "---\na: [1,\n---\n" + fmt.Sprintf(pod, "b"),
+		fmt.Sprintf(pod, "a") + "---\na: \"x\n---\ny\"\n---\n" + fmt.Sprintf(pod, "b"),
+		fmt.Sprintf(pod, "a") + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: a, name: b}\n",
+		"--- |\nfoo\n---\n" + fmt.Sprintf(pod, "a"),
+		"%YAML 1.1\n---\n" + fmt.Sprintf(pod, "a") + "%YAML 1.1\n---\n" + fmt.Sprintf(pod, "b"),
+		"a: 1\r---\r" + fmt.Sprintf(pod, "a"),
+	} {
+		for _, batch := range []int{1, 64, 1 << 20} {
+			single, batched := readBoth([]byte(data), batch)
+			if single != batched {
+				t.Errorf("batch %d of %q:\n%s\none by one:\n%s", batch, data, batched, single)
+			}
+		}
 	}
 }

@@ -91,7 +91,7 @@ func walkFile(ctx context.Context, i int, f File, opts Options, yield func(Item)
 		}
 		defer rc.Close() //nolint:errcheck // read-only: a close error loses nothing
 		more := true
-		errs := SplitReader(f.Path, ctxReader{ctx, rc}, func(d Document) {
+		errs := SplitBatches(f.Path, ctxReader{ctx, rc}, func(d Document) {
 			more = more && yield(Item{Kind: ManifestDoc, Input: i, Doc: d})
 		})
 		for _, e := range errs {

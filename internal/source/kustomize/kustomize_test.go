@@ -737,7 +737,7 @@ func hashOf(t *testing.T, docs []source.Document, prefix string) string {
 func TestSortOptions(t *testing.T) {
 	files := map[string]string{
 		"kustomization.yaml": "resources: [objects.yaml]\n",
-		"objects.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n---\n" +
+		"objects.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: [{name: a, image: a}]}}}\n---\n" +
 			"apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n",
 	}
 	legacy := ids(t, build(t, writeTree(t, files), Options{}))
