@@ -43,6 +43,9 @@ type docResult struct {
 	errors     []source.Error
 	facts      []fact
 	objects    int
+	// plain results are of one object, handed back at once: their
+	// strings are not interned.
+	plain bool
 }
 
 // collector gathers the results of the workers.

@@ -212,7 +212,7 @@ func (e *Engine) Object(o *object.Object, facts check.Facts) ObjectResult {
 
 // ObjectWith is Object with only the given checks (of this engine's).
 func (e *Engine) ObjectWith(o *object.Object, facts check.Facts, checks []*check.ObjectCheck) ObjectResult {
-	var r docResult
+	r := docResult{plain: true}
 	e.scanObject(o, inputPos{}, checks, &r)
 	idx := check.Over(facts, e.opts.Namespace)
 	if facts == nil {
@@ -310,7 +310,9 @@ func (e *Engine) scanObject(o *object.Object, pos inputPos, checks []*check.Obje
 	r.findings = append(r.findings, ann.Invalid...)
 	keep := func(key string, v any) { r.facts = append(r.facts, fact{inputPos: pos, key: key, v: v}) }
 	emit := func(f check.Finding, d check.Deferral) {
-		f.Message, f.Path = e.strings.intern(f.Message), e.strings.intern(f.Path)
+		if !r.plain {
+			f.Message, f.Path = e.strings.intern(f.Message), e.strings.intern(f.Path)
+		}
 		f.Suppression = e.pol.Suppression(&f, &ann, ns)
 		switch {
 		case d.Unless != nil || d.Once != "":
