@@ -560,3 +560,15 @@ func (x *Index) Memo(key string, make func() any) any {
 
 // DefaultNamespace implements Facts.
 func (x *Index) DefaultNamespace() string { return x.ns }
+
+// Of returns the checks of r of kind T (a check type such as
+// *dockerfilecheck.Check), sorted by ID.
+func Of[T Entry](r *Registry) []T {
+	var out []T
+	for _, e := range r.Entries() {
+		if c, ok := e.(T); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}

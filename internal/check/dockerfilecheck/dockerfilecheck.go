@@ -32,15 +32,7 @@ type Pass struct {
 }
 
 // Of returns the Dockerfile checks of r, sorted by ID.
-func Of(r *check.Registry) []*Check {
-	var out []*Check
-	for _, e := range r.Entries() {
-		if c, ok := e.(*Check); ok {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func Of(r *check.Registry) []*Check { return check.Of[*Check](r) }
 
 // Run runs checks on df, reporting findings located in file to emit.
 func Run(checks []*Check, df *dockerfile.File, file string, params *check.Params, emit func(check.Finding)) {

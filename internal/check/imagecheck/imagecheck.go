@@ -24,15 +24,7 @@ type Pass struct {
 }
 
 // Of returns the image checks of r, sorted by ID.
-func Of(r *check.Registry) []*Check {
-	var out []*Check
-	for _, e := range r.Entries() {
-		if c, ok := e.(*Check); ok {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func Of(r *check.Registry) []*Check { return check.Of[*Check](r) }
 
 // Run runs checks on img, reporting findings located at its reference.
 func Run(checks []*Check, img *image.Image, params *check.Params, emit func(check.Finding)) {
