@@ -23,9 +23,8 @@ import (
 // as sigs.k8s.io/yaml resolves them) and decoded the way the API server
 // decodes them (case-sensitive field names, sigs.k8s.io/json). Only the
 // pod template subtree is converted, once per object, into a buffer
-// reused across objects; fields that no Pod Security control reads and
-// that are large (env, affinity) or carry decoders that can fail
-// (quantities) are left out, which halves the JSON of a typical pod.
+// reused across objects; only the fields that Pod Security reads are
+// written (pssSkip), a fraction of the JSON of a typical pod.
 
 // pssPod is a pod as the API server would decode it; of its metadata only
 // the annotations, the one part Pod Security reads. ok is false when the
@@ -129,32 +128,32 @@ const (
 )
 
 // pssSkip reports whether key is left out of a mapping in context ctx,
-// and the context of its value. Pod Security reads the security context,
-// host namespaces and ports, volumes' sources, probe and lifecycle hosts,
-// the OS, hostUsers and the AppArmor and seccomp annotations. What is left
-// out here is read by none of its controls; TestPSSPruneChangesNothing
-// guards that against new controls of a future version.
+// and the context of its value. Of a pod, Pod Security reads the host
+// namespaces, hostUsers, the security context, the volumes' sources, the
+// OS and the containers; of a container, its name, security context,
+// ports, probes and lifecycle hooks; of the metadata, the AppArmor and
+// seccomp annotations. Everything else is left out, which is most of a
+// typical pod (images, env, resources, affinity...), and with it the
+// decoders that can fail (quantities). TestPSSPruneChangesNothing guards
+// that against new controls of a future version.
 func pssSkip(ctx pssCtx, key string) (skip bool, child pssCtx) {
 	switch ctx {
 	case pssCtxMeta:
-		// Of the pod's metadata, Pod Security reads only the AppArmor and
-		// seccomp annotations.
 		return key != "annotations", pssCtxAny
 	case pssCtxPod:
 		switch key {
 		case "initContainers", "containers", "ephemeralContainers":
 			return false, pssCtxContainerList
-		case "affinity", "tolerations", "topologySpreadConstraints", "nodeSelector",
-			"imagePullSecrets", "dnsConfig", "hostAliases", "readinessGates",
-			"schedulingGates", "resourceClaims", "overhead", "resources":
-			return true, pssCtxAny
+		case "hostNetwork", "hostPID", "hostIPC", "hostUsers", "securityContext", "volumes", "os":
+			return false, pssCtxAny
 		}
+		return true, pssCtxAny
 	case pssCtxContainer:
 		switch key {
-		case "command", "args", "env", "envFrom", "resources", "resizePolicy",
-			"volumeMounts", "volumeDevices":
-			return true, pssCtxAny
+		case "name", "securityContext", "ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle":
+			return false, pssCtxAny
 		}
+		return true, pssCtxAny
 	}
 	return false, pssCtxAny
 }

@@ -45,23 +45,25 @@ func pssKubectl(t *testing.T, src string) (corev1.PodSpec, error) {
 	return spec, err
 }
 
-// pssPrune clears what the conversion leaves out, for comparisons.
+// pssPrune clears what the conversion leaves out (pssSkip), for
+// comparisons.
 func pssPrune(spec *corev1.PodSpec) {
-	spec.Affinity, spec.Tolerations, spec.TopologySpreadConstraints, spec.NodeSelector = nil, nil, nil, nil
-	spec.ImagePullSecrets, spec.DNSConfig, spec.HostAliases, spec.ReadinessGates = nil, nil, nil, nil
-	spec.SchedulingGates, spec.ResourceClaims, spec.Overhead, spec.Resources = nil, nil, nil, nil
-	clear := func(c *corev1.Container) {
-		c.Command, c.Args, c.Env, c.EnvFrom, c.Resources, c.ResizePolicy = nil, nil, nil, nil, corev1.ResourceRequirements{}, nil
-		c.VolumeMounts, c.VolumeDevices = nil, nil
+	keep := func(c *corev1.Container) {
+		*c = corev1.Container{Name: c.Name, SecurityContext: c.SecurityContext, Ports: c.Ports,
+			LivenessProbe: c.LivenessProbe, ReadinessProbe: c.ReadinessProbe, StartupProbe: c.StartupProbe, Lifecycle: c.Lifecycle}
 	}
+	*spec = corev1.PodSpec{HostNetwork: spec.HostNetwork, HostPID: spec.HostPID, HostIPC: spec.HostIPC, HostUsers: spec.HostUsers,
+		SecurityContext: spec.SecurityContext, Volumes: spec.Volumes, OS: spec.OS,
+		InitContainers: spec.InitContainers, Containers: spec.Containers, EphemeralContainers: spec.EphemeralContainers}
 	for i := range spec.InitContainers {
-		clear(&spec.InitContainers[i])
+		keep(&spec.InitContainers[i])
 	}
 	for i := range spec.Containers {
-		clear(&spec.Containers[i])
+		keep(&spec.Containers[i])
 	}
 	for i := range spec.EphemeralContainers {
-		clear((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon))
+		keep((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon))
+		spec.EphemeralContainers[i].TargetContainerName = ""
 	}
 }
 

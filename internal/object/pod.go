@@ -357,12 +357,36 @@ func (r *reader) fail(ref Ref, format string, args ...any) {
 }
 
 // field looks key up in n and returns its value node (nil when absent or
-// null) and its ref.
+// null) and its ref. It reads n once, for both what Get and KeyNode would
+// return, and builds the ref (a path string) only for a field that is set:
+// most fields a pod spec may have are absent.
 func field(n *yaml.Node, key string, parent Ref) (*yaml.Node, Ref) {
-	k := KeyNode(n, key)
-	v := Get(n, key)
+	n = Resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, parent
+	}
+	var k, v *yaml.Node
+	merge, found := false, false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		c := n.Content[i]
+		if c.Value == key {
+			if k == nil {
+				k = c
+			}
+			if c.Kind == yaml.ScalarNode {
+				v, found = Resolve(n.Content[i+1]), true
+				break
+			}
+		}
+		if c.Value == "<<" && c.Tag == "!!merge" {
+			merge = true
+		}
+	}
+	if !found && merge {
+		v = Get(n, key)
+	}
 	if IsNull(v) {
-		v = nil
+		return nil, parent
 	}
 	return v, parent.Child(key, k)
 }

@@ -439,10 +439,15 @@ func split(file string, r io.Reader, batch int, emit func(Document)) []Error {
 // each as a line break, so line numbers must too.
 func loneCRs(b []byte) int {
 	n := 0
-	for i, c := range b {
-		if c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+	for i := bytes.IndexByte(b, '\r'); i >= 0; {
+		if i+1 == len(b) || b[i+1] != '\n' {
 			n++
 		}
+		j := bytes.IndexByte(b[i+1:], '\r')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
 	}
 	return n
 }

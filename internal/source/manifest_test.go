@@ -213,3 +213,11 @@ func TestParseBatch(t *testing.T) {
 		}
 	}
 }
+
+func TestLoneCRs(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "a\n": 0, "a\r\n": 0, "a\r": 1, "\r\r\n\r": 2, "a\rb\r\nc\rd": 2, "\r": 1} {
+		if got := loneCRs([]byte(in)); got != want {
+			t.Errorf("loneCRs(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
