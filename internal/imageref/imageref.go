@@ -13,6 +13,8 @@ import (
 	// is linked in, as it is in the kubelet.
 	_ "crypto/sha512"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/distribution/reference"
 )
@@ -39,17 +41,47 @@ type Ref struct {
 // digest.ErrDigestInvalidLength, digest.ErrDigestUnsupported), for
 // errors.Is.
 func Parse(s string) (Ref, error) {
+	if v, ok := cache.Load(s); ok {
+		p := v.(parsed)
+		return p.ref, p.err
+	}
+	r, err := parse(s)
+	// The same images recur across a scan's workloads; the cache is
+	// bounded, so a hostile input of distinct references only stops
+	// being cached.
+	if cacheSize.Add(1) <= maxCached {
+		cache.Store(s, parsed{r, err})
+	}
+	return r, err
+}
+
+// cache holds parsed references by their text: a scan parses each
+// container image twice (image-tag, image-digest), over thousands of
+// workloads that run a few hundred images.
+var (
+	cache     sync.Map
+	cacheSize atomic.Int64
+)
+
+const maxCached = 4096
+
+type parsed struct {
+	ref Ref
+	err error
+}
+
+func parse(s string) (Ref, error) {
 	// reference.Parse checks the grammar; ParseNormalizedNamed would
 	// also fill in docker.io/library/, which a check must not report.
-	parsed, err := reference.Parse(s)
+	named, err := reference.Parse(s)
 	if err != nil {
 		return Ref{}, err
 	}
 	var r Ref
-	if t, ok := parsed.(reference.Tagged); ok {
+	if t, ok := named.(reference.Tagged); ok {
 		r.Tag = t.Tag()
 	}
-	if d, ok := parsed.(reference.Digested); ok {
+	if d, ok := named.(reference.Digested); ok {
 		r.Digest = d.Digest().String()
 	}
 	name := s
