@@ -500,13 +500,15 @@ func (r *fixRun) summarize() {
 	var order []key
 	seen := map[key]bool{}
 	var risky []riskAt
+	riskSeen := map[riskAt]bool{}
 	for _, a := range applied {
 		k := key{a.file, a.Object, a.Check}
 		if !seen[k] {
 			seen[k] = true
 			order = append(order, k)
 		}
-		if ra := (riskAt{k, a.Risk}); a.Risky && !slices.Contains(risky, ra) {
+		if ra := (riskAt{k, a.Risk}); a.Risky && !riskSeen[ra] {
+			riskSeen[ra] = true
 			risky = append(risky, ra)
 		}
 	}
