@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
@@ -82,6 +83,14 @@ type pssVerdict struct {
 
 func pssVerdictOf(p *check.Pass) *pssVerdict {
 	return p.Object.Memo("pss/pod", func() any {
+		// Pods that read the same to Pod Security get the same verdict:
+		// the replicas of a template, the pods of a scale set.
+		key, keyed := pssVerdictKey(p.Pod.MetaNode, p.Pod.Node, p.Params.PodSecurityVersion)
+		if keyed {
+			if v, ok := pssVerdicts.Load(key); ok {
+				return v
+			}
+		}
 		v := &pssVerdict{}
 		pod := pssConvert(p.Pod.MetaNode, p.Pod.Node)
 		if !pod.ok {
@@ -90,9 +99,25 @@ func pssVerdictOf(p *check.Pass) *pssVerdict {
 		version := pssVersion(p.Params.PodSecurityVersion)
 		v.baseline = pssReasons(pod, api.LevelVersion{Level: api.LevelBaseline, Version: version})
 		v.restricted = pssReasons(pod, api.LevelVersion{Level: api.LevelRestricted, Version: version})
+		if keyed && pssCached.Add(1) <= pssMaxCached {
+			pssVerdicts.Store(key, v)
+		}
 		return v
 	}).(*pssVerdict)
 }
+
+// pssVerdicts caches verdicts by what Pod Security reads of a pod (its
+// converted JSON and the version), bounded in count and key size so that
+// hostile input only stops being cached.
+var (
+	pssVerdicts sync.Map
+	pssCached   atomic.Int64
+)
+
+const (
+	pssMaxCached = 1024
+	pssMaxKey    = 8 << 10
+)
 
 func pssReasons(pod *pssPod, lv api.LevelVersion) string {
 	res := policy.AggregateCheckResults(pssEvaluator().EvaluatePod(lv, &pod.meta, &pod.spec))

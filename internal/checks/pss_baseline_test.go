@@ -118,3 +118,22 @@ spec:
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
+
+// TestPSSVerdictCache: a cached verdict is only ever another pod's when
+// Pod Security would read the two pods alike.
+func TestPSSVerdictCache(t *testing.T) {
+	pod := func(name, extra string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\nspec:\n  containers:\n  - name: c\n    image: nginx:1\n" + extra + "---\n"
+	}
+	in := pod("a", "    securityContext: {privileged: true}\n") + pod("b", "") + pod("c", "    securityContext: {privileged: true}\n") + pod("d", "")
+	res := scantest.Stdin([]byte(in), scan.Options{Registry: Registry()})
+	got := map[string]bool{}
+	for _, f := range res.Findings {
+		if f.Check == "pss-baseline" {
+			got[f.Object.Name] = true
+		}
+	}
+	if !got["a"] || got["b"] || !got["c"] || got["d"] {
+		t.Errorf("pss-baseline findings on %v, want a and c", got)
+	}
+}

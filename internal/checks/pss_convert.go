@@ -36,6 +36,26 @@ type pssPod struct {
 	ok   bool
 }
 
+// pssVerdictKey is the cache key of a pod's verdict: the JSON that pssConvert
+// decodes, with the version; ok is false for pods that do not convert or
+// whose key is too large to keep.
+func pssVerdictKey(meta, spec *yaml.Node, version string) (string, bool) {
+	w := pssWriterPool.Get().(*pssWriter)
+	defer w.release()
+	w.reset()
+	if meta != nil {
+		w.value(meta, 0, pssCtxMeta)
+	}
+	w.buf = append(w.buf, 0)
+	w.value(spec, 0, pssCtxPod)
+	w.buf = append(w.buf, 0)
+	w.buf = append(w.buf, version...)
+	if w.failed || len(w.buf) > pssMaxKey {
+		return "", false
+	}
+	return string(w.buf), true
+}
+
 // pssConvert converts a pod's metadata and spec mappings (meta may be nil).
 // Fields of the wrong type are left unset, as the API server would reject
 // them: the engine reports those as input errors, and the rest of the pod
