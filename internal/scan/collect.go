@@ -1,7 +1,10 @@
 package scan
 
 import (
+	"cmp"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -110,15 +113,7 @@ func (c *collector) finish(e *Engine, res *Result, order *inputOrder) {
 			decided = append(decided, f)
 		}
 	}
-	expired := e.pol.ExpiredExemptions()
-	res.Findings = make([]check.Finding, 0, c.total+len(decided)+len(expired))
-	for i, ch := range c.chunks {
-		res.Findings = append(res.Findings, ch...)
-		c.chunks[i] = nil
-	}
-	res.Findings = append(res.Findings, decided...)
-	res.Findings = append(res.Findings, expired...)
-	sortFindings(res.Findings, order)
+	res.Findings = merge(c.chunks, c.total, append(decided, e.pol.ExpiredExemptions()...), order)
 	sortFindings(res.Suppressed, order)
 	sort.SliceStable(res.Errors, func(i, j int) bool {
 		a, b := res.Errors[i], res.Errors[j]
@@ -175,23 +170,26 @@ func (o *inputOrder) of(file string) int {
 	return len(o.idx)
 }
 
-func (o *inputOrder) less(a, b *check.Finding) bool {
+func (o *inputOrder) less(a, b *check.Finding) bool { return o.cmp(a, b) < 0 }
+
+// cmp orders findings by input, file, line, column, check and message.
+func (o *inputOrder) cmp(a, b *check.Finding) int {
 	if a.Location.File != b.Location.File {
 		if fa, fb := o.of(a.Location.File), o.of(b.Location.File); fa != fb {
-			return fa < fb
+			return cmp.Compare(fa, fb)
 		}
-		return a.Location.File < b.Location.File
+		return strings.Compare(a.Location.File, b.Location.File)
 	}
-	if a.Location.Line != b.Location.Line {
-		return a.Location.Line < b.Location.Line
+	if c := cmp.Compare(a.Location.Line, b.Location.Line); c != 0 {
+		return c
 	}
-	if a.Location.Column != b.Location.Column {
-		return a.Location.Column < b.Location.Column
+	if c := cmp.Compare(a.Location.Column, b.Location.Column); c != 0 {
+		return c
 	}
-	if a.Check != b.Check {
-		return a.Check < b.Check
+	if c := strings.Compare(a.Check, b.Check); c != 0 {
+		return c
 	}
-	return a.Message < b.Message
+	return strings.Compare(a.Message, b.Message)
 }
 
 // interner shares the backing of equal strings. Field paths and messages
@@ -220,4 +218,48 @@ func (in *interner) intern(s string) string {
 	}
 	sh.m[s] = s
 	return s
+}
+
+// merge returns the findings of chunks, each sorted by its worker, and of
+// extra, in input order. A chunk holds the findings of consecutive
+// documents of one file, and the chunks of a file cover disjoint line
+// ranges, so ordering the chunks and concatenating them orders their
+// findings without sorting the whole on one core. A chunk that spans
+// several files (a kustomization's resources), or chunks that overlap,
+// make it sort the whole instead.
+func merge(chunks [][]check.Finding, total int, extra []check.Finding, order *inputOrder) []check.Finding {
+	out := make([]check.Finding, 0, total+len(extra))
+	sortFindings(extra, order)
+	slices.SortFunc(chunks, func(a, b []check.Finding) int { return order.cmp(&a[0], &b[0]) })
+	whole := false
+	for i, ch := range chunks {
+		if ch[0].Location.File != ch[len(ch)-1].Location.File ||
+			(len(out) > 0 && order.cmp(&out[len(out)-1], &ch[0]) > 0) {
+			whole = true
+		}
+		out = append(out, ch...)
+		chunks[i] = nil
+	}
+	if whole {
+		out = append(out, extra...)
+		sortFindings(out, order)
+		return out
+	}
+	if len(extra) == 0 {
+		return out
+	}
+	// Merge the few deferred and config findings into the sorted rest.
+	merged := make([]check.Finding, 0, len(out)+len(extra))
+	i, j := 0, 0
+	for i < len(out) && j < len(extra) {
+		if order.cmp(&extra[j], &out[i]) < 0 {
+			merged = append(merged, extra[j])
+			j++
+		} else {
+			merged = append(merged, out[i])
+			i++
+		}
+	}
+	merged = append(merged, out[i:]...)
+	return append(merged, extra[j:]...)
 }

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -284,6 +283,9 @@ func (e *Engine) scanItem(it source.Item) docResult {
 		r.objects++
 		e.scanObject(o, inputPos{file: it.Input, doc: it.Doc.Index, item: i}, e.objChecks, &r)
 	}
+	// Sorted here, on every core, by file and line: the collector then
+	// only orders the chunks (see merge).
+	sortFindings(r.findings, nil)
 	return r
 }
 
@@ -375,5 +377,5 @@ func (e *Engine) fileEmit(inline func(check.Finding) *check.Suppression, r *docR
 // sortFindings orders findings as the input is: by input, file, line,
 // column, check and message.
 func sortFindings(fs []check.Finding, o *inputOrder) {
-	sort.Slice(fs, func(i, j int) bool { return o.less(&fs[i], &fs[j]) })
+	slices.SortFunc(fs, func(a, b check.Finding) int { return o.cmp(&a, &b) })
 }
