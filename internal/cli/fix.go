@@ -277,7 +277,7 @@ func (r *fixRun) manifest(path string) {
 	}
 	out, applied, err := r.fixer(path).ManifestAt(path, data)
 	if err != nil {
-		r.inputError(source.Error{File: path, Message: err.Error()})
+		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
 		return
 	}
 	r.output(path, data, out, applied)
@@ -305,7 +305,7 @@ func (r *fixRun) dockerfile(path string) {
 	opts := r.options(path)
 	out, applied, skipped, err := dockerfix.Dockerfile(path, data, opts)
 	if err != nil {
-		r.inputError(source.Error{File: path, Message: err.Error()})
+		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
 		return
 	}
 	for _, s := range skipped {
@@ -342,7 +342,7 @@ func (r *fixRun) output(path string, data, out []byte, applied []fix.Applied) {
 		_, err = io.WriteString(r.cmd.OutOrStdout(), fix.UnifiedDiff("a/"+path, "b/"+path, string(data), string(out)))
 	}
 	if err != nil {
-		r.inputError(source.Error{File: path, Message: err.Error()})
+		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
 		return
 	}
 	for _, a := range applied {
@@ -355,7 +355,7 @@ func (r *fixRun) output(path string, data, out []byte, applied []fix.Applied) {
 func (r *fixRun) chart(path string) {
 	values, err := helm.DefaultValues(path)
 	if err != nil {
-		r.inputError(source.Error{File: path, Message: err.Error()})
+		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
 		return
 	}
 	hopts := r.f.render.helmOptions("")
@@ -450,12 +450,12 @@ func (r *fixRun) kustomization(dir string) {
 	for _, p := range paths {
 		old, err := os.ReadFile(p)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			r.inputError(source.Error{File: p, Message: source.DescribeFSError(err)})
+			r.inputError(source.Error{File: p, Message: source.DescribeFSError(err), Err: err})
 			return
 		}
 		if r.f.write {
 			if err := fix.WriteFile(p, res.Files[p]); err != nil {
-				r.inputError(source.Error{File: p, Message: err.Error()})
+				r.inputError(source.Error{File: p, Message: err.Error(), Err: err})
 				return
 			}
 		} else {

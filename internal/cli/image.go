@@ -69,7 +69,7 @@ func inspectImages(ctx context.Context, refs []string, f *imageFlags, opts scan.
 		opts.Logger.Debug("loading image", "ref", ref)
 		img, err := image.Load(ctx, ref, image.LoadOptions{Insecure: f.insecure, Platform: f.platform})
 		if err != nil {
-			errs = append(errs, source.Error{File: ref, Message: err.Error()})
+			errs = append(errs, source.Error{File: ref, Message: err.Error(), Err: err})
 			continue
 		}
 		imgs = append(imgs, img)

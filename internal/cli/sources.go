@@ -2,7 +2,7 @@ package cli
 
 import (
 	"context"
-	"strings"
+	"errors"
 
 	"github.com/spf13/pflag"
 
@@ -46,7 +46,7 @@ func (r *renderFlags) renderers(namespace string) map[source.Kind]source.Rendere
 		source.Kustomization: func(ctx context.Context, p string) ([]source.Document, []source.Error) {
 			docs, errs := kustomize.Build(ctx, p, kopts)
 			for i := range errs {
-				if strings.Contains(errs[i].Message, "remote bases and resources are disabled") {
+				if errors.Is(errs[i], kustomize.ErrRemoteDisabled) {
 					errs[i].Message += " (--allow-remote enables them)"
 				}
 			}

@@ -30,7 +30,14 @@ type Error struct {
 	Line    int
 	Column  int
 	Message string
+	// Err is the cause, when the error came from one (a file system
+	// error, a parser's), for errors.Is and errors.As; Message already
+	// says it.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e Error) Unwrap() error { return e.Err }
 
 func (e Error) Error() string {
 	switch {
@@ -153,7 +160,7 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 		}
 		info, err := os.Stat(in)
 		if err != nil {
-			errs = append(errs, Error{File: in, Message: DescribeFSError(err)})
+			errs = append(errs, Error{File: in, Message: DescribeFSError(err), Err: err})
 			continue
 		}
 		if !info.IsDir() {
@@ -176,7 +183,7 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 		var found []File
 		err = filepath.WalkDir(in, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				errs = append(errs, Error{File: p, Message: DescribeFSError(err)})
+				errs = append(errs, Error{File: p, Message: DescribeFSError(err), Err: err})
 				return nil
 			}
 			name := d.Name()
@@ -210,7 +217,7 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, Error{File: in, Message: DescribeFSError(err)})
+			errs = append(errs, Error{File: in, Message: DescribeFSError(err), Err: err})
 		}
 		sort.Slice(found, func(i, j int) bool { return found[i].Path < found[j].Path })
 		for _, f := range found {
@@ -365,7 +372,7 @@ func split(file string, r io.Reader, batch int, emit func(Document)) []Error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(8000)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return []Error{{File: file, Message: "cannot read: " + err.Error()}}
+		return []Error{{File: file, Message: "cannot read: " + err.Error(), Err: err}}
 	}
 	if isBinary(head, len(head) < 8000) {
 		return []Error{{File: file, Line: 1, Message: "not a text file (binary content)"}}
@@ -373,7 +380,7 @@ func split(file string, r io.Reader, batch int, emit func(Document)) []Error {
 	if first := firstNonSpace(head); first == '{' || first == '[' {
 		data, err := io.ReadAll(br)
 		if err != nil {
-			return []Error{{File: file, Message: "cannot read: " + err.Error()}}
+			return []Error{{File: file, Message: "cannot read: " + err.Error(), Err: err}}
 		}
 		if docs, ok := splitJSON(file, data); ok {
 			for _, d := range docs {
@@ -426,7 +433,7 @@ func split(file string, r io.Reader, batch int, emit func(Document)) []Error {
 			break
 		}
 		if err != nil {
-			return []Error{{File: file, Line: line + 1, Message: "cannot read: " + err.Error()}}
+			return []Error{{File: file, Line: line + 1, Message: "cannot read: " + err.Error(), Err: err}}
 		}
 	}
 	if len(cur) > 0 || index == 0 {

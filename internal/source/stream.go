@@ -81,13 +81,13 @@ func walkFile(ctx context.Context, i int, f File, opts Options, yield func(Item)
 	case Dockerfile:
 		data, err := os.ReadFile(f.Path)
 		if err != nil {
-			return fail(Error{File: f.Path, Message: "cannot read: " + DescribeFSError(err)})
+			return fail(Error{File: f.Path, Message: "cannot read: " + DescribeFSError(err), Err: err})
 		}
 		return yield(Item{Kind: DockerfileDoc, Input: i, Doc: Document{File: f.Path, Data: data}})
 	case Manifest:
 		rc, err := Open(f, opts.Stdin)
 		if err != nil {
-			return fail(Error{File: f.Path, Message: "cannot read: " + err.Error()})
+			return fail(Error{File: f.Path, Message: "cannot read: " + err.Error(), Err: err})
 		}
 		defer rc.Close() //nolint:errcheck // read-only: a close error loses nothing
 		more := true

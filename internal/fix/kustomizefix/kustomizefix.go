@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -371,7 +372,7 @@ func mergeInto(old []byte, patches []*yaml.Node) ([]byte, error) {
 		for {
 			var d yaml.Node
 			if err := dec.Decode(&d); err != nil {
-				if err.Error() == "EOF" {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				return nil, err

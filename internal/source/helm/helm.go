@@ -79,7 +79,7 @@ type Options struct {
 // Helm says where. Library charts render to nothing.
 func Render(ctx context.Context, path string, opts Options) ([]source.Document, []source.Error) {
 	if err := ctx.Err(); err != nil {
-		return nil, []source.Error{{File: path, Message: "chart not rendered: " + err.Error()}}
+		return nil, []source.Error{{File: path, Message: "chart not rendered: " + err.Error(), Err: err}}
 	}
 	type result struct {
 		docs []source.Document
@@ -442,7 +442,7 @@ func userValues(chartPath string, opts Options) (map[string]any, []source.Error)
 	for _, vf := range opts.ValueFiles {
 		vals, err := readValuesFile(vf)
 		if err != nil {
-			errs = append(errs, source.Error{File: chartPath, Message: "values file " + vf + ": " + err.Error()})
+			errs = append(errs, source.Error{File: chartPath, Message: "values file " + vf + ": " + err.Error(), Err: err})
 			continue
 		}
 		// Later files win: a table merges into the one before it, any

@@ -74,7 +74,7 @@ func Build(ctx context.Context, dir string, opts Options) ([]source.Document, []
 		return nil, []source.Error{{File: dir, Message: "not a kustomization: no kustomization.yaml, kustomization.yml or Kustomization"}}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, []source.Error{{File: kfile, Message: "not built: " + err.Error()}}
+		return nil, []source.Error{{File: kfile, Message: "not built: " + err.Error(), Err: err}}
 	}
 	t := walkTree(kfile, opts.AllowRemote)
 	if len(t.errs) > 0 {

@@ -247,8 +247,8 @@ func TestRemoteRefused(t *testing.T) {
 	errs := errorsOf(t, dir, Options{})
 	kfile := filepath.Join(dir, "kustomization.yaml")
 	want := []source.Error{
-		{File: kfile, Line: 5, Column: 5, Message: `remote base "github.com/example/shop//deploy/monitoring?ref=v1.2.0" not fetched: remote bases and resources are disabled`},
-		{File: kfile, Line: 6, Column: 5, Message: `remote resource "https://raw.githubusercontent.com/example/shop/v1.2.0/deploy/extra.yaml" not fetched: remote bases and resources are disabled`},
+		{File: kfile, Line: 5, Column: 5, Message: `remote base "github.com/example/shop//deploy/monitoring?ref=v1.2.0" not fetched: remote bases and resources are disabled`, Err: ErrRemoteDisabled},
+		{File: kfile, Line: 6, Column: 5, Message: `remote resource "https://raw.githubusercontent.com/example/shop/v1.2.0/deploy/extra.yaml" not fetched: remote bases and resources are disabled`, Err: ErrRemoteDisabled},
 	}
 	if !reflect.DeepEqual(errs, want) {
 		t.Errorf("errors:\n got %v\nwant %v", errs, want)

@@ -70,6 +70,10 @@ func walkTree(kfile string, allowRemote bool) *tree {
 	return t
 }
 
+// ErrRemoteDisabled is the cause of the error on a remote base or resource
+// when Options.AllowRemote is off.
+var ErrRemoteDisabled = errors.New("remote bases and resources are disabled")
+
 func (t *tree) errorf(file string, n *yaml.Node, format string, args ...any) {
 	e := source.Error{File: file, Message: fmt.Sprintf(format, args...)}
 	if n != nil {
@@ -347,7 +351,8 @@ func (t *tree) remote(kfile string, n *yaml.Node, what, p string) {
 	if t.allowRemote {
 		return
 	}
-	t.errorf(kfile, n, "remote %s %q not fetched: remote bases and resources are disabled", what, p)
+	t.errorf(kfile, n, "remote %s %q not fetched: %v", what, p, ErrRemoteDisabled)
+	t.errs[len(t.errs)-1].Err = ErrRemoteDisabled
 }
 
 // configFile checks a file of plugin configurations.
