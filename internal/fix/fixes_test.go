@@ -108,7 +108,8 @@ spec:
 		t.Errorf("skipped = %+v", skipped)
 	}
 
-	// A container that can be fixed still is, beside one that cannot.
+	// A container that can be fixed still is, beside one that cannot: the
+	// refused fix is tried again container by container.
 	in2 := []byte(strings.Replace(string(in), "  - name: b\n    image: nginx:1\n    securityContext:\n      capabilities:\n        add: [SYS_ADMIN]\n", "  - name: b\n    image: nginx:1\n", 1))
 	skipped = nil
 	out, applied, err = fix.Manifest(in2, fix.Options{
@@ -118,10 +119,12 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(applied) != 0 || len(skipped) != 2 {
-		// One fix covers the object: refused as a whole, since container a
-		// cannot be fixed by it; nothing is half-applied.
+	if len(applied) != 1 || applied[0].Path != "spec.containers[1].securityContext.allowPrivilegeEscalation" ||
+		len(skipped) != 1 || skipped[0].Line != 10 {
 		t.Errorf("applied %v, skipped %v:\n%s", applied, skipped, out)
+	}
+	if !strings.Contains(string(out), "    securityContext:\n      privileged: true\n  - name: b") {
+		t.Errorf("container a changed:\n%s", out)
 	}
 }
 

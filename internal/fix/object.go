@@ -2,6 +2,7 @@ package fix
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -78,30 +79,113 @@ func (fx *Fixer) object(o *object.Object, pristine func() *yaml.Node) ([]Applied
 		return collect(all)
 	}
 	// Some fix failed: undo, and apply the fixes one by one, each proved
-	// on its own.
+	// on its own, and a refused one again container by container.
 	*o.Node = *pristine()
 	var kept []outcome
 	for _, c := range todo {
-		cur := fresh(o)
-		now := fx.engine.ObjectWith(cur, nil, []*check.ObjectCheck{c})
-		fs := byCheck(now.Findings)[c.ID]
-		if len(fs) == 0 {
-			continue
-		}
-		undo := yamledit.Clone(o.Node)
-		out := fx.apply(cur, c, fs)
-		res := fx.engine.ObjectWith(fresh(o), nil, []*check.ObjectCheck{c})
-		one := []outcome{out}
-		if !verdict(one, byCheck(res.Findings), now.Errors, res.Errors) {
-			*o.Node = *undo
-			out.applied = nil
-			for _, f := range fs {
-				out.skipped = append(out.skipped, Skipped{Check: c.ID, Object: o.String(), Line: f.Location.Line, Reason: one[0].refusal})
-			}
-		}
-		kept = append(kept, out)
+		kept = append(kept, fx.proved(o, c)...)
 	}
 	return collect(kept)
+}
+
+// proved applies c's fix to o and keeps it only when verdict accepts it.
+// A refused fix is tried again for the findings of each container (and of
+// the pod itself) apart, so that one container that cannot be fixed (a
+// privileged one, for allow-privilege-escalation) does not keep the fix
+// from the others.
+func (fx *Fixer) proved(o *object.Object, c *check.ObjectCheck) []outcome {
+	one := []*check.ObjectCheck{c}
+	now := fx.engine.ObjectWith(fresh(o), nil, one)
+	fs := byCheck(now.Findings)[c.ID]
+	if len(fs) == 0 {
+		return nil
+	}
+	groups := byScope(fs)
+	var outs []outcome
+	for try := 0; try < 2; try++ {
+		if try == 1 {
+			if len(groups) < 2 {
+				break
+			}
+			outs = outs[:0]
+		}
+		sets := [][]check.Finding{fs}
+		if try == 1 {
+			sets = groups
+		}
+		for _, set := range sets {
+			undo := yamledit.Clone(o.Node)
+			before := fx.engine.ObjectWith(fresh(o), nil, one)
+			out := fx.apply(fresh(o), c, set)
+			res := fx.engine.ObjectWith(fresh(o), nil, one)
+			left := byCheck(res.Findings)
+			left[c.ID] = within(left[c.ID], set)
+			judged := []outcome{out}
+			if verdict(judged, left, before.Errors, res.Errors) && len(byCheck(res.Findings)[c.ID]) <= len(byCheck(before.Findings)[c.ID]) {
+				outs = append(outs, out)
+				continue
+			}
+			*o.Node = *undo
+			out.applied = nil
+			for _, f := range set {
+				out.skipped = append(out.skipped, Skipped{Check: c.ID, Object: o.String(), Line: f.Location.Line, Reason: judged[0].refusal})
+			}
+			outs = append(outs, out)
+		}
+		if try == 0 && len(outs[0].applied) > 0 {
+			return outs
+		}
+	}
+	return outs
+}
+
+// byScope groups findings by the container they are about, the pod's own
+// first: "spec.containers[1].securityContext" belongs to
+// "spec.containers[1]".
+func byScope(fs []check.Finding) [][]check.Finding {
+	var keys []string
+	groups := map[string][]check.Finding{}
+	for _, f := range fs {
+		k := scopeOf(f.Path)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], f)
+	}
+	sort.Strings(keys)
+	out := make([][]check.Finding, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, groups[k])
+	}
+	return out
+}
+
+// scopeOf returns the container path a field path is under, "" for the
+// pod's own fields.
+func scopeOf(path string) string {
+	for _, field := range []string{"initContainers[", "containers[", "ephemeralContainers["} {
+		if i := strings.Index(path, "."+field); i >= 0 {
+			if j := strings.IndexByte(path[i:], ']'); j >= 0 {
+				return path[:i+j+1]
+			}
+		}
+	}
+	return ""
+}
+
+// within keeps the findings that are in the scopes of set.
+func within(fs, set []check.Finding) []check.Finding {
+	scopes := map[string]bool{}
+	for _, f := range set {
+		scopes[scopeOf(f.Path)] = true
+	}
+	var out []check.Finding
+	for _, f := range fs {
+		if scopes[scopeOf(f.Path)] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // outcome is what one fix did.
@@ -152,7 +236,7 @@ func verdict(outs []outcome, after map[string][]check.Finding, errsBefore, errsA
 		if len(o.applied) == 0 {
 			o.refusal = "no safe rewrite: " + left[0].Message
 		} else {
-			o.refusal = "the fix does not clear the finding (" + left[0].Message + "), so the object is left as written"
+			o.refusal = "the fix does not clear the finding (" + left[0].Message + "), so it is left as written"
 		}
 	}
 	return ok

@@ -277,7 +277,7 @@ func (e *Engine) scanItem(it source.Item) docResult {
 	objs, errs, skipped := source.Parse(it.Doc)
 	r.errors = errs
 	if skipped != "" {
-		e.opts.Logger.Debug("skipped a document", "file", it.Doc.File, "of the documents from line", it.Doc.LineOffset+1, "reason", skipped)
+		e.opts.Logger.Debug("skipped document", "file", it.Doc.File, "batch_line", it.Doc.LineOffset+1, "reason", skipped)
 	}
 	for i, o := range objs {
 		r.objects++
