@@ -69,6 +69,9 @@ and Dockerfiles. Every finding points at the file, line and column to change.`,
 	}
 	root.SetVersionTemplate("kubeharden {{.Version}}\n")
 	root.PersistentFlags().BoolP("verbose", "v", false, "log progress and skipped documents to stderr")
+	var lf limitFlags
+	lf.register(root.PersistentFlags())
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return lf.apply(cmd) }
 	root.AddCommand(newScanCommand(), newImageCommand(), newGenerateCommand(), newChecksCommand(), newVersionCommand(), newDocsCommand(), newFixCommand())
 	return root
 }

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kubeharden/kubeharden/internal/limits"
+)
+
+// limitFlags are the bounds on hostile input (docs/limits.md), flags of
+// every command that reads input.
+type limitFlags struct{ l limits.Limits }
+
+func (f *limitFlags) register(fl *pflag.FlagSet) {
+	d := limits.Default()
+	f.l = d
+	fl.Var((*sizeValue)(&f.l.InputSize), "max-input-size", "largest input file or standard input read (bytes, or with KiB, MiB, GiB)")
+	fl.Var((*sizeValue)(&f.l.DocumentSize), "max-document-size", "largest YAML or JSON document read")
+	fl.IntVar(&f.l.YAMLNodes, "max-yaml-nodes", d.YAMLNodes, "most nodes of one YAML document, aliases expanded")
+	fl.DurationVar(&f.l.RenderTimeout, "render-timeout", d.RenderTimeout, "longest time rendering one chart or kustomization may take")
+	fl.Var((*sizeValue)(&f.l.RenderSize), "max-render-size", "largest output of rendering one chart or kustomization")
+	fl.Var((*intSizeValue)(&f.l.ExpansionSize), "max-expansion-size", "largest value built by expanding variables (Dockerfile ARG and ENV)")
+	fl.Var((*sizeValue)(&f.l.BlobSize), "max-blob-size", "largest image manifest or config blob read")
+	fl.IntVar(&f.l.PathDepth, "max-path-depth", d.PathDepth, "most components of a path in an image layer")
+	fl.DurationVar(&f.l.NetworkTimeout, "network-timeout", d.NetworkTimeout, "longest time one registry request may take")
+}
+
+// apply checks the limits and puts them in the command's context.
+func (f *limitFlags) apply(cmd *cobra.Command) error {
+	l := f.l
+	for name, bad := range map[string]bool{
+		"--max-input-size": l.InputSize <= 0, "--max-document-size": l.DocumentSize <= 0,
+		"--max-yaml-nodes": l.YAMLNodes <= 0, "--render-timeout": l.RenderTimeout <= 0,
+		"--max-render-size": l.RenderSize <= 0, "--max-expansion-size": l.ExpansionSize <= 0,
+		"--max-blob-size": l.BlobSize <= 0, "--max-path-depth": l.PathDepth <= 0,
+		"--network-timeout": l.NetworkTimeout <= 0,
+	} {
+		if bad {
+			return usageError("%s must be positive", name)
+		}
+	}
+	cmd.SetContext(limits.With(cmd.Context(), l))
+	return nil
+}
+
+// sizeValue is a byte size flag: 1048576, 512KiB, 16MiB, 1GiB (Ki, Mi, Gi
+// and K, M, G are read as the same binary units).
+type sizeValue int64
+
+func (s *sizeValue) String() string { return limits.Bytes(int64(*s)) }
+func (s *sizeValue) Type() string   { return "size" }
+func (s *sizeValue) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeValue(n)
+	return nil
+}
+
+type intSizeValue int
+
+func (s *intSizeValue) String() string { return limits.Bytes(int64(*s)) }
+func (s *intSizeValue) Type() string   { return "size" }
+func (s *intSizeValue) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	if n > 1<<40 {
+		return fmt.Errorf("%q is too large", v)
+	}
+	*s = intSizeValue(n)
+	return nil
+}
+
+func parseSize(v string) (int64, error) {
+	t := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"Gi", 1 << 30}, {"Mi", 1 << 20}, {"Ki", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size (bytes, or a number with KiB, MiB or GiB)", v)
+	}
+	return n * mult, nil
+}
