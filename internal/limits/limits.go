@@ -97,7 +97,7 @@ func (e *Exceeded) Error() string {
 	return fmt.Sprintf("exceeds the %s limit of %s (raise it with %s)", e.Limit, e.Max, e.Flag)
 }
 
-// The limits by name, for errors.
+// InputSizeExceeded is the error of an input past InputSize.
 func (l Limits) InputSizeExceeded() error {
 	return &Exceeded{Limit: "input size", Flag: "--max-input-size", Max: Bytes(l.InputSize)}
 }
