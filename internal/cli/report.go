@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,6 +83,11 @@ func (f *reportFlags) prepare(cmd *cobra.Command, inputs []string) (*reporter, e
 // finish writes the report and turns the result into the exit code: 2 for
 // input errors, 1 for findings at or above --fail-on, else 0.
 func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
+	if err := cmd.Context().Err(); err != nil {
+		// A signal stopped the run: a partial report would read as a
+		// complete one.
+		return &exitError{code: ExitError, err: errors.New("interrupted; no report written")}
+	}
 	f := r.flags
 	out := cmd.OutOrStdout()
 	var file *os.File

@@ -1,0 +1,82 @@
+package hostile_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bigPods writes n pods, one document each, to path.
+func bigPods(t *testing.T, path string, n int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p%d\n  namespace: ns%d\nspec:\n  containers:\n  - name: c\n    image: registry.example.com/app:%d\n    securityContext:\n      privileged: true\n", i, i%50, i%7)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestSignals: SIGINT and SIGTERM stop scan and fix --write on a large
+// input within 2 s, with the signal's exit code (130, 143), no report,
+// and no file written after the signal.
+func TestSignals(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	data := bigPods(t, big, 150_000)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"scan", []string{"scan", "-o", "json", "--fail-on", "none", "big.yaml"}},
+	} {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			t.Run(tc.name+"/"+sig.String(), func(t *testing.T) {
+				cmd := exec.Command(bin, tc.args...)
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "GOMEMLIMIT="+softLimit)
+				var out, errb bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &errb
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				time.Sleep(700 * time.Millisecond)
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatalf("the run ended before the signal: %v\n%s", err, tail(errb.String()))
+				}
+				sent := time.Now()
+				select {
+				case <-done:
+				case <-time.After(2 * time.Second):
+					_ = cmd.Process.Kill()
+					<-done
+					t.Fatalf("still running 2 s after %v", sig)
+				}
+				want := 128 + int(sig)
+				if code := cmd.ProcessState.ExitCode(); code != want {
+					t.Errorf("exit code %d, want %d (after %s)\nstderr: %s", code, want, time.Since(sent), tail(errb.String()))
+				}
+				if out.Len() > 0 {
+					t.Errorf("wrote %d bytes of report after the signal", out.Len())
+				}
+				if !strings.Contains(errb.String(), "interrupted") {
+					t.Errorf("stderr does not say it was interrupted: %s", tail(errb.String()))
+				}
+				got, err := os.ReadFile(big)
+				if err != nil || !bytes.Equal(got, data) {
+					t.Errorf("the input changed after the signal (err %v)", err)
+				}
+			})
+		}
+	}
+}
