@@ -53,7 +53,7 @@ const maxArchiveLinks = 40
 var configName = regexp.MustCompile(`^(?:sha256:|blobs/sha256/)?([0-9a-f]{64})(?:\.json)?$`)
 
 func openArchive(p string, lim limits.Limits) (*dockerArchive, error) {
-	f, size, err := openRegular(p)
+	f, size, err := OpenRegular(p)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (a *dockerArchive) entry(found map[string]archiveEntry, name string) (*io.S
 		case e.link != "":
 			n = e.link
 		case e.off < 0:
-			return nil, fmt.Errorf("%s: %w", name, errNotRegular)
+			return nil, fmt.Errorf("%s: %w", name, ErrNotRegular)
 		default:
 			return io.NewSectionReader(a.f, e.off, e.size), nil
 		}

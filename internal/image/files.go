@@ -14,21 +14,22 @@ import (
 	"github.com/kubeharden/kubeharden/internal/limits"
 )
 
-// errNotRegular is wrapped by the error for a path that is not a regular
+// ErrNotRegular is wrapped by the error for a path that is not a regular
 // file (a FIFO, a device, a directory, a socket): reading one could block
 // forever or never end.
-var errNotRegular = errors.New("not a regular file")
+var ErrNotRegular = errors.New("not a regular file")
 
 // ErrDigestMismatch is wrapped by the error for a blob or layer whose
 // content does not match the digest or size that names it: a tampered or
 // truncated image.
 var ErrDigestMismatch = errors.New("content does not match its digest")
 
-// openRegular opens path for reading only if it is a regular file (after
+// OpenRegular opens path for reading only if it is a regular file (after
 // symlinks), without ever blocking on a FIFO: the file is opened
 // non-blocking (see openNoBlock) and its type checked on the open file,
-// so nothing can swap it in between.
-func openRegular(path string) (*os.File, int64, error) {
+// so nothing can swap it in between. It returns the file's size; the
+// error for another type of file wraps ErrNotRegular.
+func OpenRegular(path string) (*os.File, int64, error) {
 	f, err := openNoBlock(path)
 	if err != nil {
 		return nil, 0, err
@@ -40,7 +41,7 @@ func openRegular(path string) (*os.File, int64, error) {
 	}
 	if !st.Mode().IsRegular() {
 		_ = f.Close()
-		return nil, 0, fmt.Errorf("%s: %w (%s)", path, errNotRegular, fileType(st.Mode()))
+		return nil, 0, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, fileType(st.Mode()))
 	}
 	return f, st.Size(), nil
 }

@@ -35,7 +35,7 @@ func (l ociLayout) blob(desc v1.Descriptor) ([]byte, error) {
 	if desc.Size > l.lim.BlobSize {
 		return nil, fmt.Errorf("blob %s of %d bytes %w", desc.Digest, desc.Size, l.lim.BlobSizeExceeded())
 	}
-	f, _, err := openRegular(l.blobPath(desc.Digest))
+	f, _, err := OpenRegular(l.blobPath(desc.Digest))
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
 	}
@@ -49,7 +49,7 @@ func (l ociLayout) blob(desc v1.Descriptor) ([]byte, error) {
 
 // index reads index.json.
 func (l ociLayout) index() (*v1.IndexManifest, error) {
-	f, size, err := openRegular(filepath.Join(l.dir, "index.json"))
+	f, size, err := OpenRegular(filepath.Join(l.dir, "index.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (l ociLayout) image(desc v1.Descriptor) (*opened, error) {
 		config: cf,
 		layers: len(layers),
 		layer: func(_ context.Context, i int) (*layerStream, error) {
-			f, _, err := openRegular(l.blobPath(layers[i].Digest))
+			f, _, err := OpenRegular(l.blobPath(layers[i].Digest))
 			if err != nil {
 				return nil, fmt.Errorf("blob %s: %w", layers[i].Digest, err)
 			}

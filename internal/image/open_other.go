@@ -15,7 +15,7 @@ func openNoBlock(path string) (*os.File, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", path, errNotRegular, fileType(st.Mode()))
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, fileType(st.Mode()))
 	}
 	return os.Open(path)
 }
