@@ -28,7 +28,6 @@ import (
 	"github.com/kubeharden/kubeharden/internal/limits"
 )
 
-
 // ErrNotLiteral is wrapped by the error for a reference holding variables
 // ("$TAG", "${TAG}", "{{ .Values.tag }}"), which only a build or a
 // template engine can complete. Callers usually skip such references.

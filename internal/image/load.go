@@ -167,6 +167,14 @@ func readLayer(ctx context.Context, fl *flattener, i int, src *opened) (err erro
 		}
 	}()
 	if err := fl.addLayer(i, ctxReader{ctx, s.tar}); err != nil {
+		var ex *limits.Exceeded
+		if s.drain != s.tar && ctx.Err() == nil && !errors.As(err, &ex) {
+			// A blob that does not decompress or parse is most often
+			// tampered with: say so when the digest shows it.
+			if _, verr := io.Copy(io.Discard, ctxReader{ctx, s.drain}); errors.Is(verr, ErrDigestMismatch) {
+				return fmt.Errorf("verifying: %w", verr)
+			}
+		}
 		return err
 	}
 	if _, err := io.Copy(io.Discard, ctxReader{ctx, s.drain}); err != nil {
