@@ -61,11 +61,16 @@ also shows each image's digest, user, entrypoint, layer count and inventory.`,
 }
 
 // inspectImages loads every reference (an input error for those that
-// cannot be read) and runs the image checks on the rest.
+// cannot be read, a registry that does not answer within
+// --network-timeout included) and runs the image checks on the rest. A
+// cancelled ctx stops before the next image.
 func inspectImages(ctx context.Context, refs []string, f *imageFlags, opts scan.Options) *scan.Result {
 	var imgs []*image.Image
 	var errs []source.Error
 	for _, ref := range refs {
+		if ctx.Err() != nil {
+			break
+		}
 		opts.Logger.Debug("loading image", "ref", ref)
 		img, err := image.Load(ctx, ref, image.LoadOptions{Insecure: f.insecure, Platform: f.platform})
 		if err != nil {

@@ -24,10 +24,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-)
 
-// DefaultTimeout bounds one registry lookup when Options.Timeout is zero.
-const DefaultTimeout = 30 * time.Second
+	"github.com/kubeharden/kubeharden/internal/limits"
+)
 
 // ErrNotLiteral is wrapped by the error for a reference holding variables
 // ("$TAG", "${TAG}", "{{ .Values.tag }}"), which only a build or a
@@ -54,8 +53,12 @@ type Options struct {
 	Offline bool
 	// Insecure talks plain HTTP to registries (name.Insecure).
 	Insecure bool
-	// Timeout bounds each registry lookup; zero means DefaultTimeout.
+	// Timeout bounds each registry lookup; zero means the run's
+	// --network-timeout (limits.From of the lookup's context).
 	Timeout time.Duration
+	// Limits bound what New reads (an OCI layout's index.json); zero
+	// fields are the defaults.
+	Limits limits.Limits
 }
 
 // Resolver maps image references to digests. It is safe for concurrent
@@ -108,9 +111,6 @@ func New(opts Options) (*Resolver, error) {
 		bare:     map[string][]string{},
 		cache:    map[string]*call{},
 	}
-	if r.timeout <= 0 {
-		r.timeout = DefaultTimeout
-	}
 	if opts.Insecure {
 		r.nameOpts = append(r.nameOpts, name.Insecure)
 	}
@@ -127,8 +127,9 @@ func New(opts Options) (*Resolver, error) {
 			r.mapped[e.key] = e.digest
 		}
 	}
+	lim := opts.Limits.WithDefaults()
 	for _, dir := range opts.Layouts {
-		if err := r.loadLayout(dir); err != nil {
+		if err := r.loadLayout(dir, lim); err != nil {
 			return nil, err
 		}
 	}
@@ -219,8 +220,23 @@ func (r *Resolver) remote(ctx context.Context, k string, t name.Tag) (string, er
 // cannot and which also answers registries that leave out
 // Docker-Content-Digest.
 func (r *Resolver) fetch(ctx context.Context, t name.Tag) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	lim := limits.From(ctx)
+	if r.timeout > 0 {
+		lim.NetworkTimeout = r.timeout
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, lim.NetworkTimeout)
 	defer cancel()
+	d, err := r.fetchDigest(ctx, t)
+	if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The registry accepted the connection and never answered, or
+		// answered too slowly: the limit says which flag to raise.
+		return "", fmt.Errorf("no answer from the registry (%w): %w", context.DeadlineExceeded, lim.NetworkTimeoutExceeded())
+	}
+	return d, err
+}
+
+func (r *Resolver) fetchDigest(ctx context.Context, t name.Tag) (string, error) {
 	opts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),

@@ -1,11 +1,17 @@
 package digest
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kubeharden/kubeharden/internal/image"
+	"github.com/kubeharden/kubeharden/internal/limits"
 )
 
 // The annotations that name an image of an OCI layout's index.json.
@@ -19,6 +25,27 @@ const (
 	// buildkit next to a bare-tag annotationRefName.
 	annotationContainerdName = "io.containerd.image.name"
 )
+
+// readIndex reads an OCI layout's index.json: only a regular file (a FIFO
+// would block forever), at most the blob-size limit.
+func readIndex(p string, lim limits.Limits) (*v1.IndexManifest, error) {
+	f, size, err := image.OpenRegular(p)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	if size > lim.BlobSize {
+		return nil, fmt.Errorf("%d bytes %w", size, lim.BlobSizeExceeded())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, lim.BlobSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > lim.BlobSize {
+		return nil, lim.BlobSizeExceeded()
+	}
+	return v1.ParseIndexManifest(bytes.NewReader(data))
+}
 
 // loadLayout records the named descriptors of the index.json of the OCI
 // layout dir. Their digests are what a registry serves for the tag: an
@@ -34,16 +61,8 @@ const (
 //
 // Two layout descriptors giving one reference different digests are an
 // error naming both, as for the mapping file.
-func (r *Resolver) loadLayout(dir string) error {
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		return fmt.Errorf("reading OCI layout %s: %w", dir, err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return fmt.Errorf("reading OCI layout %s: %w", dir, err)
-	}
-	m, err := idx.IndexManifest()
+func (r *Resolver) loadLayout(dir string, lim limits.Limits) error {
+	m, err := readIndex(filepath.Join(dir, "index.json"), lim)
 	if err != nil {
 		return fmt.Errorf("reading OCI layout %s: index.json: %w", dir, err)
 	}

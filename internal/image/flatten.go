@@ -8,6 +8,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/limits"
 )
 
 // captured are the files whose contents are kept: they say who the users
@@ -33,24 +35,25 @@ const (
 // an entry of a lower layer is kept only when no upper layer has the same
 // path, deleted it or an ancestor with a whiteout, made an ancestor an
 // opaque directory, or replaced an ancestor with a non-directory. Going
-// top-down keeps every decision a few map lookups per entry, where going
-// bottom-up would have to delete whole subtrees on each whiteout.
+// top-down keeps every decision one walk down the path's nodes, where
+// going bottom-up would have to delete whole subtrees on each whiteout.
 type flattener struct {
+	lim   limits.Limits
 	files map[string]*File
-	// whiteouts and opaque hold the markers of the layers above the one
-	// being read; a layer's own markers apply only below it.
-	whiteouts, opaque map[string]bool
-	pendingWh         []string
-	pendingOpq        []string
-	contents          map[string][]byte
+	tree  *tree
+	// A layer's own markers apply only below it: they are set on the
+	// tree once the layer is read.
+	pendingWh  []string
+	pendingOpq []string
+	contents   map[string][]byte
 }
 
-func newFlattener() *flattener {
+func newFlattener(lim limits.Limits) *flattener {
 	return &flattener{
-		files:     map[string]*File{},
-		whiteouts: map[string]bool{},
-		opaque:    map[string]bool{},
-		contents:  map[string][]byte{},
+		lim:      lim,
+		files:    map[string]*File{},
+		tree:     newTree(),
+		contents: map[string][]byte{},
 	}
 }
 
@@ -75,19 +78,47 @@ func (fl *flattener) addLayer(layer int, r io.Reader) error {
 		}
 	}
 	for _, p := range fl.pendingWh {
-		fl.whiteouts[p] = true
+		fl.tree.makePath(p).whiteout = true
 	}
 	for _, p := range fl.pendingOpq {
-		fl.opaque[p] = true
+		fl.tree.makePath(p).opaque = true
 	}
 	fl.pendingWh, fl.pendingOpq = fl.pendingWh[:0], fl.pendingOpq[:0]
 	return nil
+}
+
+// depth is the number of components of a path.
+func depth(p string) int {
+	n := 0
+	for _, s := range strings.Split(p, "/") {
+		if s != "" && s != "." {
+			n++
+		}
+	}
+	return n
+}
+
+// short is the start of a path that may be very long, for an error.
+func short(p string) string {
+	if len(p) > 80 {
+		return p[:80] + "..."
+	}
+	return p
 }
 
 func (fl *flattener) add(layer int, hdr *tar.Header, tr io.Reader) error {
 	p := cleanPath(hdr.Name)
 	if p == "/" {
 		return nil
+	}
+	if d := strings.Count(p, "/"); d > fl.lim.PathDepth {
+		return fmt.Errorf("%s (%d components) %w", short(p), d, fl.lim.PathDepthExceeded())
+	}
+	if hdr.Typeflag == tar.TypeSymlink || hdr.Typeflag == tar.TypeLink {
+		// Link targets are walked when links are resolved.
+		if d := depth(hdr.Linkname); d > fl.lim.PathDepth {
+			return fmt.Errorf("%s: link target %s (%d components) %w", short(p), short(hdr.Linkname), d, fl.lim.PathDepthExceeded())
+		}
 	}
 	dir, base := path.Split(p)
 	dir = path.Clean(dir)
@@ -102,10 +133,8 @@ func (fl *flattener) add(layer int, hdr *tar.Header, tr io.Reader) error {
 		}
 		return nil
 	}
-	if old := fl.files[p]; old != nil && old.Layer != layer {
-		return nil // an upper layer has this path
-	}
-	if fl.hidden(p, layer) {
+	n, ok := fl.place(p, layer)
+	if !ok {
 		return nil
 	}
 	f := &File{
@@ -128,6 +157,7 @@ func (fl *flattener) add(layer int, hdr *tar.Header, tr io.Reader) error {
 		f.Capabilities = true
 	}
 	fl.files[p] = f
+	fl.tree.set(n, f)
 	// A later entry of the same layer for the same path replaces the
 	// earlier one, contents included.
 	delete(fl.contents, p)
@@ -141,33 +171,44 @@ func (fl *flattener) add(layer int, hdr *tar.Header, tr io.Reader) error {
 	return nil
 }
 
-// hidden tells whether an upper layer removed p: by a whiteout of p or an
-// ancestor, by making an ancestor opaque, or by putting a non-directory
-// where an ancestor was.
-func (fl *flattener) hidden(p string, layer int) bool {
-	if fl.whiteouts[p] {
-		return true
+// place returns the node for p of layer, in one walk down its path; ok
+// is false when an upper layer has p, or removed it: by a whiteout of p
+// or an ancestor, by making an ancestor opaque, or by putting a
+// non-directory where an ancestor was.
+func (fl *flattener) place(p string, layer int) (*node, bool) {
+	t := fl.tree
+	n := t.root
+	rest := p[1:]
+	for rest != "" {
+		// n is an ancestor of p.
+		if n.whiteout || n.opaque {
+			return nil, false
+		}
+		if f := n.file; f != nil && f.Layer > layer && !f.Mode.IsDir() {
+			return nil, false
+		}
+		c, r, _ := strings.Cut(rest, "/")
+		next := t.child(n, c)
+		if next == nil {
+			// Nothing is known below: no marker can hide p.
+			for n, rest = t.make(n, c), r; rest != ""; {
+				c, r, _ := strings.Cut(rest, "/")
+				n, rest = t.make(n, c), r
+			}
+			return n, true
+		}
+		n, rest = next, r
 	}
-	for a := p; a != "/"; {
-		i := strings.LastIndexByte(a, '/')
-		if i <= 0 {
-			a = "/"
-		} else {
-			a = a[:i]
-		}
-		if fl.whiteouts[a] || fl.opaque[a] {
-			return true
-		}
-		if f := fl.files[a]; f != nil && f.Layer > layer && !f.Mode.IsDir() {
-			return true
-		}
+	if n.whiteout || (n.file != nil && n.file.Layer != layer) {
+		return nil, false
 	}
-	return false
+	return n, true
 }
 
 // finish fills img with the merged filesystem.
 func (fl *flattener) finish(img *Image) {
 	img.Files = fl.files
+	img.tree.Store(fl.tree)
 	img.contents = fl.contents
 	img.OSRelease = nil
 	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
@@ -207,7 +248,7 @@ func parseOSRelease(data []byte) map[string]string {
 // without the image around it, for fuzzing and for tools that have a
 // bare root filesystem tarball.
 func FlattenTar(data []byte) (*Image, error) {
-	fl := newFlattener()
+	fl := newFlattener(limits.Default())
 	if err := fl.addLayer(0, bytes.NewReader(data)); err != nil {
 		return nil, err
 	}

@@ -164,14 +164,14 @@ func (in *inventory) provider(regular string) (string, *multiCall) {
 func (in *inventory) tools(inv *Inventory) {
 	dirs := map[string]bool{}
 	for _, d := range PathDirs {
-		real, f, ok := in.img.Resolve(d)
+		n, missing, f, ok := in.img.resolve(d)
 		if ok && !f.Mode.IsDir() {
 			continue
 		}
-		if !ok && !in.hasChildren(real) {
-			continue
+		if !ok && (n == nil || len(missing) > 0 || !n.live || n.parent == nil) {
+			continue // a directory exists when an entry lies below it
 		}
-		dirs[real] = true
+		dirs[n.path()] = true
 	}
 	for p, f := range in.img.Files {
 		dir, base := path.Split(p)
@@ -195,22 +195,6 @@ func (in *inventory) tools(inv *Inventory) {
 			*list = append(*list, e)
 		}
 	}
-}
-
-// hasChildren tells whether dir exists implicitly, through its entries.
-// Images built without directory entries are rare; the loop is paid only
-// then.
-func (in *inventory) hasChildren(dir string) bool {
-	if dir == "" {
-		return false
-	}
-	prefix := dir + "/"
-	for p := range in.img.Files {
-		if strings.HasPrefix(p, prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // describe formats a tool entry, or returns "" when p provides nothing (a

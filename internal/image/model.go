@@ -4,7 +4,10 @@
 // configuration that decides how it runs.
 package image
 
-import "io/fs"
+import (
+	"io/fs"
+	"sync/atomic"
+)
 
 // Image is a flattened image.
 type Image struct {
@@ -27,6 +30,8 @@ type Image struct {
 
 	// contents holds the few files read whole (see captured), by path.
 	contents map[string][]byte
+	// tree is Files as a tree of paths (see index).
+	tree atomic.Pointer[tree]
 }
 
 // File is one entry of the final filesystem.
