@@ -523,7 +523,9 @@ type summary struct {
 	verbose bool
 	// fixes counts the checks applied to objects (a check applied to an
 	// object of a file counts once).
-	fixes   int
+	fixes int
+	// objects counts the objects fixed.
+	objects int
 	checks  groups
 	risks   groups
 	skipped groups
@@ -565,6 +567,10 @@ func (s *summary) add(file string, applied []fix.Applied) {
 	seen := map[key]bool{}
 	for _, a := range applied {
 		where := a.Object + " (" + file + ")"
+		if k := (key{a.Object, "", ""}); !seen[k] {
+			seen[k] = true
+			s.objects++
+		}
 		if k := (key{a.Object, a.Check, ""}); !seen[k] {
 			seen[k] = true
 			s.fixes++
@@ -619,7 +625,11 @@ func (s *summary) print(w io.Writer, write bool) {
 	if s.fixes == 1 {
 		noun = "fix"
 	}
-	fmt.Fprintf(w, "kubeharden: %s %d %s:\n", verb, s.fixes, noun)
+	objects := ""
+	if s.objects > 1 {
+		objects = fmt.Sprintf(" to %d objects", s.objects)
+	}
+	fmt.Fprintf(w, "kubeharden: %s %d %s%s:\n", verb, s.fixes, noun, objects)
 	for _, c := range s.checks.order {
 		fmt.Fprintf(w, "  %s on %s\n", c, s.checks.by[c].objects())
 	}

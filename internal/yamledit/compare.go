@@ -36,13 +36,39 @@ func newComparer() *comparer {
 	return &comparer{ids: map[*yaml.Node]int{}, meanings: map[string]int{}, busy: map[*yaml.Node]bool{}}
 }
 
-// same reports whether a and b mean the same YAML.
+// same reports whether a and b mean the same YAML. Trees without aliases
+// (nearly all manifests) are compared node by node, which costs less than
+// numbering them; an alias anywhere sends the comparison to the numbers.
 func (c *comparer) same(a, b *yaml.Node) bool {
 	if a == b {
 		return true
 	}
+	if same, ok := plainSame(a, b, 0); ok {
+		return same
+	}
 	ia, ib := c.id(a, 0), c.id(b, 0)
 	return ia >= 0 && ia == ib
+}
+
+// plainSame compares two trees node by node; ok is false when it meets an
+// alias (or a tree too deep), which it leaves to the numbers.
+func plainSame(a, b *yaml.Node, depth int) (same, ok bool) {
+	if a == nil || b == nil {
+		return a == b, true
+	}
+	if a.Kind == yaml.AliasNode || b.Kind == yaml.AliasNode || depth > maxCompareDepth {
+		return false, false
+	}
+	if a.Kind != b.Kind || len(a.Content) != len(b.Content) || (a.Kind == yaml.ScalarNode && a.Value != b.Value) || a.ShortTag() != b.ShortTag() {
+		// The nodes themselves differ, whatever is below them.
+		return false, true
+	}
+	for i := range a.Content {
+		if same, ok := plainSame(a.Content[i], b.Content[i], depth+1); !ok || !same {
+			return same, ok
+		}
+	}
+	return true, true
 }
 
 // id returns the number of n's meaning: 0 for nil, -1 when it has none
