@@ -157,7 +157,7 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 	verbose, _ := cmd.Flags().GetBool("verbose")
 	// Buffered: a run over many objects writes its summary in one go.
 	stderr := bufio.NewWriterSize(cmd.ErrOrStderr(), 64<<10)
-	defer stderr.Flush()
+	defer func() { _ = stderr.Flush() }()
 	r := &fixRun{cmd: cmd, ctx: cmd.Context(), f: f, cfg: cfg, stderr: stderr, done: map[string]bool{}, sum: newSummary(verbose)}
 	uid, gid := f.uid, f.gid
 	if !cmd.Flags().Changed("uid") && cfg.Fix.UID != nil {

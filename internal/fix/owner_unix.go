@@ -12,7 +12,7 @@ import (
 // links returns the hard link count of a file, 1 when unknown.
 func links(info fs.FileInfo) uint64 {
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Nlink)
+		return uint64(st.Nlink) //nolint:unconvert // uint32 on some platforms
 	}
 	return 1
 }

@@ -151,7 +151,7 @@ func inPlace(ctx context.Context, path string, data []byte, info fs.FileInfo) (e
 	}
 	if err := overwrite(path, data, info); err != nil {
 		if rerr := overwrite(path, old, info); rerr != nil {
-			return fmt.Errorf("%w; restoring the file failed too (%v): its content is in %s", err, rerr, bname)
+			return fmt.Errorf("%w; restoring the file failed too (%w): its content is in %s", err, rerr, bname)
 		}
 		_ = os.Remove(bname)
 		return err
@@ -223,7 +223,7 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if info, err = f.Stat(); err != nil {
 		return nil, err
 	}

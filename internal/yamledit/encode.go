@@ -97,11 +97,14 @@ func encode(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 }
 
 // keepComments returns root, or a copy of it in which the line comment of
-// a collection that is now written as a block (a flow mapping the fixes
-// added block keys to: `spec: {...} # note`) moves to its key, where the
-// encoder writes it (`spec: # note`); on the collection it would be lost.
+// a collection that is now written as a block moves to where the encoder
+// writes it on the same line: a flow mapping the fixes added block keys
+// to (`spec: {...} # note`) gets it on its key (`spec: # note`), a flow
+// item of a sequence (`- {name: c} # note`) on its first line (`- name: c
+// # note`). Left on the collection, the encoder would drop it or write it
+// lines below.
 func keepComments(root *yaml.Node) *yaml.Node {
-	var moves [][2]*yaml.Node
+	var moves [][2]*yaml.Node // from, to
 	seen := map[*yaml.Node]bool{}
 	var walk func(n *yaml.Node, depth int)
 	walk = func(n *yaml.Node, depth int) {
@@ -109,11 +112,26 @@ func keepComments(root *yaml.Node) *yaml.Node {
 			return
 		}
 		seen[n] = true
-		if n.Kind == yaml.MappingNode {
+		switch n.Kind {
+		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				if block(v) && v.LineComment != "" && k.LineComment == "" {
-					moves = append(moves, [2]*yaml.Node{k, v})
+					moves = append(moves, [2]*yaml.Node{v, k})
+				}
+			}
+		case yaml.SequenceNode:
+			for _, it := range n.Content {
+				if !block(it) || it.LineComment == "" || it.Kind != yaml.MappingNode || len(it.Content) < 2 {
+					continue
+				}
+				k0, v0 := it.Content[0], it.Content[1]
+				switch {
+				case k0.LineComment != "" || v0.LineComment != "":
+				case block(v0):
+					moves = append(moves, [2]*yaml.Node{it, k0})
+				default:
+					moves = append(moves, [2]*yaml.Node{it, v0})
 				}
 			}
 		}
@@ -127,10 +145,17 @@ func keepComments(root *yaml.Node) *yaml.Node {
 	}
 	// Comments are moved on copies of the nodes, never on the caller's.
 	swap := map[*yaml.Node]*yaml.Node{}
+	copyOf := func(n *yaml.Node) *yaml.Node {
+		if c, ok := swap[n]; ok {
+			return c
+		}
+		c := *n
+		swap[n] = &c
+		return &c
+	}
 	for _, m := range moves {
-		k, v := *m[0], *m[1]
-		k.LineComment, v.LineComment = v.LineComment, ""
-		swap[m[0]], swap[m[1]] = &k, &v
+		from, to := copyOf(m[0]), copyOf(m[1])
+		to.LineComment, from.LineComment = from.LineComment, ""
 	}
 	return replaceNodes(root, swap, map[*yaml.Node]*yaml.Node{}, 0)
 }

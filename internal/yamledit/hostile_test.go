@@ -172,10 +172,15 @@ func TestFlowComments(t *testing.T) {
 		"spec: {a: 1} # one\nother: {b: 2} # two\n",
 		"spec:\n  containers: [{name: c}] # tail\n",
 		"- {spec: {a: 1}} # item\n",
+		"x:\n- {spec: {a: 1}} # item\n",
 	} {
 		out, err := Edit([]byte(in), func(root *yaml.Node) (bool, error) {
+			m := root.Content[0]
+			if m.Kind == yaml.MappingNode && m.Content[1].Kind == yaml.SequenceNode {
+				m = m.Content[1]
+			}
 			var spec *yaml.Node
-			if m := root.Content[0]; m.Kind == yaml.MappingNode {
+			if m.Kind == yaml.MappingNode {
 				spec = m.Content[1]
 			} else {
 				spec = m.Content[0].Content[1]
