@@ -54,7 +54,8 @@ FUZZ_TARGETS := \
 	./internal/fix:FuzzManifest:20000x \
 	./internal/digest:FuzzParseMapping:150000x \
 	./internal/fix/dockerfix:FuzzDockerfile:25000x \
-	./internal/image:FuzzLoadArchive:30000x
+	./internal/image:FuzzLoadArchive:30000x \
+	./internal/yamledit:FuzzSameNode:100000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

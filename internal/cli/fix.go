@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/fix/dockerfix"
 	"github.com/kubeharden/kubeharden/internal/fix/helmfix"
 	"github.com/kubeharden/kubeharden/internal/fix/kustomizefix"
+	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/source"
 	"github.com/kubeharden/kubeharden/internal/source/helm"
@@ -40,6 +42,7 @@ type fixFlags struct {
 	offline        bool
 	insecure       bool
 	kustomizePatch bool
+	force          bool
 	render         renderFlags
 }
 
@@ -74,9 +77,11 @@ leaving shared bases alone.
 Objects suppressed by an ignore.kubeharden.io/<check-id> annotation or
 exempted in .kubeharden.yaml, and checks it disables, are left alone.
 Without --write, a unified diff is printed and nothing changes on disk;
-with "-", the fixed YAML goes to standard output. A summary of the fixes,
-the risky ones to test, and the findings left alone (and why) goes to
-standard error.
+with "-", the fixed YAML goes to standard output. --write follows symbolic
+links, keeps hard links, owner, group and mode, and leaves read-only files
+alone unless --force. A summary of the fixes, the risky ones to test, and
+the findings left alone (and why) goes to standard error, grouped by check
+(the first objects of each, all with -v).
 
 Exit codes: 0 on success, 2 for a usage or input error (every other file
 is still fixed).`,
@@ -103,30 +108,25 @@ is still fixed).`,
 	fl.BoolVar(&f.offline, "offline", false, "with --resolve-digests, never ask a registry")
 	fl.BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries for --resolve-digests")
 	fl.BoolVar(&f.kustomizePatch, "kustomize-patch", false, "fix a kustomization with a patch file listed in it instead of editing its resources")
+	fl.BoolVar(&f.force, "force", false, "with --write, write read-only files too (their mode is kept)")
 	f.render.register(fl)
 	return cmd
 }
 
 // fixRun is the state of one fix command.
 type fixRun struct {
-	cmd     *cobra.Command
-	f       *fixFlags
-	cfg     *config.Config
-	base    fix.Options
-	stderr  io.Writer
-	applied []fileFix
-	skipped []fileSkip
-	failed  bool
-	done    map[string]bool // files already fixed
+	cmd    *cobra.Command
+	ctx    context.Context
+	f      *fixFlags
+	cfg    *config.Config
+	base   fix.Options
+	stderr *bufio.Writer
+	sum    *summary
+	failed bool
+	done   map[string]bool // files already fixed
 	// mfixer fixes manifests; current is the file it is fixing.
 	mfixer  *fix.Fixer
 	current string
-}
-
-// fileSkip is a finding left alone in a file.
-type fileSkip struct {
-	file string
-	fix.Skipped
 }
 
 // allFixable lists every check fix rewrites.
@@ -154,7 +154,11 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 		return usageError("%v", err)
 	}
 	params := cfg.Params()
-	r := &fixRun{cmd: cmd, f: f, cfg: cfg, stderr: cmd.ErrOrStderr(), done: map[string]bool{}}
+	verbose, _ := cmd.Flags().GetBool("verbose")
+	// Buffered: a run over many objects writes its summary in one go.
+	stderr := bufio.NewWriterSize(cmd.ErrOrStderr(), 64<<10)
+	defer func() { _ = stderr.Flush() }()
+	r := &fixRun{cmd: cmd, ctx: cmd.Context(), f: f, cfg: cfg, stderr: stderr, done: map[string]bool{}, sum: newSummary(verbose)}
 	uid, gid := f.uid, f.gid
 	if !cmd.Flags().Changed("uid") && cfg.Fix.UID != nil {
 		uid = *cfg.Fix.UID
@@ -217,7 +221,7 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 		r.base.Resources = &res
 	}
 	if f.resolveDigests {
-		res, err := digest.New(digest.Options{MappingFile: f.digestsFile, Layouts: f.ociLayouts, Offline: f.offline, Insecure: f.insecure})
+		res, err := digest.New(digest.Options{MappingFile: f.digestsFile, Layouts: f.ociLayouts, Offline: f.offline, Insecure: f.insecure, Limits: limits.From(cmd.Context())})
 		if err != nil {
 			return usageError("--resolve-digests: %v", err)
 		}
@@ -231,6 +235,9 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 		fmt.Fprintf(r.stderr, "kubeharden: input error: %v\n", e)
 	}
 	for _, file := range files {
+		if r.ctx.Err() != nil {
+			break
+		}
 		switch file.Kind {
 		case source.Manifest:
 			r.manifest(file.Path)
@@ -242,7 +249,13 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 			r.kustomization(file.Path)
 		}
 	}
-	r.summarize()
+	if err := r.ctx.Err(); err != nil {
+		// What was written before the signal is summarized; nothing
+		// was written after it.
+		r.sum.print(r.stderr, f.write)
+		return fmt.Errorf("fix interrupted: %w", err)
+	}
+	r.sum.print(r.stderr, f.write)
 	if r.failed {
 		return &exitError{code: ExitError}
 	}
@@ -259,7 +272,7 @@ func (r *fixRun) inputError(err error) {
 // suppressed or exempted, for every fixer alike.
 func (r *fixRun) options(path string) fix.Options {
 	o := r.base
-	o.Skip = func(s fix.Skipped) { r.skipped = append(r.skipped, fileSkip{path, s}) }
+	o.Skip = func(s fix.Skipped) { r.sum.skip(path, s) }
 	return o
 }
 
@@ -275,7 +288,10 @@ func (r *fixRun) manifest(path string) {
 		r.inputError(err)
 		return
 	}
-	out, applied, err := r.fixer(path).ManifestAt(path, data)
+	out, applied, err := r.fixer(path).ManifestAt(r.ctx, path, data)
+	if r.ctx.Err() != nil {
+		return
+	}
 	if err != nil {
 		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
 		return
@@ -289,7 +305,7 @@ func (r *fixRun) fixer(path string) *fix.Fixer {
 	r.current = path
 	if r.mfixer == nil {
 		o := r.base
-		o.Skip = func(s fix.Skipped) { r.skipped = append(r.skipped, fileSkip{r.current, s}) }
+		o.Skip = func(s fix.Skipped) { r.sum.skip(r.current, s) }
 		r.mfixer = fix.New(o)
 	}
 	return r.mfixer
@@ -304,6 +320,9 @@ func (r *fixRun) dockerfile(path string) {
 	}
 	opts := r.options(path)
 	out, applied, skipped, err := dockerfix.Dockerfile(path, data, opts)
+	if r.ctx.Err() != nil {
+		return
+	}
 	if err != nil {
 		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
 		return
@@ -314,40 +333,65 @@ func (r *fixRun) dockerfile(path string) {
 	r.output(path, data, out, applied)
 }
 
+// read reads an input, a regular file or standard input, up to the input
+// size limit.
 func (r *fixRun) read(path string) ([]byte, error) {
 	var data []byte
 	var err error
+	l := limits.From(r.ctx)
 	if path == source.Stdin {
-		data, err = io.ReadAll(r.cmd.InOrStdin())
+		data, err = io.ReadAll(io.LimitReader(r.cmd.InOrStdin(), l.InputSize+1))
 	} else {
-		data, err = os.ReadFile(path)
+		data, err = fix.ReadFile(path, l.InputSize+1)
 	}
-	if err != nil {
-		return nil, source.Error{File: path, Message: source.DescribeFSError(err)}
+	switch {
+	case errors.Is(err, fix.ErrNotRegular):
+		return nil, source.Error{File: path, Message: "not a regular file: only regular files are read", Err: err}
+	case err != nil:
+		return nil, source.Error{File: path, Message: source.DescribeFSError(err), Err: err}
+	case int64(len(data)) > l.InputSize:
+		err := l.InputSizeExceeded()
+		return nil, source.Error{File: path, Message: err.Error(), Err: err}
 	}
 	return data, nil
+}
+
+// write writes a fixed file with --write: through its symbolic links,
+// keeping its links, owner and mode; never after the run was interrupted.
+func (r *fixRun) write(path string, data []byte) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	err := fix.Write(r.ctx, path, data, fix.WriteOptions{Force: r.f.force})
+	if errors.Is(err, fix.ErrReadOnly) {
+		return fmt.Errorf("%w; left as it is", err)
+	}
+	return err
 }
 
 // output writes a fixed file: to stdout for stdin, in place with --write,
 // else as a diff.
 func (r *fixRun) output(path string, data, out []byte, applied []fix.Applied) {
+	if r.ctx.Err() != nil {
+		return
+	}
 	var err error
 	switch {
 	case path == source.Stdin:
 		_, err = r.cmd.OutOrStdout().Write(out)
 	case len(applied) == 0:
 	case r.f.write:
-		err = fix.WriteFile(path, out)
+		err = r.write(path, out)
 	default:
 		_, err = io.WriteString(r.cmd.OutOrStdout(), fix.UnifiedDiff("a/"+path, "b/"+path, string(data), string(out)))
 	}
 	if err != nil {
-		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
+		if r.ctx.Err() == nil {
+			r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
+		}
 		return
 	}
-	for _, a := range applied {
-		r.applied = append(r.applied, fileFix{path, a})
-	}
+	r.sum.add(path, applied)
 }
 
 // chart prints the values that fix a Helm chart and the template edits
@@ -369,7 +413,7 @@ func (r *fixRun) chart(path string) {
 		return
 	}
 	for _, s := range adv.Skipped {
-		r.skipped = append(r.skipped, fileSkip{path, s})
+		r.sum.skip(path, s)
 	}
 	if adv.Fixes == 0 {
 		return
@@ -390,12 +434,10 @@ func (r *fixRun) chart(path string) {
 		}
 	}
 	for _, s := range adv.Values {
-		for _, a := range s.Fixes {
-			r.applied = append(r.applied, fileFix{path, a})
-		}
+		r.sum.add(path, s.Fixes)
 	}
 	for _, e := range adv.Edits {
-		r.applied = append(r.applied, fileFix{e.File, e.Applied})
+		r.sum.add(e.File, []fix.Applied{e.Applied})
 	}
 	if r.f.write {
 		fmt.Fprintf(r.stderr, "kubeharden: %s: a Helm chart is never rewritten; apply the values above\n", path)
@@ -453,8 +495,11 @@ func (r *fixRun) kustomization(dir string) {
 			r.inputError(source.Error{File: p, Message: source.DescribeFSError(err), Err: err})
 			return
 		}
+		if r.ctx.Err() != nil {
+			return
+		}
 		if r.f.write {
-			if err := fix.WriteFile(p, res.Files[p]); err != nil {
+			if err := r.write(p, res.Files[p]); err != nil {
 				r.inputError(source.Error{File: p, Message: err.Error(), Err: err})
 				return
 			}
@@ -462,29 +507,113 @@ func (r *fixRun) kustomization(dir string) {
 			io.WriteString(r.cmd.OutOrStdout(), fix.UnifiedDiff("a/"+p, "b/"+p, string(old), string(res.Files[p])))
 		}
 	}
-	for _, a := range res.Applied {
-		r.applied = append(r.applied, fileFix{filepath.Join(dir, kustomizefix.PatchFile), a})
+	r.sum.add(filepath.Join(dir, kustomizefix.PatchFile), res.Applied)
+}
+
+// listed is how many objects a summary line names before "and N more"
+// (without -v): enough to find the pattern, few enough that a run over
+// 100,000 objects prints a screen, not 67 MB.
+const listed = 3
+
+// summary collects what a fix run did, grouped as it is printed: the
+// fixes by check, the risky ones by risk, the findings left alone by
+// check and reason. It keeps counts and the first objects of each group,
+// not every fix.
+type summary struct {
+	verbose bool
+	// fixes counts the checks applied to objects (a check applied to an
+	// object of a file counts once).
+	fixes int
+	// objects counts the objects fixed.
+	objects int
+	checks  groups
+	risks   groups
+	skipped groups
+}
+
+func newSummary(verbose bool) *summary { return &summary{verbose: verbose} }
+
+// groups are named lists of objects, in the order they were first seen.
+type groups struct {
+	order []string
+	by    map[string]*group
+}
+
+// group is a count and the first objects.
+type group struct {
+	n     int
+	first []string
+}
+
+func (g *groups) add(key, what string, verbose bool) {
+	if g.by == nil {
+		g.by = map[string]*group{}
+	}
+	x := g.by[key]
+	if x == nil {
+		x = &group{}
+		g.by[key] = x
+		g.order = append(g.order, key)
+	}
+	x.n++
+	if len(x.first) < listed || verbose {
+		x.first = append(x.first, what)
 	}
 }
 
-// fileFix is a fix applied to a file.
-type fileFix struct {
-	file string
-	fix.Applied
-}
-
-// summarize lists the applied fixes by object and check, the risky ones
-// that need a test run, and the findings left alone.
-func (r *fixRun) summarize() {
-	w, applied, write := r.stderr, r.applied, r.f.write
-	for _, s := range r.skipped {
-		where := s.file
-		if s.Line > 0 {
-			where += ":" + strconv.Itoa(s.Line)
+// add counts the fixes applied to the objects of one file.
+func (s *summary) add(file string, applied []fix.Applied) {
+	type key struct{ obj, check, risk string }
+	seen := map[key]bool{}
+	for _, a := range applied {
+		where := a.Object + " (" + file + ")"
+		if k := (key{a.Object, "", ""}); !seen[k] {
+			seen[k] = true
+			s.objects++
 		}
-		fmt.Fprintf(w, "kubeharden: not fixed: %s on %s (%s): %s\n", s.Check, s.Object, where, s.Reason)
+		if k := (key{a.Object, a.Check, ""}); !seen[k] {
+			seen[k] = true
+			s.fixes++
+			s.checks.add(a.Check, where, s.verbose)
+		}
+		if k := (key{a.Object, "", a.Risk}); a.Risky && !seen[k] {
+			seen[k] = true
+			s.risks.add(a.Risk, where, s.verbose)
+		}
 	}
-	if len(applied) == 0 {
+}
+
+// skip records a finding left alone in file.
+func (s *summary) skip(file string, sk fix.Skipped) {
+	where := file
+	if sk.Line > 0 {
+		where += ":" + strconv.Itoa(sk.Line)
+	}
+	s.skipped.add(sk.Check+"\x00"+sk.Reason, sk.Object+" ("+where+")", s.verbose)
+}
+
+// objects names the objects of a group: "Pod/a (a.yaml)", or "3 objects:
+// Pod/a (a.yaml), Pod/b (a.yaml), Pod/c (a.yaml) and 97 more".
+func (g *group) objects() string {
+	if g.n == 1 {
+		return g.first[0]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d objects: %s", g.n, strings.Join(g.first, ", "))
+	if more := g.n - len(g.first); more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
+	}
+	return b.String()
+}
+
+// print writes the summary: the findings left alone (and why), the fixes
+// by check, the risky ones by risk.
+func (s *summary) print(w io.Writer, write bool) {
+	for _, k := range s.skipped.order {
+		check, reason, _ := strings.Cut(k, "\x00")
+		fmt.Fprintf(w, "kubeharden: not fixed: %s on %s: %s\n", check, s.skipped.by[k].objects(), reason)
+	}
+	if s.fixes == 0 {
 		fmt.Fprintln(w, "kubeharden: nothing to fix")
 		return
 	}
@@ -492,40 +621,19 @@ func (r *fixRun) summarize() {
 	if write {
 		verb = "applied"
 	}
-	type key struct{ file, obj, check string }
-	type riskAt struct {
-		key
-		risk string
-	}
-	var order []key
-	seen := map[key]bool{}
-	var risky []riskAt
-	riskSeen := map[riskAt]bool{}
-	for _, a := range applied {
-		k := key{a.file, a.Object, a.Check}
-		if !seen[k] {
-			seen[k] = true
-			order = append(order, k)
-		}
-		if ra := (riskAt{k, a.Risk}); a.Risky && !riskSeen[ra] {
-			riskSeen[ra] = true
-			risky = append(risky, ra)
-		}
-	}
 	noun := "fixes"
-	if len(order) == 1 {
+	if s.fixes == 1 {
 		noun = "fix"
 	}
-	fmt.Fprintf(w, "kubeharden: %s %d %s:\n", verb, len(order), noun)
-	for _, k := range order {
-		fmt.Fprintf(w, "  %s on %s (%s)\n", k.check, k.obj, k.file)
+	objects := ""
+	if s.objects > 1 {
+		objects = fmt.Sprintf(" to %d objects", s.objects)
 	}
-	printed := map[string]bool{}
-	for _, k := range risky {
-		line := fmt.Sprintf("kubeharden: test these: %s on %s (%s)\n", k.risk, k.obj, k.file)
-		if !printed[line] {
-			printed[line] = true
-			io.WriteString(w, line)
-		}
+	fmt.Fprintf(w, "kubeharden: %s %d %s%s:\n", verb, s.fixes, noun, objects)
+	for _, c := range s.checks.order {
+		fmt.Fprintf(w, "  %s on %s\n", c, s.checks.by[c].objects())
+	}
+	for _, risk := range s.risks.order {
+		fmt.Fprintf(w, "kubeharden: test these: %s on %s\n", risk, s.risks.by[risk].objects())
 	}
 }

@@ -10,6 +10,7 @@ package fix
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -126,12 +127,13 @@ func Manifest(data []byte, opts Options) ([]byte, []Applied, error) {
 // their bytes. A document that does not parse is an error, and nothing is
 // returned.
 func (fx *Fixer) Manifest(data []byte) (out []byte, applied []Applied, err error) {
-	return fx.ManifestAt("", data)
+	return fx.ManifestAt(context.Background(), "", data)
 }
 
 // ManifestAt is Manifest for the file at path, which config exemptions
-// by path match.
-func (fx *Fixer) ManifestAt(path string, data []byte) (out []byte, applied []Applied, err error) {
+// by path match. A cancelled ctx stops the work between documents, and
+// ManifestAt returns its error and nothing else.
+func (fx *Fixer) ManifestAt(ctx context.Context, path string, data []byte) (out []byte, applied []Applied, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, applied, err = nil, nil, fmt.Errorf("cannot fix: %v", r)
@@ -141,26 +143,70 @@ func (fx *Fixer) ManifestAt(path string, data []byte) (out []byte, applied []App
 	if len(errs) > 0 {
 		return nil, nil, errors.New(errs[0].Message)
 	}
+	// The bytes between documents (the blanks between the values of a
+	// JSON stream) and after the last are kept as they are.
+	starts, err := placeDocs(data, docs)
+	if err != nil {
+		return nil, nil, err
+	}
 	results := make([]docResult, len(docs))
-	fx.fixAll(path, docs, results)
+	fx.fixAll(ctx, path, docs, results)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(data))
-	for _, r := range results {
+	pos := 0
+	var skipped []Skipped
+	for i, r := range results {
 		if r.err != nil {
 			return nil, nil, r.err
 		}
+		buf.Write(data[pos:starts[i]])
 		buf.Write(r.out)
+		pos = starts[i] + len(docs[i].Data)
 		applied = append(applied, r.applied...)
-		if fx.opts.Skip != nil {
-			for _, s := range r.skipped {
-				fx.opts.Skip(s)
-			}
+		skipped = append(skipped, r.skipped...)
+	}
+	buf.Write(data[pos:])
+	if fx.opts.Skip != nil {
+		for _, s := range skipped {
+			fx.opts.Skip(s)
 		}
 	}
 	if len(applied) == 0 {
 		return data, nil, nil
 	}
 	return buf.Bytes(), applied, nil
+}
+
+// placeDocs returns where each document of data starts. YAML documents
+// follow each other; JSON values may have blanks between them, which
+// Split leaves out.
+func placeDocs(data []byte, docs []source.Document) ([]int, error) {
+	starts := make([]int, len(docs))
+	pos := 0
+	for i, d := range docs {
+		at := -1
+		if bytes.HasPrefix(data[pos:], d.Data) {
+			at = pos
+		} else {
+			q := pos
+			for q < len(data) && (data[q] == ' ' || data[q] == '\t' || data[q] == '\r' || data[q] == '\n') {
+				q++
+			}
+			ls := pos + bytes.LastIndexByte(data[pos:q], '\n') + 1
+			if bytes.HasPrefix(data[ls:], d.Data) {
+				at = ls
+			}
+		}
+		if at < 0 {
+			return nil, fmt.Errorf("line %d: cannot find the document in the file", d.LineOffset+1)
+		}
+		starts[i] = at
+		pos = at + len(d.Data)
+	}
+	return starts, nil
 }
 
 // rewritten, when set (by tests), is told how every changed document was
@@ -181,8 +227,11 @@ const parallelDocs = 64
 
 // fixAll fixes docs into results, in parallel for a large file. A panic
 // in a worker becomes that document's error.
-func (fx *Fixer) fixAll(path string, docs []source.Document, results []docResult) {
+func (fx *Fixer) fixAll(ctx context.Context, path string, docs []source.Document, results []docResult) {
 	one := func(i int) {
+		if ctx.Err() != nil {
+			return
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				results[i] = docResult{err: fmt.Errorf("cannot fix: %v", r)}
@@ -204,7 +253,7 @@ func (fx *Fixer) fixAll(path string, docs []source.Document, results []docResult
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(docs) {
+				if i >= len(docs) || ctx.Err() != nil {
 					return
 				}
 				one(i)

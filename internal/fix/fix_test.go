@@ -3,6 +3,7 @@ package fix
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -283,6 +284,8 @@ func FuzzManifest(f *testing.F) {
 		}
 	}
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, securityContext: {capabilities: {drop: x}}}]}\n"))
+	f.Add([]byte("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a}]} # keep\n# foot\n"))
+	f.Add([]byte(`{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a"}]}}` + "\n\n" + `{"kind": "Pod", "apiVersion": "v1",` + "\n" + `  "spec": {"containers": []}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := Options{FixValues: check.FixValues{Resolve: testResolve, Resources: &DefaultResources}}
 		out, _, err := Manifest(data, opts)
@@ -291,6 +294,10 @@ func FuzzManifest(f *testing.F) {
 		}
 		if _, errs := source.Split("", out); len(errs) > 0 {
 			t.Fatalf("output does not split: %v", errs)
+		}
+		// JSON stays JSON.
+		if json.Valid(data) && !json.Valid(out) {
+			t.Fatalf("JSON became something else:\n%s", out)
 		}
 		again, applied, err := Manifest(out, opts)
 		if err != nil {

@@ -37,6 +37,7 @@ func TestSignals(t *testing.T) {
 		args []string
 	}{
 		{"scan", []string{"scan", "-o", "json", "--fail-on", "none", "big.yaml"}},
+		{"fix", []string{"fix", "--write", "big.yaml"}},
 	} {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run(tc.name+"/"+sig.String(), func(t *testing.T) {

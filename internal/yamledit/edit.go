@@ -50,17 +50,28 @@ const (
 	// Reencoded documents were written again in their own style, because
 	// the edit could not be spliced; no comment was lost.
 	Reencoded
+	// JSONEncoded documents are JSON, and were written again as JSON in
+	// their own layout.
+	JSONEncoded
 )
 
 // Rewrite returns orig, the bytes of one document that parsed to pristine,
 // changed so that they parse to root: spliced line by line where possible,
-// otherwise re-encoded in the document's own style. It fails rather than
-// lose a comment.
+// otherwise re-encoded in the document's own style; a JSON document is
+// written as JSON. It fails rather than lose a comment, or write bytes
+// that do not read back as root.
 func Rewrite(orig []byte, pristine, root *yaml.Node) ([]byte, Method, error) {
+	if IsJSON(orig) {
+		out, err := encodeJSON(orig, root)
+		if err != nil {
+			return nil, JSONEncoded, fmt.Errorf("cannot rewrite as JSON: %w", err)
+		}
+		return out, JSONEncoded, nil
+	}
 	if out, err := splice(orig, pristine, root); err == nil {
 		return out, Spliced, nil
 	}
-	out, err := encode(orig, root)
+	out, err := encode(orig, pristine, root)
 	if err != nil {
 		return nil, Reencoded, fmt.Errorf("cannot rewrite: %w", err)
 	}

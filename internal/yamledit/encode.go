@@ -2,7 +2,9 @@ package yamledit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -49,8 +51,9 @@ func detect(data []byte) style {
 
 // encode serializes a changed document in the style of its original bytes,
 // keeping a leading `---` line and a missing final newline, and refuses
-// when a comment of the original would be lost.
-func encode(orig []byte, root *yaml.Node) ([]byte, error) {
+// when a comment of the original would be lost or the bytes would not
+// read back as root. pristine is orig as parsed.
+func encode(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 	st := detect(orig)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -58,7 +61,7 @@ func encode(orig []byte, root *yaml.Node) ([]byte, error) {
 	if st.compact {
 		enc.CompactSeqIndent()
 	}
-	if err := enc.Encode(root); err != nil {
+	if err := enc.Encode(keepComments(root)); err != nil {
 		return nil, err
 	}
 	if err := enc.Close(); err != nil {
@@ -80,21 +83,194 @@ func encode(orig []byte, root *yaml.Node) ([]byte, error) {
 	if st.crlf {
 		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
 	}
-	if c := LostComment(orig, out); c != "" {
+	got, err := parseAll(out)
+	if err != nil {
+		return nil, fmt.Errorf("the re-encoded document does not parse: %w", err)
+	}
+	if len(got) != 1 || !SameNode(got[0], root) {
+		return nil, errors.New("the re-encoded document does not read back as the fixed one")
+	}
+	if c := lostComment([]*yaml.Node{pristine}, got); c != "" {
 		return nil, fmt.Errorf("cannot rewrite the document without losing the comment %q", c)
 	}
 	return out, nil
 }
 
-// LostComment returns a comment of orig that out no longer has.
-func LostComment(orig, out []byte) string {
-	for _, l := range strings.Split(string(orig), "\n") {
-		i := strings.Index(l, "#")
-		if i < 0 {
-			continue
+// keepComments returns root, or a copy of it in which the line comment of
+// a collection that is now written as a block moves to where the encoder
+// writes it on the same line: a flow mapping the fixes added block keys
+// to (`spec: {...} # note`) gets it on its key (`spec: # note`), a flow
+// item of a sequence (`- {name: c} # note`) on its first line (`- name: c
+// # note`). Left on the collection, the encoder would drop it or write it
+// lines below.
+func keepComments(root *yaml.Node) *yaml.Node {
+	var moves [][2]*yaml.Node // from, to
+	seen := map[*yaml.Node]bool{}
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if n == nil || seen[n] || depth > maxCompareDepth {
+			return
 		}
-		if t := strings.TrimSpace(l); strings.HasPrefix(t, "#") && !bytes.Contains(out, []byte(strings.TrimSpace(l[i:]))) {
-			return strings.TrimSpace(l[i:])
+		seen[n] = true
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if block(v) && v.LineComment != "" && k.LineComment == "" {
+					moves = append(moves, [2]*yaml.Node{v, k})
+				}
+			}
+		case yaml.SequenceNode:
+			for _, it := range n.Content {
+				if !block(it) || it.LineComment == "" || it.Kind != yaml.MappingNode || len(it.Content) < 2 {
+					continue
+				}
+				k0, v0 := it.Content[0], it.Content[1]
+				switch {
+				case k0.LineComment != "" || v0.LineComment != "":
+				case block(v0):
+					moves = append(moves, [2]*yaml.Node{it, k0})
+				default:
+					moves = append(moves, [2]*yaml.Node{it, v0})
+				}
+			}
+		}
+		for _, ch := range n.Content {
+			walk(ch, depth+1)
+		}
+	}
+	walk(root, 0)
+	if len(moves) == 0 {
+		return root
+	}
+	// Comments are moved on copies of the nodes, never on the caller's.
+	swap := map[*yaml.Node]*yaml.Node{}
+	copyOf := func(n *yaml.Node) *yaml.Node {
+		if c, ok := swap[n]; ok {
+			return c
+		}
+		c := *n
+		swap[n] = &c
+		return &c
+	}
+	for _, m := range moves {
+		from, to := copyOf(m[0]), copyOf(m[1])
+		to.LineComment, from.LineComment = from.LineComment, ""
+	}
+	return replaceNodes(root, swap, map[*yaml.Node]*yaml.Node{}, 0)
+}
+
+// replaceNodes copies the spine of n down to the nodes in swap, which are
+// replaced; everything else is shared.
+func replaceNodes(n *yaml.Node, swap, done map[*yaml.Node]*yaml.Node, depth int) *yaml.Node {
+	if r, ok := swap[n]; ok {
+		n = r
+	}
+	if d, ok := done[n]; ok {
+		return d
+	}
+	if depth > maxCompareDepth || len(n.Content) == 0 {
+		return n
+	}
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	changed := false
+	for i, ch := range n.Content {
+		c.Content[i] = replaceNodes(ch, swap, done, depth+1)
+		changed = changed || c.Content[i] != ch
+	}
+	out := n
+	if changed {
+		out = &c
+	}
+	done[n] = out
+	return out
+}
+
+// parseAll parses every document of data.
+func parseAll(data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, &n)
+	}
+}
+
+// LostComment returns a comment of orig that out no longer has. Comments
+// are those the YAML parser reads: head, line and foot comments, after a
+// flow collection or inside one too; each comment of orig must be a
+// comment of out as often. When either does not parse, every `#` at the
+// start of a line or after a blank is taken for a comment, and must be in
+// out.
+func LostComment(orig, out []byte) string {
+	a, errA := parseAll(orig)
+	b, errB := parseAll(out)
+	if errA != nil || errB != nil {
+		return lostCommentText(orig, out)
+	}
+	return lostComment(a, b)
+}
+
+// lostComment returns a comment of the trees orig that the trees out do
+// not have.
+func lostComment(orig, out []*yaml.Node) string {
+	have := map[string]int{}
+	for _, n := range out {
+		forComments(n, func(c string) { have[c]++ })
+	}
+	lost := ""
+	for _, n := range orig {
+		forComments(n, func(c string) {
+			if have[c] == 0 && lost == "" {
+				lost = c
+			}
+			have[c]--
+		})
+	}
+	return lost
+}
+
+// forComments calls f with each comment line of the tree n, trimmed.
+// Aliases are not followed: their anchors are in the tree already.
+func forComments(n *yaml.Node, f func(string)) {
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if n == nil || depth > maxCompareDepth {
+			return
+		}
+		for _, c := range []string{n.HeadComment, n.LineComment, n.FootComment} {
+			for l := range strings.SplitSeq(c, "\n") {
+				if l = strings.TrimSpace(l); strings.HasPrefix(l, "#") {
+					f(l)
+				}
+			}
+		}
+		for _, ch := range n.Content {
+			walk(ch, depth+1)
+		}
+	}
+	walk(n, 0)
+}
+
+// lostCommentText is LostComment for bytes that do not parse.
+func lostCommentText(orig, out []byte) string {
+	for l := range strings.SplitSeq(string(orig), "\n") {
+		for i := 0; i < len(l); i++ {
+			if l[i] != '#' || (i > 0 && l[i-1] != ' ' && l[i-1] != '\t') {
+				continue
+			}
+			if c := strings.TrimSpace(l[i:]); !bytes.Contains(out, []byte(c)) {
+				return c
+			}
+			break
 		}
 	}
 	return ""

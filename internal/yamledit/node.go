@@ -26,17 +26,70 @@ func KeyIndex(m *yaml.Node, key string) int {
 }
 
 // DeepCopy copies a node tree, resolving aliases, so that an edit of the
-// copy never reaches an anchor shared with other places.
+// copy never reaches an anchor shared with other places. depth is the
+// depth n is at, 0 for the top.
+//
+// Its cost is bounded by the tree as written, not as its aliases expand:
+// the copy expands aliases while it stays within maxCopyNodes nodes (as
+// every real manifest does); past that, aliases below the top are copied
+// as aliases of the same anchors. The helpers of this file copy an alias
+// before they edit below it, so the edits of a fix stay local either way.
 func DeepCopy(n *yaml.Node, depth int) *yaml.Node {
 	n = object.Resolve(n)
-	if n == nil || depth > 64 {
+	if n == nil {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+	}
+	budget := maxCopyNodes
+	return deepCopy(n, expandable(n, &budget, map[*yaml.Node]bool{}, depth))
+}
+
+// maxCopyNodes bounds the nodes DeepCopy makes by expanding aliases.
+const maxCopyNodes = 1 << 14
+
+// expandable reports whether n, its aliases expanded, has at most *budget
+// nodes (and no alias cycle), taking them from the budget.
+func expandable(n *yaml.Node, budget *int, busy map[*yaml.Node]bool, depth int) bool {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
+		if i > 16 {
+			return false
+		}
+		n = n.Alias
+	}
+	*budget--
+	if n == nil {
+		return true
+	}
+	if *budget < 0 || depth > maxCompareDepth || busy[n] {
+		return false
+	}
+	busy[n] = true
+	defer delete(busy, n)
+	for _, ch := range n.Content {
+		if !expandable(ch, budget, busy, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// deepCopy copies n; it expands the aliases below n when expand is set,
+// and otherwise copies them as aliases.
+func deepCopy(n *yaml.Node, expand bool) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		if !expand {
+			c := *n
+			return &c
+		}
+		n = object.Resolve(n)
+		if n == nil {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+		}
 	}
 	c := *n
 	c.Anchor = ""
 	c.Content = make([]*yaml.Node, len(n.Content))
 	for i, ch := range n.Content {
-		c.Content[i] = DeepCopy(ch, depth+1)
+		c.Content[i] = deepCopy(ch, expand)
 	}
 	return &c
 }

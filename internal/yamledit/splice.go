@@ -26,6 +26,8 @@ type splicer struct {
 	replace map[int]string   // 0-based line -> new text
 	del     map[int]bool     // 0-based lines removed
 	insert  map[int][]string // lines inserted before a 0-based line
+	// cmp compares the trees at every level of diff, each node once.
+	cmp *comparer
 }
 
 // splice returns orig edited so that it parses to root, or an error.
@@ -40,6 +42,7 @@ func spliceLines(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 		replace: map[int]string{},
 		del:     map[int]bool{},
 		insert:  map[int][]string{},
+		cmp:     newComparer(),
 	}
 	last := len(s.lines)
 	if last > 0 && strings.TrimSuffix(s.lines[last-1], "\r") == "" {
@@ -85,44 +88,13 @@ func spliceLines(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errNoSplice
 	}
-	if !SameNode(&got, root) {
+	if !s.cmp.same(&got, root) {
 		return nil, errNoSplice
 	}
-	if LostComment(orig, out) != "" {
+	if lostComment([]*yaml.Node{pristine}, []*yaml.Node{&got}) != "" {
 		return nil, errNoSplice
 	}
 	return out, nil
-}
-
-// SameNode reports whether two trees mean the same YAML, ignoring
-// positions, comments and style (aliases followed).
-func SameNode(a, b *yaml.Node) bool { return sameNodeDepth(a, b, 0) }
-
-func sameNodeDepth(a, b *yaml.Node, depth int) bool {
-	if depth > 200 {
-		return false
-	}
-	for a != nil && a.Kind == yaml.AliasNode {
-		a = a.Alias
-	}
-	for b != nil && b.Kind == yaml.AliasNode {
-		b = b.Alias
-	}
-	if a == nil || b == nil {
-		return a == b
-	}
-	if a.Kind != b.Kind || a.ShortTag() != b.ShortTag() || len(a.Content) != len(b.Content) {
-		return false
-	}
-	if a.Kind == yaml.ScalarNode && a.Value != b.Value {
-		return false
-	}
-	for i := range a.Content {
-		if !sameNodeDepth(a.Content[i], b.Content[i], depth+1) {
-			return false
-		}
-	}
-	return true
 }
 
 // content reports whether 0-based line i holds YAML (not blank or a
@@ -155,7 +127,7 @@ func (s *splicer) diff(a, b *yaml.Node, next, depth int) error {
 	if depth > 100 {
 		return errNoSplice
 	}
-	if SameNode(a, b) {
+	if s.cmp.same(a, b) {
 		return nil
 	}
 	if a.Kind != b.Kind || a.Kind == yaml.AliasNode || a.Style&yaml.FlowStyle != 0 || b.Style&yaml.FlowStyle != 0 {
@@ -620,7 +592,7 @@ func (s *splicer) mapping(a, b *yaml.Node, next, depth int) error {
 				return err
 			}
 		}
-		if !SameNode(a.Content[j], b.Content[i]) {
+		if !s.cmp.same(a.Content[j], b.Content[i]) {
 			return errNoSplice
 		}
 		if err := s.diff(a.Content[j+1], b.Content[i+1], nextOf(j), depth+1); err != nil {
