@@ -236,45 +236,11 @@ func excluded(p string, globs []string) bool {
 	}
 	p = filepath.ToSlash(filepath.Clean(p))
 	for _, g := range globs {
-		if MatchGlob(g, p) {
+		if ok, _ := matchGlob(g, p, true); ok {
 			return true
-		}
-		for i := 0; i < len(p); i++ {
-			if p[i] == '/' && MatchGlob(g, p[i+1:]) {
-				return true
-			}
 		}
 	}
 	return false
-}
-
-// MatchGlob matches a slash-separated path against a glob where `*` does
-// not cross `/` and `**` matches any number of path segments.
-func MatchGlob(glob, p string) bool {
-	glob = strings.TrimPrefix(filepath.ToSlash(glob), "./")
-	p = strings.TrimPrefix(p, "./")
-	return matchSegments(strings.Split(glob, "/"), strings.Split(p, "/"))
-}
-
-func matchSegments(g, p []string) bool {
-	for len(g) > 0 {
-		if g[0] == "**" {
-			for i := 0; i <= len(p); i++ {
-				if matchSegments(g[1:], p[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(p) == 0 {
-			return false
-		}
-		if ok, err := filepath.Match(g[0], p[0]); err != nil || !ok {
-			return false
-		}
-		g, p = g[1:], p[1:]
-	}
-	return len(p) == 0
 }
 
 // DescribeFSError words a filesystem error without repeating the path,
