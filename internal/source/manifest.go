@@ -886,14 +886,26 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 	}
 	o, ok := object.New(n, d.File, d.LineOffset)
 	if !ok {
+		if fe, bad := object.Malformed(n); bad {
+			return nil, append(errs, fieldError(d, fe)), ""
+		}
 		return nil, errs, "not a Kubernetes object (no apiVersion or kind)"
 	}
 	o.Origin, o.Locate = d.Origin, d.Locate
 	if !o.IsList() {
 		return []*object.Object{o}, missingPodSpec(d, o, errs), ""
 	}
+	if fe, bad := o.ItemsError(); bad {
+		line, col := o.Pos(fe.Ref)
+		return nil, append(errs, Error{File: d.File, Line: line, Column: col, Message: fe.Message}), ""
+	}
 	for i, it := range o.Items() {
 		item, ok := object.New(it, d.File, d.LineOffset)
+		if fe, bad := object.Malformed(it); !ok && bad {
+			fe.Message = "items[" + strconv.Itoa(i) + "]." + fe.Message
+			errs = append(errs, fieldError(d, fe))
+			continue
+		}
 		if !ok {
 			line := it.Line + d.LineOffset
 			errs = append(errs, Error{File: d.File, Line: line, Column: it.Column,
@@ -967,6 +979,15 @@ func countNodes(n *yaml.Node, max int, memo *map[*yaml.Node]int) int {
 		}
 	}
 	return total
+}
+
+// fieldError is the input error of a field of a document that is not an
+// object yet.
+func fieldError(d Document, fe object.FieldError) Error {
+	if fe.Ref.Node == nil {
+		return Error{File: d.File, Line: d.LineOffset + 1, Message: fe.Message}
+	}
+	return Error{File: d.File, Line: fe.Ref.Node.Line + d.LineOffset, Column: fe.Ref.Node.Column, Message: fe.Message}
 }
 
 // missingPodSpec appends the error of a workload without a pod spec, which
