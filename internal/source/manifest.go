@@ -470,7 +470,8 @@ func docTooLarge(file string, line int, l limits.Limits) Error {
 func split(file string, r io.Reader, batch int, l limits.Limits, emit func(Document)) []Error {
 	br := bufio.NewReaderSize(LimitInput(r, l), 64<<10)
 	head, err := br.Peek(8000)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+	var ex *limits.Exceeded
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) && !errors.As(err, &ex) {
 		return []Error{readError(file, 1, err)}
 	}
 	if off, ok := binaryAt(head, len(head) < 8000); ok {
@@ -562,6 +563,10 @@ func split(file string, r io.Reader, batch int, l limits.Limits, emit func(Docum
 					parts = parts[:len(parts)-1]
 				}
 				emit(limit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(docStart), parts: parts}))
+			}
+			// The line reached, not the next one, when it was cut.
+			if len(b) > 0 && b[len(b)-1] != '\n' {
+				line--
 			}
 			return append(errs, readError(file, line+1, err))
 		}
@@ -705,14 +710,14 @@ func splitJSON(file string, data []byte, l limits.Limits, cut bool) (docs []Docu
 			docs = append(docs, Document{File: file, Index: len(docs), LineOffset: LineBreaks(data[:prevEnd]), Data: data[prevEnd:]})
 			return docs, errs, true
 		}
-		if int64(end-start) > l.DocumentSize {
+		// Keep the document's own line start so columns stay right, unless
+		// the previous document ends on the same line.
+		ls := max(bytes.LastIndexByte(data[:start], '\n')+1, prevEnd)
+		if int64(end-ls) > l.DocumentSize {
 			errs = append(errs, docTooLarge(file, LineBreaks(data[:start])+1, l))
 			prevEnd = end
 			continue
 		}
-		// Keep the document's own line start so columns stay right, unless
-		// the previous document ends on the same line.
-		ls := max(bytes.LastIndexByte(data[:start], '\n')+1, prevEnd)
 		docs = append(docs, Document{File: file, Index: len(docs), LineOffset: LineBreaks(data[:ls]), Data: data[ls:end]})
 		prevEnd = end
 	}
