@@ -542,10 +542,14 @@ func (r *reader) volumes(n *yaml.Node, parent Ref) []Volume {
 			}
 		}
 		// A volume source is a mapping (emptyDir: {}); `hostPath: "/"`
-		// is not a host path of "/" but a volume the API server rejects.
+		// is not a host path of "/" but a volume the API server rejects,
+		// which checks do not see, as they do not see a container that is
+		// not a mapping.
 		if !IsNull(src) && src.Kind != yaml.MappingNode {
 			r.fail(v.SourceRef, "%s must be a mapping, not %s", v.SourceRef.Path, Describe(src))
-		} else if v.Source == "hostPath" {
+			continue
+		}
+		if v.Source == "hostPath" {
 			v.HostPath = r.str(src, "path", v.SourceRef).V
 		}
 		out = append(out, v)
