@@ -56,7 +56,7 @@ func TestGlobBacktracking(t *testing.T) {
 	deep := strings.Repeat("a/", 40) + "pod.yaml"
 	glob := strings.Repeat("**/a/", 12) + "b/*.yaml"
 	write(t, dir, map[string]string{
-		deep: pod("deep"),
+		deep:               pod("deep"),
 		".kubeharden.yaml": "exemptions:\n- path: \"" + glob + "\"\n  reason: never matches\n",
 	})
 	r := run(t, dir, nil, "scan", "--fail-on", "none", "--exclude", glob, ".")
