@@ -55,7 +55,9 @@ FUZZ_TARGETS := \
 	./internal/digest:FuzzParseMapping:150000x \
 	./internal/fix/dockerfix:FuzzDockerfile:25000x \
 	./internal/image:FuzzLoadArchive:30000x \
-	./internal/yamledit:FuzzSameNode:100000x
+	./internal/yamledit:FuzzSameNode:100000x \
+	./internal/source:FuzzMatchGlob:200000x \
+	./internal/source:FuzzSplitLimits:100000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

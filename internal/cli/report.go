@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +79,13 @@ func (f *reportFlags) prepare(cmd *cobra.Command, inputs []string) (*reporter, e
 	}
 	r.cfg.Checks.Only = append(r.cfg.Checks.Only, f.only...)
 	r.cfg.Checks.Disable = append(r.cfg.Checks.Disable, f.skip...)
+	// The config alone cannot name a check in both (config.Parse refuses
+	// it); with the flags it still could, and then nothing runs it.
+	for _, id := range r.cfg.Checks.Only {
+		if slices.Contains(r.cfg.Checks.Disable, id) {
+			return nil, usageError("check %q is both selected (--checks or checks.only) and disabled (--skip or checks.disable), so it would never run", id)
+		}
+	}
 	return r, nil
 }
 
@@ -107,12 +116,15 @@ func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
 			return &exitError{code: ExitError, err: fmt.Errorf("writing report: %w", err)}
 		}
 	}
-	// Input errors are in the report; on stderr too when the report is not
-	// text on the terminal, so that a CI log shows them.
-	if f.output != "text" || f.outputFile != "" {
+	// Input errors are in the report, and on stderr too whatever the
+	// format and destination: a report piped to a file or another tool
+	// must not hide them from the person or the CI log watching stderr.
+	if len(res.Errors) > 0 {
+		w := bufio.NewWriter(cmd.ErrOrStderr())
 		for _, e := range res.Errors {
-			fmt.Fprintf(cmd.ErrOrStderr(), "kubeharden: input error: %v\n", e)
+			fmt.Fprintf(w, "kubeharden: input error: %v\n", e)
 		}
+		w.Flush() //nolint:errcheck // stderr: nowhere left to report to
 	}
 	if len(res.Errors) > 0 {
 		return &exitError{code: ExitError}

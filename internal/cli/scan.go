@@ -59,6 +59,11 @@ usage or input error (everything readable is still scanned and reported).`,
 }
 
 func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
+	for _, g := range f.exclude {
+		if err := source.ValidGlob(g); err != nil {
+			return usageError("--exclude: %v", err)
+		}
+	}
 	r, err := f.report.prepare(cmd, args)
 	if err != nil {
 		return err

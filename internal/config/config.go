@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -152,7 +153,11 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 		return nil, fmt.Errorf("%s: %s", path, cleanYAMLError(err))
 	}
 	c.File = path
-	if ex := object.Field(root.Content[0], "exemptions"); ex != nil {
+	doc := root.Content[0]
+	// at is the line of the value at a path of keys and list indexes,
+	// for errors: a config error names its file and line.
+	at := func(path ...any) int { return lineOf(doc, path...) }
+	if ex := object.Field(doc, "exemptions"); ex != nil {
 		for i, n := range ex.Content {
 			if i < len(c.Exemptions) {
 				c.Exemptions[i].Line = n.Line
@@ -169,24 +174,29 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 		}
 		errs = append(errs, msg)
 	}
-	checkIDs := func(where string, ids []string) {
-		for _, id := range ids {
+	checkIDs := func(where string, ids []string, path ...any) {
+		for i, id := range ids {
 			if !known(id) {
-				fail(0, "%s: unknown check %q", where, id)
+				fail(at(append(path, i)...), "%s: unknown check %q", where, id)
 			}
 		}
 	}
-	checkIDs("checks.disable", c.Checks.Disable)
-	checkIDs("checks.only", c.Checks.Only)
+	checkIDs("checks.disable", c.Checks.Disable, "checks", "disable")
+	checkIDs("checks.only", c.Checks.Only, "checks", "only")
+	for i, id := range c.Checks.Disable {
+		if slices.Contains(c.Checks.Only, id) {
+			fail(at("checks", "disable", i), "checks.disable: %q is in checks.only too, so it would never run; name it in one of them", id)
+		}
+	}
 	c.severity = map[string]check.Severity{}
-	for id, s := range c.Checks.Severity {
+	for _, id := range slices.Sorted(maps.Keys(c.Checks.Severity)) {
 		if !known(id) {
-			fail(0, "checks.severity: unknown check %q", id)
+			fail(at("checks", "severity", id), "checks.severity: unknown check %q", id)
 			continue
 		}
-		sev, err := check.ParseSeverity(s)
+		sev, err := check.ParseSeverity(c.Checks.Severity[id])
 		if err != nil {
-			fail(0, "checks.severity.%s: %v", id, err)
+			fail(at("checks", "severity", id), "checks.severity.%s: %v", id, err)
 			continue
 		}
 		c.severity[id] = sev
@@ -197,32 +207,41 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 		val  *int64
 	}{{"minUID", p.MinUID}, {"maxUID", p.MaxUID}, {"minGID", p.MinGID}, {"maxGID", p.MaxGID}} {
 		if v.val != nil && (*v.val < 0 || *v.val > 2147483647) {
-			fail(0, "parameters.%s: %d is not a valid ID (0 to 2147483647)", v.name, *v.val)
+			fail(at("parameters", v.name), "parameters.%s: %d is not a valid ID (0 to 2147483647)", v.name, *v.val)
 		}
 	}
 	if p.MinUID != nil && p.MaxUID != nil && *p.MaxUID != 0 && *p.MaxUID < *p.MinUID {
-		fail(0, "parameters: maxUID %d is below minUID %d", *p.MaxUID, *p.MinUID)
+		fail(at("parameters", "maxUID"), "parameters: maxUID %d is below minUID %d", *p.MaxUID, *p.MinUID)
 	}
 	if p.MinGID != nil && p.MaxGID != nil && *p.MaxGID != 0 && *p.MaxGID < *p.MinGID {
-		fail(0, "parameters: maxGID %d is below minGID %d", *p.MaxGID, *p.MinGID)
+		fail(at("parameters", "maxGID"), "parameters: maxGID %d is below minGID %d", *p.MaxGID, *p.MinGID)
 	}
 	if v := p.PodSecurityVersion; v != "" && v != "latest" && !versionRE.MatchString(v) {
-		fail(0, "parameters.podSecurityVersion: %q is not a Kubernetes version (v1.30) or latest", v)
+		fail(at("parameters", "podSecurityVersion"), "parameters.podSecurityVersion: %q is not a Kubernetes version (v1.30) or latest", v)
 	}
-	c.validateFix(fail)
+	c.validateFix(fail, at)
 	for i := range c.Exemptions {
 		e := &c.Exemptions[i]
-		checkIDs(fmt.Sprintf("exemptions[%d].checks", i), e.Checks)
+		checkIDs(fmt.Sprintf("exemptions[%d].checks", i), e.Checks, "exemptions", i, "checks")
 		if strings.TrimSpace(e.Reason) == "" {
 			fail(e.Line, "exemptions[%d]: a reason is required", i)
 		}
 		if e.Kind == "" && e.Namespace == "" && e.Name == "" && e.Path == "" {
 			fail(e.Line, "exemptions[%d]: set at least one of kind, namespace, name, path", i)
 		}
+		for _, g := range []struct{ key, glob string }{{"kind", e.Kind}, {"namespace", e.Namespace}, {"name", e.Name}} {
+			// filepath.Match checks the whole pattern even against "".
+			if _, err := filepath.Match(g.glob, ""); err != nil {
+				fail(at("exemptions", i, g.key), "exemptions[%d].%s: %q is not a valid glob (%v), so it would never match", i, g.key, g.glob, err)
+			}
+		}
+		if err := source.ValidGlob(e.Path); err != nil {
+			fail(at("exemptions", i, "path"), "exemptions[%d].path: %v, so it would never match", i, err)
+		}
 		if e.Expires != "" {
 			t, err := time.Parse("2006-01-02", e.Expires)
 			if err != nil {
-				fail(e.Line, "exemptions[%d].expires: %q is not a date (YYYY-MM-DD)", i, e.Expires)
+				fail(at("exemptions", i, "expires"), "exemptions[%d].expires: %q is not a date (YYYY-MM-DD)", i, e.Expires)
 			}
 			e.expires = t
 		}
@@ -235,7 +254,7 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 
 // validateFix checks the fix section: IDs the checks accept, quantities
 // that parse, no default limit below its request.
-func (c *Config) validateFix(fail func(line int, format string, args ...any)) {
+func (c *Config) validateFix(fail func(line int, format string, args ...any), at func(path ...any) int) {
 	p := c.Params()
 	for _, v := range []struct {
 		name     string
@@ -246,31 +265,62 @@ func (c *Config) validateFix(fail func(line int, format string, args ...any)) {
 			continue
 		}
 		if *v.val < v.min || (v.max > 0 && *v.val > v.max) || *v.val > 2147483647 {
-			fail(0, "fix.%s: %d is outside the range the checks accept (%d to %s)", v.name, *v.val, v.min, maxText(v.max))
+			fail(at("fix", v.name), "fix.%s: %d is outside the range the checks accept (%d to %s)", v.name, *v.val, v.min, maxText(v.max))
 		}
 	}
 	q := map[string]resource.Quantity{}
-	for _, v := range []struct{ name, val string }{
-		{"requests.cpu", c.Fix.Resources.Requests.CPU}, {"requests.memory", c.Fix.Resources.Requests.Memory},
-		{"limits.cpu", c.Fix.Resources.Limits.CPU}, {"limits.memory", c.Fix.Resources.Limits.Memory},
+	for _, v := range []struct{ kind, res, val string }{
+		{"requests", "cpu", c.Fix.Resources.Requests.CPU}, {"requests", "memory", c.Fix.Resources.Requests.Memory},
+		{"limits", "cpu", c.Fix.Resources.Limits.CPU}, {"limits", "memory", c.Fix.Resources.Limits.Memory},
 	} {
+		name := v.kind + "." + v.res
 		if v.val == "" {
 			continue
 		}
 		parsed, err := resource.ParseQuantity(v.val)
 		if err != nil || parsed.Sign() <= 0 {
-			fail(0, "fix.resources.%s: %q is not a positive quantity (100m, 128Mi)", v.name, v.val)
+			fail(at("fix", "resources", v.kind, v.res), "fix.resources.%s: %q is not a positive quantity (100m, 128Mi)", name, v.val)
 			continue
 		}
-		q[v.name] = parsed
+		q[name] = parsed
 	}
 	for _, r := range []string{"cpu", "memory"} {
 		req, ok1 := q["requests."+r]
 		lim, ok2 := q["limits."+r]
 		if ok1 && ok2 && lim.Cmp(req) < 0 {
-			fail(0, "fix.resources.limits.%s %s is below the request %s", r, lim.String(), req.String())
+			fail(at("fix", "resources", "limits", r), "fix.resources.limits.%s %s is below the request %s", r, lim.String(), req.String())
 		}
 	}
+}
+
+// lineOf returns the line of the node at path below n (string steps are
+// mapping keys, int steps list indexes), or of the deepest step that
+// exists; 0 when not even the first does.
+func lineOf(n *yaml.Node, path ...any) int {
+	line := 0
+	for _, step := range path {
+		n = object.Resolve(n)
+		if n == nil {
+			break
+		}
+		switch s := step.(type) {
+		case string:
+			k := object.KeyNode(n, s)
+			if k == nil {
+				return line
+			}
+			line, n = k.Line, object.Field(n, s)
+		case int:
+			if n.Kind != yaml.SequenceNode || s >= len(n.Content) {
+				return line
+			}
+			n = n.Content[s]
+		}
+		if r := object.Resolve(n); r != nil && r.Line > 0 && n.Kind != yaml.AliasNode {
+			line = r.Line
+		}
+	}
+	return line
 }
 
 func maxText(max int64) string {

@@ -150,6 +150,39 @@ func New(n *yaml.Node, file string, lineOffset int) (o *Object, ok bool) {
 	}, true
 }
 
+// Malformed returns the input error of a mapping that means to be a
+// Kubernetes object, but whose apiVersion or kind is not a string (`kind:
+// {a: b}`): New rejects it, and a scan would skip it quietly as a file
+// that is not a manifest at all. ok is false for anything else, a CI
+// workflow or a values file among them.
+func Malformed(n *yaml.Node) (e FieldError, ok bool) {
+	n = Resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return FieldError{}, false
+	}
+	kind, apiVersion := Get(n, "kind"), Get(n, "apiVersion")
+	isStr := func(v *yaml.Node) bool { return Scalar(v) != "" }
+	for _, f := range []struct {
+		key        string
+		v, sibling *yaml.Node
+	}{{"apiVersion", apiVersion, kind}, {"kind", kind, apiVersion}} {
+		if !IsNull(f.v) && f.v.Kind != yaml.ScalarNode && isStr(f.sibling) {
+			return FieldError{Ref: Ref{Path: f.key, Node: KeyNode(n, f.key)}, Message: f.key + " must be a string, not " + Describe(f.v)}, true
+		}
+	}
+	return FieldError{}, false
+}
+
+// ItemsError returns the input error of a List whose items are not a
+// list, whose objects would otherwise be skipped quietly.
+func (o *Object) ItemsError() (e FieldError, ok bool) {
+	items := Get(o.Node, "items")
+	if !o.IsList() || IsNull(items) || items.Kind == yaml.SequenceNode {
+		return FieldError{}, false
+	}
+	return FieldError{Ref: Ref{Path: "items", Node: KeyNode(o.Node, "items")}, Message: "items of " + o.Kind + " must be a list, not " + Describe(items)}, true
+}
+
 // IsList reports whether the object is a List (kind List or *List with
 // items), whose items are objects of their own.
 func (o *Object) IsList() bool {

@@ -533,15 +533,24 @@ func (r *reader) volumes(n *yaml.Node, parent Ref) []Volume {
 			continue
 		}
 		v := Volume{Name: GetStr(it, "name"), Ref: ref}
+		var src *yaml.Node
 		for j := 0; j+1 < len(it.Content); j += 2 {
 			if k := it.Content[j].Value; k != "name" {
-				v.Source = k
+				v.Source, src = k, Resolve(it.Content[j+1])
 				v.SourceRef = ref.Child(k, it.Content[j])
 				break
 			}
 		}
+		// A volume source is a mapping (emptyDir: {}); `hostPath: "/"`
+		// is not a host path of "/" but a volume the API server rejects,
+		// which checks do not see, as they do not see a container that is
+		// not a mapping.
+		if !IsNull(src) && src.Kind != yaml.MappingNode {
+			r.fail(v.SourceRef, "%s must be a mapping, not %s", v.SourceRef.Path, Describe(src))
+			continue
+		}
 		if v.Source == "hostPath" {
-			v.HostPath = GetStr(Get(it, "hostPath"), "path")
+			v.HostPath = r.str(src, "path", v.SourceRef).V
 		}
 		out = append(out, v)
 	}

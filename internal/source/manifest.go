@@ -16,10 +16,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/object"
 )
 
@@ -163,6 +165,10 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 			errs = append(errs, Error{File: in, Message: DescribeFSError(err), Err: err})
 			continue
 		}
+		if !info.IsDir() && !info.Mode().IsRegular() {
+			errs = append(errs, notRegular(in, info.Mode()))
+			continue
+		}
 		if !info.IsDir() {
 			if !excluded(in, exclude) {
 				kind := Manifest
@@ -205,15 +211,33 @@ func Expand(inputs, exclude []string) ([]File, []Error) {
 			if strings.HasPrefix(name, ".") || excluded(p, exclude) {
 				return nil
 			}
-			if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
-				return nil
-			}
+			kind := Manifest
 			switch {
 			case IsManifestName(name):
-				found = append(found, File{Path: p})
 			case IsDockerfileName(name):
-				found = append(found, File{Path: p, Kind: Dockerfile})
+				kind = Dockerfile
+			default:
+				return nil
 			}
+			// Only regular files are read: a named pipe would block the
+			// walk, a device never end. A link is judged by its target; a
+			// link to a directory is not followed, as WalkDir does not.
+			mode := d.Type()
+			if mode&fs.ModeSymlink != 0 {
+				info, err := os.Stat(p)
+				if err != nil {
+					errs = append(errs, Error{File: p, Message: DescribeFSError(err), Err: err})
+					return nil
+				}
+				if mode = info.Mode(); mode.IsDir() {
+					return nil
+				}
+			}
+			if !mode.IsRegular() {
+				errs = append(errs, notRegular(p, mode))
+				return nil
+			}
+			found = append(found, File{Path: p, Kind: kind})
 			return nil
 		})
 		if err != nil {
@@ -236,45 +260,11 @@ func excluded(p string, globs []string) bool {
 	}
 	p = filepath.ToSlash(filepath.Clean(p))
 	for _, g := range globs {
-		if MatchGlob(g, p) {
+		if ok, _ := matchGlob(g, p, true); ok {
 			return true
-		}
-		for i := 0; i < len(p); i++ {
-			if p[i] == '/' && MatchGlob(g, p[i+1:]) {
-				return true
-			}
 		}
 	}
 	return false
-}
-
-// MatchGlob matches a slash-separated path against a glob where `*` does
-// not cross `/` and `**` matches any number of path segments.
-func MatchGlob(glob, p string) bool {
-	glob = strings.TrimPrefix(filepath.ToSlash(glob), "./")
-	p = strings.TrimPrefix(p, "./")
-	return matchSegments(strings.Split(glob, "/"), strings.Split(p, "/"))
-}
-
-func matchSegments(g, p []string) bool {
-	for len(g) > 0 {
-		if g[0] == "**" {
-			for i := 0; i <= len(p); i++ {
-				if matchSegments(g[1:], p[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(p) == 0 {
-			return false
-		}
-		if ok, err := filepath.Match(g[0], p[0]); err != nil || !ok {
-			return false
-		}
-		g, p = g[1:], p[1:]
-	}
-	return len(p) == 0
 }
 
 // DescribeFSError words a filesystem error without repeating the path,
@@ -293,7 +283,32 @@ func DescribeFSError(err error) string {
 	return err.Error()
 }
 
-// Open opens a file, or stdin for "-" (which Close leaves open).
+// ErrNotRegular is the cause of the input error of a named pipe, socket
+// or device named as an input: only regular files (and standard input,
+// "-") are read, since opening a pipe blocks until a writer comes and a
+// device may never end.
+var ErrNotRegular = errors.New("not a regular file")
+
+// notRegular is the input error of a file that is not a regular file.
+func notRegular(p string, mode fs.FileMode) Error {
+	what := "a special file"
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	case mode.IsDir():
+		what = "a directory"
+	}
+	return Error{File: p, Message: "not a regular file (" + what + "): only regular files are read, and - for standard input", Err: ErrNotRegular}
+}
+
+// Open opens a file, or stdin for "-" (which Close leaves open). Only a
+// regular file is opened: the mode is checked before opening, and again
+// on the open file, which is opened without blocking so that a file
+// swapped for a named pipe in between cannot hang the run.
 func Open(f File, stdin io.Reader) (io.ReadCloser, error) {
 	if f.Path == Stdin {
 		if stdin == nil {
@@ -301,12 +316,37 @@ func Open(f File, stdin io.Reader) (io.ReadCloser, error) {
 		}
 		return io.NopCloser(stdin), nil
 	}
-	rc, err := os.Open(f.Path)
-	if err != nil {
-		return nil, errors.New(DescribeFSError(err))
+	if info, err := os.Stat(f.Path); err != nil {
+		return nil, wordedError{DescribeFSError(err), err}
+	} else if !info.Mode().IsRegular() {
+		return nil, wordedError{notRegular(f.Path, info.Mode()).Message, ErrNotRegular}
 	}
-	return rc, nil
+	file, err := os.OpenFile(f.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, wordedError{DescribeFSError(err), err}
+	}
+	info, err := file.Stat()
+	if err != nil {
+		err = wordedError{DescribeFSError(err), err}
+	} else if !info.Mode().IsRegular() {
+		err = wordedError{notRegular(f.Path, info.Mode()).Message, ErrNotRegular}
+	}
+	if err != nil {
+		file.Close() //nolint:errcheck,gosec // read-only, and already failing
+		return nil, err
+	}
+	return file, nil
 }
+
+// wordedError is an error worded for a reader who knows the file already,
+// keeping its cause for errors.Is.
+type wordedError struct {
+	msg string
+	err error
+}
+
+func (e wordedError) Error() string { return e.msg }
+func (e wordedError) Unwrap() error { return e.err }
 
 // Document is one YAML or JSON document of a file, or one rendered by a
 // chart or a kustomization.
@@ -328,6 +368,9 @@ type Document struct {
 	// parts, set by SplitBatches, are the documents of a batch after its
 	// first: each starts with a `---` line.
 	parts []part
+	// maxNodes bounds the nodes of each document, aliases expanded; 0
+	// means the default.
+	maxNodes int
 }
 
 // part is a document of a batch: its byte offset and line in Data.
@@ -338,8 +381,8 @@ type part struct{ off, line int }
 // few enough that the workers of a scan share a single file evenly.
 const BatchBytes = 32 << 10
 
-// Split cuts a file into its documents without parsing them; see
-// SplitReader.
+// Split cuts a file into its documents without parsing them, under the
+// default limits; see SplitReader.
 func Split(file string, data []byte) ([]Document, []Error) {
 	var docs []Document
 	errs := SplitReader(file, bytes.NewReader(data), func(d Document) { docs = append(docs, d) })
@@ -351,95 +394,213 @@ func Split(file string, data []byte) ([]Document, []Error) {
 // is still being read, and no file is ever held whole. A line that starts
 // with `---` (followed by a blank, or alone) always starts a new document in
 // YAML, even inside what looks like a block scalar, so the cut is exact.
-// JSON files (and YAML files that are a JSON stream) are cut with a JSON
-// decoder instead. Each document owns its bytes.
+// JSON files (and YAML files that are a JSON stream) are cut by their
+// brackets instead. Each document owns its bytes. The default limits
+// apply; see SplitLimited.
 func SplitReader(file string, r io.Reader, emit func(Document)) []Error {
-	return split(file, r, 0, emit)
+	return split(file, r, 0, limits.Default(), emit)
 }
 
-// SplitBatches is SplitReader for a scan: consecutive YAML documents of
+// SplitLimited is SplitReader under the limits l: a document past
+// l.DocumentSize is an input error naming its first line, and the
+// documents after it are still read; past l.InputSize, reading stops with
+// an input error; and Parse refuses a document of more than l.YAMLNodes
+// nodes. Memory is bounded by the document size, whatever the input's.
+func SplitLimited(file string, r io.Reader, l limits.Limits, emit func(Document)) []Error {
+	return split(file, r, 0, l.WithDefaults(), emit)
+}
+
+// SplitBatches is SplitLimited for a scan: consecutive YAML documents of
 // the file are handed out together, up to BatchBytes, and Parse reads the
 // documents of a batch with one YAML decoder. Setting a decoder up costs
 // about as much as parsing a small document. Index and LineOffset are
 // those of the batch's first document. JSON documents are never batched.
-func SplitBatches(file string, r io.Reader, emit func(Document)) []Error {
-	return split(file, r, BatchBytes, emit)
+func SplitBatches(file string, r io.Reader, l limits.Limits, emit func(Document)) []Error {
+	return split(file, r, BatchBytes, l.WithDefaults(), emit)
+}
+
+// inputLimiter reads at most n bytes of r; past them, Read fails with
+// err, so that an endless input (a huge file, standard input) stops.
+type inputLimiter struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (l *inputLimiter) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, l.err
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	if int64(n) > l.left {
+		n, l.left = int(l.left), -1
+		return n, l.err
+	}
+	l.left -= int64(n)
+	return n, err
+}
+
+// LimitInput bounds r to the input size limit of l: reading past it
+// fails with l.InputSizeExceeded().
+func LimitInput(r io.Reader, l limits.Limits) io.Reader {
+	return &inputLimiter{r: r, left: l.WithDefaults().InputSize, err: l.WithDefaults().InputSizeExceeded()}
+}
+
+// readError is the input error of a read that failed on line (1-based):
+// past a limit, the limit's error; else the cause.
+func readError(file string, line int, err error) Error {
+	var ex *limits.Exceeded
+	if errors.As(err, &ex) {
+		return Error{File: file, Line: line, Message: "input " + ex.Error() + "; the rest is not read", Err: err}
+	}
+	return Error{File: file, Line: line, Message: "cannot read: " + err.Error(), Err: err}
+}
+
+// docTooLarge is the input error of a document past the size limit.
+func docTooLarge(file string, line int, l limits.Limits) Error {
+	ex := l.DocumentSizeExceeded()
+	return Error{File: file, Line: line, Message: "document " + ex.Error() + "; it is skipped", Err: ex}
 }
 
 // split is SplitReader, which batches YAML documents up to batch bytes
 // when batch is not 0.
-func split(file string, r io.Reader, batch int, emit func(Document)) []Error {
-	br := bufio.NewReaderSize(r, 64<<10)
+func split(file string, r io.Reader, batch int, l limits.Limits, emit func(Document)) []Error {
+	br := bufio.NewReaderSize(LimitInput(r, l), 64<<10)
 	head, err := br.Peek(8000)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return []Error{{File: file, Message: "cannot read: " + err.Error(), Err: err}}
+	var ex *limits.Exceeded
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) && !errors.As(err, &ex) {
+		return []Error{readError(file, 1, err)}
 	}
-	if isBinary(head, len(head) < 8000) {
-		return []Error{{File: file, Line: 1, Message: "not a text file (binary content)"}}
+	if off, ok := binaryAt(head, len(head) < 8000); ok {
+		return []Error{{File: file, Line: LineBreaks(head[:off]) + 1, Message: "not a text file (binary content)"}}
 	}
+	limit := func(d Document) Document { d.maxNodes = l.YAMLNodes; return d }
 	if first := firstNonSpace(head); first == '{' || first == '[' {
+		// A JSON stream is read whole, which InputSize bounds, to tell it
+		// from YAML in flow style.
 		data, err := io.ReadAll(br)
+		var readErr []Error
 		if err != nil {
-			return []Error{{File: file, Message: "cannot read: " + err.Error(), Err: err}}
+			readErr = []Error{readError(file, LineBreaks(data)+1, err)}
 		}
-		if docs, ok := splitJSON(file, data); ok {
+		if docs, errs, ok := splitJSON(file, data, l, err != nil); ok {
 			for _, d := range docs {
-				emit(d)
+				emit(limit(d))
 			}
-			return nil
+			return append(errs, readErr...)
+		}
+		if err != nil {
+			return readErr
 		}
 		// Not a JSON stream after all (YAML flow style): cut as YAML.
 		br = bufio.NewReaderSize(bytes.NewReader(data), 64<<10)
 	}
-	// cur collects the current document in a buffer reused across
-	// documents; each document gets an exact-size copy of it.
+	var errs []Error
+	// cur collects the current batch in a buffer reused across batches;
+	// each gets an exact-size copy of it.
 	var cur []byte
 	var parts []part
-	flush := func() []byte {
-		d := make([]byte, len(cur))
+	flush := func(n int) []byte {
+		d := make([]byte, n)
 		copy(d, cur)
 		cur = cur[:0]
 		return d
 	}
 	// index counts documents, batched or not; startLine and startIndex
-	// are those of the document or batch in cur.
+	// are those of the batch in cur, docStart and docLine those of its
+	// last document, which skip is true for once it is past the limit:
+	// its lines are then counted but not kept.
 	index, startIndex, startLine, line := 0, 0, 0, 0
+	docStart, docLine, skip, skipped := 0, 0, false, false
+	maxLine := int(min(l.DocumentSize, 1<<40)) + 1
 	for {
-		l, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: collect it whole.
-			long := append([]byte(nil), l...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				l, err = br.ReadSlice('\n')
-				long = append(long, l...)
-			}
-			l = long
-		}
-		if len(l) > 0 {
-			if len(cur) > 0 && isDocStart(l) {
+		b, crs, err := readLine(br, maxLine)
+		if len(b) > 0 {
+			if (len(cur) > 0 || skip) && isDocStart(b) {
 				index++
-				if len(cur) < batch {
+				switch {
+				case skip:
+					skip = false
+					startIndex, startLine = index, line
+				case len(cur) < batch:
 					parts = append(parts, part{off: len(cur), line: line - startLine})
-				} else {
-					emit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(), parts: parts})
+				default:
+					emit(limit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(len(cur)), parts: parts}))
 					parts = nil
 					startIndex, startLine = index, line
 				}
+				docStart, docLine = len(cur), line
 			}
-			cur = append(cur, l...)
-			line += 1 + loneCRs(l)
+			if !skip {
+				cur = append(cur, b...)
+				if int64(len(cur)-docStart) > l.DocumentSize {
+					// Hand out the batch before this document, and drop
+					// this one up to the next document start.
+					errs = append(errs, docTooLarge(file, docLine+1, l))
+					skip, skipped = true, true
+					if len(parts) > 0 && parts[len(parts)-1].off == docStart {
+						parts = parts[:len(parts)-1]
+					}
+					if docStart > 0 {
+						emit(limit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(docStart), parts: parts}))
+					}
+					cur, parts = cur[:0], nil
+				}
+			}
+			line += 1 + crs
 		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return []Error{{File: file, Line: line + 1, Message: "cannot read: " + err.Error(), Err: err}}
+			// The document being read is cut short: hand out the
+			// complete ones before it.
+			if !skip && docStart > 0 {
+				if len(parts) > 0 && parts[len(parts)-1].off == docStart {
+					parts = parts[:len(parts)-1]
+				}
+				emit(limit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(docStart), parts: parts}))
+			}
+			// The line reached, not the next one, when it was cut.
+			if len(b) > 0 && b[len(b)-1] != '\n' {
+				line--
+			}
+			return append(errs, readError(file, line+1, err))
 		}
 	}
-	if len(cur) > 0 || index == 0 {
-		emit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(), parts: parts})
+	if !skip && (len(cur) > 0 || index == 0 && !skipped) {
+		emit(limit(Document{File: file, Index: startIndex, LineOffset: startLine, Data: flush(len(cur)), parts: parts}))
 	}
-	return nil
+	return errs
+}
+
+// readLine reads one line, keeping at most max bytes of it: a longer
+// line is only ever part of a document past the size limit, whose bytes
+// are dropped. crs counts the lone carriage returns of the line, dropped
+// bytes included, which YAML counts as line breaks.
+func readLine(br *bufio.Reader, max int) (b []byte, crs int, err error) {
+	b, err = br.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return b, loneCRs(b), err
+	}
+	// A line longer than the buffer: collect it, up to max.
+	long := append([]byte(nil), b...)
+	crs = loneCRs(b)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		prevCR := len(b) > 0 && b[len(b)-1] == '\r'
+		b, err = br.ReadSlice('\n')
+		crs += loneCRs(b)
+		if prevCR && len(b) > 0 && b[0] == '\n' {
+			crs-- // a CRLF cut by the buffer
+		}
+		if len(long) < max {
+			long = append(long, b[:min(len(b), max-len(long))]...)
+		}
+	}
+	return long, crs, err
 }
 
 // loneCRs counts carriage returns not followed by a newline: YAML counts
@@ -480,49 +641,129 @@ func firstNonSpace(b []byte) byte {
 	return 0
 }
 
-// isBinary looks at the head of a file; whole tells whether head is the
-// whole file, or was cut (possibly inside a UTF-8 rune).
-func isBinary(head []byte, whole bool) bool {
-	if bytes.IndexByte(head, 0) >= 0 {
-		return true
+// binaryAt looks at the head of a file for content no YAML or JSON holds:
+// a NUL byte, or bytes that are not UTF-8. It returns the offset of the
+// first such byte; whole tells whether head is the whole file, or was cut
+// (possibly inside a UTF-8 rune).
+func binaryAt(head []byte, whole bool) (int, bool) {
+	end := len(head)
+	if nul := bytes.IndexByte(head, 0); nul >= 0 {
+		end = nul
 	}
-	for i := 0; i < 4 && !whole && len(head) > 0 && !utf8.Valid(head); i++ {
-		head = head[:len(head)-1]
+	check := head[:end]
+	if !whole && end == len(head) {
+		// Do not count a rune cut at the end of the head as bad.
+		for i := 0; i < utf8.UTFMax-1 && len(check) > 0 && !utf8.Valid(check); i++ {
+			check = check[:len(check)-1]
+		}
 	}
-	return !utf8.Valid(head)
+	if off := invalidUTF8(check); off >= 0 {
+		return off, true
+	}
+	return end, end < len(head)
+}
+
+// invalidUTF8 returns the offset of the first byte of b that is not
+// valid UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // splitJSON cuts a stream of JSON values; ok is false when the data is not
-// JSON at all, so the caller can read it as YAML.
-func splitJSON(file string, data []byte) ([]Document, bool) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var docs []Document
+// JSON at all, so the caller can read it as YAML. A value past the
+// document size limit is an error naming its line, and the values after
+// it are still read. cut tells that data was cut short (by the input size
+// limit): its last, unfinished value is dropped rather than reported.
+func splitJSON(file string, data []byte, l limits.Limits, cut bool) (docs []Document, errs []Error, ok bool) {
 	prevEnd := 0
 	for {
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if errors.Is(err, io.EOF) {
-			return docs, true
+		start := prevEnd
+		for start < len(data) && isJSONSpace(data[start]) {
+			start++
 		}
-		if err != nil {
-			if len(docs) == 0 {
-				return nil, false
+		if start == len(data) {
+			return docs, errs, true
+		}
+		end := jsonValueEnd(data, start)
+		if end < 0 && cut {
+			return docs, errs, len(docs) > 0 || len(errs) > 0
+		}
+		if end < 0 || int64(end-start) <= l.DocumentSize && !json.Valid(data[start:end]) {
+			if len(docs) == 0 && len(errs) == 0 {
+				return nil, nil, false
 			}
-			// A broken value after good ones: hand the rest to the YAML parser,
-			// which reports the error with its line.
-			off := prevEnd
-			rest := data[off:]
-			docs = append(docs, Document{File: file, Index: len(docs), LineOffset: LineBreaks(data[:off]), Data: rest})
-			return docs, true
+			// A broken value after good ones: hand the rest to the YAML
+			// parser, which reports the error with its line.
+			if int64(len(data)-prevEnd) > l.DocumentSize {
+				return docs, append(errs, docTooLarge(file, LineBreaks(data[:start])+1, l)), true
+			}
+			docs = append(docs, Document{File: file, Index: len(docs), LineOffset: LineBreaks(data[:prevEnd]), Data: data[prevEnd:]})
+			return docs, errs, true
 		}
-		end := int(dec.InputOffset())
-		start := end - len(raw)
 		// Keep the document's own line start so columns stay right, unless
 		// the previous document ends on the same line.
 		ls := max(bytes.LastIndexByte(data[:start], '\n')+1, prevEnd)
+		if int64(end-ls) > l.DocumentSize {
+			errs = append(errs, docTooLarge(file, LineBreaks(data[:start])+1, l))
+			prevEnd = end
+			continue
+		}
 		docs = append(docs, Document{File: file, Index: len(docs), LineOffset: LineBreaks(data[:ls]), Data: data[ls:end]})
 		prevEnd = end
 	}
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// jsonValueEnd returns the end of the JSON value that starts at
+// data[start], by its brackets and strings alone (json.Valid judges it
+// after), or -1 when it does not end. It allocates nothing, whatever the
+// nesting.
+func jsonValueEnd(data []byte, start int) int {
+	depth := 0
+	for i := start; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '"':
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(data) {
+				return -1
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth <= 0 {
+				return i + 1
+			}
+		default:
+			if depth == 0 {
+				// A scalar: up to the next blank or bracket.
+				j := i
+				for j < len(data) && !isJSONSpace(data[j]) && !strings.ContainsRune(`{}[]",`, rune(data[j])) {
+					j++
+				}
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): `)
@@ -623,7 +864,7 @@ func parseParts(d Document) (objs []*object.Object, errs []Error, skipped string
 			end = d.parts[i+1].off
 		}
 		sub := Document{File: d.File, Origin: d.Origin, Locate: d.Locate, Index: d.Index + i + 1,
-			LineOffset: d.LineOffset + line, Data: d.Data[start:end]}
+			LineOffset: d.LineOffset + line, Data: d.Data[start:end], maxNodes: d.maxNodes}
 		o, e, s := Parse(sub)
 		objs, errs = append(objs, o...), append(errs, e...)
 		if s != "" {
@@ -634,6 +875,9 @@ func parseParts(d Document) (objs []*object.Object, errs []Error, skipped string
 }
 
 func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error, skipped string) {
+	if err, ok := tooManyNodes(d, root); ok {
+		return nil, []Error{err}, ""
+	}
 	n := object.Resolve(root)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil, ""
@@ -647,14 +891,26 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 	}
 	o, ok := object.New(n, d.File, d.LineOffset)
 	if !ok {
+		if fe, bad := object.Malformed(n); bad {
+			return nil, append(errs, fieldError(d, fe)), ""
+		}
 		return nil, errs, "not a Kubernetes object (no apiVersion or kind)"
 	}
 	o.Origin, o.Locate = d.Origin, d.Locate
 	if !o.IsList() {
 		return []*object.Object{o}, missingPodSpec(d, o, errs), ""
 	}
+	if fe, bad := o.ItemsError(); bad {
+		line, col := o.Pos(fe.Ref)
+		return nil, append(errs, Error{File: d.File, Line: line, Column: col, Message: fe.Message}), ""
+	}
 	for i, it := range o.Items() {
 		item, ok := object.New(it, d.File, d.LineOffset)
+		if fe, bad := object.Malformed(it); !ok && bad {
+			fe.Message = "items[" + strconv.Itoa(i) + "]." + fe.Message
+			errs = append(errs, fieldError(d, fe))
+			continue
+		}
 		if !ok {
 			line := it.Line + d.LineOffset
 			errs = append(errs, Error{File: d.File, Line: line, Column: it.Column,
@@ -666,6 +922,77 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 		errs = missingPodSpec(d, item, errs)
 	}
 	return objs, errs, ""
+}
+
+// tooManyNodes returns the input error of a document of more nodes than
+// the limit, aliases expanded: checks and fixes follow aliases, so a
+// document of a few anchors can stand for billions of nodes. The YAML
+// decoder has built the tree already; DocumentSize bounds that.
+func tooManyNodes(d Document, root *yaml.Node) (Error, bool) {
+	limit := d.maxNodes
+	if limit <= 0 {
+		limit = limits.Default().YAMLNodes
+	}
+	// A node takes at least half a byte (`{a,b}` is a mapping of two
+	// keys and two nulls): without an alias, a small document is within
+	// the limit, and most are.
+	if len(d.Data) < limit/2-1 && bytes.IndexByte(d.Data, '*') < 0 {
+		return Error{}, false
+	}
+	var memo map[*yaml.Node]int
+	if countNodes(root, limit, &memo) <= limit {
+		return Error{}, false
+	}
+	line := root.Line
+	if n := object.Resolve(root); n != nil && n.Line > 0 {
+		line = n.Line
+	}
+	ex := limits.Limits{YAMLNodes: limit}.YAMLNodesExceeded()
+	return Error{File: d.File, Line: line + d.LineOffset, Message: "document " + ex.Error() + "; it is skipped", Err: ex}, true
+}
+
+// countNodes counts the nodes of the tree below n with aliases expanded,
+// up to max (past it, max+1). The count of an aliased node is kept in
+// memo, so the walk is linear in the nodes as written, whatever they
+// expand to.
+func countNodes(n *yaml.Node, max int, memo *map[*yaml.Node]int) int {
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.AliasNode {
+		t := n.Alias
+		if t == nil {
+			return 1
+		}
+		if *memo == nil {
+			*memo = map[*yaml.Node]int{}
+		}
+		c, ok := (*memo)[t]
+		if !ok {
+			// An alias inside its own anchor (yaml.v3 refuses it) would
+			// expand forever: count it as past the limit.
+			(*memo)[t] = max + 1
+			c = countNodes(t, max, memo)
+			(*memo)[t] = c
+		}
+		return min(1+c, max+1)
+	}
+	total := 1
+	for _, c := range n.Content {
+		if total += countNodes(c, max, memo); total > max {
+			return max + 1
+		}
+	}
+	return total
+}
+
+// fieldError is the input error of a field of a document that is not an
+// object yet.
+func fieldError(d Document, fe object.FieldError) Error {
+	if fe.Ref.Node == nil {
+		return Error{File: d.File, Line: d.LineOffset + 1, Message: fe.Message}
+	}
+	return Error{File: d.File, Line: fe.Ref.Node.Line + d.LineOffset, Column: fe.Ref.Node.Column, Message: fe.Message}
 }
 
 // missingPodSpec appends the error of a workload without a pod spec, which
@@ -707,12 +1034,36 @@ func yamlError(d Document, err error) Error {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
+	if strings.Contains(msg, "control characters") || strings.Contains(msg, "UTF-8") || strings.Contains(msg, "Unicode") {
+		// yaml.v3 reports these where it noticed them, often at the end
+		// of its buffer: name the line of the byte itself.
+		if off := unprintable(d.Data); off >= 0 {
+			line = LineBreaks(d.Data[:off]) + 1
+		}
+	}
 	if line == 0 {
 		// yaml.v3 leaves the line out for errors found at the end of input.
 		line = max(LineBreaks(bytes.TrimRight(d.Data, "\r\n")), 0) + 1
 	}
 	line = min(line, LineBreaks(d.Data)+1)
 	return Error{File: d.File, Line: line + d.LineOffset, Message: "invalid YAML: " + msg}
+}
+
+// unprintable returns the offset of the first byte of b that YAML does
+// not allow (a control character, a byte that is not UTF-8), or -1.
+func unprintable(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return i
+		case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		case r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0xd800 && r < 0xe000 || r == 0xfffe || r == 0xffff:
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // DuplicateKey returns the first repeated key of any mapping below n:

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/limits"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubeharden/kubeharden/internal/object"
@@ -182,7 +184,7 @@ func readBoth(data []byte, batch int) (single, batched string) {
 	}
 	single = dump(objs, errs)
 	objs, errs = nil, nil
-	serrs = split("f", bytes.NewReader(data), batch, func(d Document) {
+	serrs = split("f", bytes.NewReader(data), batch, limits.Default(), func(d Document) {
 		o, e, _ := Parse(d)
 		objs, errs = append(objs, o...), append(errs, e...)
 	})

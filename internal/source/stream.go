@@ -4,7 +4,8 @@ import (
 	"context"
 	"io"
 	"iter"
-	"os"
+
+	"github.com/kubeharden/kubeharden/internal/limits"
 )
 
 // ItemKind tells what an Item carries.
@@ -79,9 +80,17 @@ func walkFile(ctx context.Context, i int, f File, opts Options, yield func(Item)
 	fail := func(e Error) bool { return yield(Item{Kind: Failed, Input: i, Err: e}) }
 	switch f.Kind {
 	case Dockerfile:
-		data, err := os.ReadFile(f.Path)
+		rc, err := Open(f, opts.Stdin)
 		if err != nil {
-			return fail(Error{File: f.Path, Message: "cannot read: " + DescribeFSError(err), Err: err})
+			return fail(Error{File: f.Path, Message: "cannot read: " + err.Error(), Err: err})
+		}
+		defer rc.Close() //nolint:errcheck // read-only: a close error loses nothing
+		data, err := io.ReadAll(LimitInput(ctxReader{ctx, rc}, limits.From(ctx)))
+		if err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
+			return fail(readError(f.Path, LineBreaks(data)+1, err))
 		}
 		return yield(Item{Kind: DockerfileDoc, Input: i, Doc: Document{File: f.Path, Data: data}})
 	case Manifest:
@@ -91,7 +100,7 @@ func walkFile(ctx context.Context, i int, f File, opts Options, yield func(Item)
 		}
 		defer rc.Close() //nolint:errcheck // read-only: a close error loses nothing
 		more := true
-		errs := SplitBatches(f.Path, ctxReader{ctx, rc}, func(d Document) {
+		errs := SplitBatches(f.Path, ctxReader{ctx, rc}, limits.From(ctx), func(d Document) {
 			more = more && yield(Item{Kind: ManifestDoc, Input: i, Doc: d})
 		})
 		for _, e := range errs {
