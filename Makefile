@@ -57,7 +57,9 @@ FUZZ_TARGETS := \
 	./internal/image:FuzzLoadArchive:30000x \
 	./internal/yamledit:FuzzSameNode:100000x \
 	./internal/source:FuzzMatchGlob:200000x \
-	./internal/source:FuzzSplitLimits:100000x
+	./internal/source:FuzzSplitLimits:100000x \
+	./internal/dockerfile:FuzzExpansionBound:100000x \
+	./internal/source/kustomize:FuzzDocSizes:60000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -1,18 +1,23 @@
 package dockerfile
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/kubeharden/kubeharden/internal/limits"
 )
 
 // Options control parsing.
@@ -21,12 +26,20 @@ type Options struct {
 	Target string
 	// BuildArgs override ARG defaults, as --build-arg does.
 	BuildArgs map[string]string
+	// ExpansionSize bounds, in bytes, every value ARG and ENV expansion
+	// builds, and the bytes that expansion adds in the whole file
+	// (limits.Limits.ExpansionSize; 0 means its default). Past it the
+	// word is kept as written, with an error at its line.
+	ExpansionSize int
 }
 
 // Error is a parse error at a line (0 when unknown).
 type Error struct {
 	Line    int
 	Message string
+	// Err is the cause when it is one to match with errors.Is or
+	// errors.As (a *limits.Exceeded), else nil.
+	Err error
 }
 
 func (e Error) Error() string {
@@ -35,6 +48,9 @@ func (e Error) Error() string {
 	}
 	return e.Message
 }
+
+// Unwrap returns the cause.
+func (e Error) Unwrap() error { return e.Err }
 
 // expanded lists the instructions whose arguments BuildKit expands with
 // the stage's ARGs and ENVs (instructions.SupportsSingleWordExpansion),
@@ -56,13 +72,24 @@ var expanded = map[string]bool{
 func Parse(path string, data []byte, opts Options) (*File, []Error) {
 	res, err := parser.Parse(bytes.NewReader(validUTF8(data)))
 	if err != nil {
-		return nil, []Error{toError(err, 0)}
+		e := toError(err, 0)
+		if l := directiveErrorLine(data, e.Message); l > 0 {
+			e.Line = l
+		}
+		if l := longLine(data); l > 0 {
+			// BuildKit stops at the line, and reports the line before it,
+			// or "file with no instructions" when there is none.
+			e = Error{Line: l, Message: fmt.Sprintf("line longer than the %d bytes BuildKit reads in one line", bufio.MaxScanTokenSize-1)}
+		}
+		return nil, []Error{e}
 	}
+	l := limits.Limits{ExpansionSize: opts.ExpansionSize}.WithDefaults()
 	p := &parseState{
-		f:    &File{Path: path, Ignores: map[int]map[string]string{}},
-		opts: opts,
-		lex:  shell.NewLex(res.EscapeToken),
-		meta: vars{},
+		f:     &File{Path: path, Ignores: map[int]map[string]string{}},
+		opts:  opts,
+		lex:   shell.NewLex(res.EscapeToken),
+		meta:  vars{},
+		limit: l,
 	}
 	for _, n := range res.AST.Children {
 		p.node(n)
@@ -97,6 +124,11 @@ type parseState struct {
 	args, env vars
 	// stageEnv keeps each stage's ENVs at its end, by stage index.
 	stageEnv []vars
+	limit    limits.Limits
+	// expanded is the bytes expansion added so far; past the limit,
+	// expansion stops (expansionOff) so that one error is reported.
+	expanded     int64
+	expansionOff bool
 }
 
 func (p *parseState) errorf(line int, format string, args ...any) {
@@ -253,13 +285,58 @@ func (p *parseState) stageVars() vars {
 
 // expand substitutes variables in word; on a bad substitution it records
 // an error and returns word as written.
+//
+// Expansion is bounded: each value doubling the last, forty ARG lines
+// reach terabytes. A word whose expansion could pass the expansion size
+// limit is not expanded (its bound is computed from the values it names,
+// before BuildKit builds anything), and once expansion has added that
+// limit's bytes in the file, later words are kept as written. Both are
+// errors at the word's line.
 func (p *parseState) expand(line int, word string, env vars) string {
+	if p.expansionOff {
+		return word
+	}
+	max := int64(p.limit.ExpansionSize)
+	if b := expansionBound(word, env); b > max {
+		p.expansionError(line, word, fmt.Sprintf("its value could reach %d bytes, which", b))
+		return word
+	}
+	out := p.substitute(line, word, env)
+	if int64(len(out)) > max {
+		p.expansionError(line, word, "its value")
+		return word
+	}
+	if grown := int64(len(out) - len(word)); grown > 0 {
+		if p.expanded += grown; p.expanded > max {
+			p.expansionError(line, word, fmt.Sprintf("expansion in this Dockerfile would then have added %d bytes in all, which", p.expanded))
+			p.expansionOff = true
+			return word
+		}
+	}
+	return out
+}
+
+func (p *parseState) expansionError(line int, word, what string) {
+	err := p.limit.ExpansionSizeExceeded()
+	p.errs = append(p.errs, Error{Line: line, Err: err,
+		Message: fmt.Sprintf("not expanding %s: %s %v", shorten(word), what, err)})
+}
+
+// shorten quotes a word for a message, cut when long.
+func shorten(word string) string {
+	if len(word) > 60 {
+		return strconv.Quote(word[:57]) + "..."
+	}
+	return strconv.Quote(word)
+}
+
+func (p *parseState) substitute(line int, word string, env vars) string {
 	// As BuildKit, then keep plain references to unset variables as
 	// written; ${X:-default} still takes its default.
 	p.lex.SkipUnsetEnv = false
 	out, unmatched, err := p.lex.ProcessWord(word, env)
 	if err != nil {
-		p.errorf(line, "expanding %q: %s", word, errorMessage(err))
+		p.errorf(line, "expanding %s: %s", shorten(word), errorMessage(err))
 		return word
 	}
 	for name := range unmatched {
@@ -272,6 +349,124 @@ func (p *parseState) expand(line int, word string, env vars) string {
 		}
 	}
 	return out
+}
+
+// expansionBound is at least the length of word expanded with env by
+// BuildKit's lexer: the word, plus the value of every variable it names
+// ($X, ${X}, ${X...}; a default or alternative is part of the word), the
+// whole multiplied, for each pattern substitution ${X/p/r} or ${X//p/r},
+// by len(X)+2, since r may replace every character of X. Names are found
+// as the lexer finds them; escaped or quoted ones are counted too.
+func expansionBound(word string, env vars) int64 {
+	total, mult := int64(len(word)), int64(1)
+	for i := 0; i < len(word); i++ {
+		if word[i] != '$' {
+			continue
+		}
+		j := i + 1
+		brace := j < len(word) && word[j] == '{'
+		if brace {
+			j++
+		}
+		name, end := varName(word, j)
+		v, ok := env[name]
+		if name == "" || !ok {
+			continue
+		}
+		total = satAdd(total, int64(len(v)))
+		if brace && end < len(word) && word[end] == '/' {
+			mult = satMul(mult, int64(len(v))+2)
+		}
+	}
+	return satMul(total, mult)
+}
+
+// varName reads a variable name at word[i:] as BuildKit's lexer does
+// (processName): digits, or one special parameter, or letters, digits
+// and underscores. It returns the name and the offset after it.
+func varName(word string, i int) (string, int) {
+	start := i
+	if i >= len(word) {
+		return "", i
+	}
+	if c := word[i]; c >= '0' && c <= '9' {
+		for i < len(word) && word[i] >= '0' && word[i] <= '9' {
+			i++
+		}
+		return word[start:i], i
+	}
+	if strings.IndexByte("@*#?-$!0", word[i]) >= 0 {
+		return word[i : i+1], i + 1
+	}
+	for i < len(word) {
+		r, size := utf8.DecodeRuneInString(word[i:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
+			break
+		}
+		i += size
+	}
+	return word[start:i], i
+}
+
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func satMul(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// longLine returns the first line BuildKit's line scanner cannot read
+// (longer than bufio.MaxScanTokenSize with its newline), 0 when none is.
+func longLine(data []byte) int {
+	for line := 1; len(data) > 0; line++ {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			i = len(data) - 1
+		}
+		if i+1 > bufio.MaxScanTokenSize-1 {
+			return line
+		}
+		data = data[i+1:]
+	}
+	return 0
+}
+
+// directiveRE is a parser directive line, as BuildKit reads it.
+var directiveRE = regexp.MustCompile(`^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`)
+
+// directiveErrorLine returns the line of the parser directive a BuildKit
+// error is about, which BuildKit does not give (0 when it is about none):
+// an invalid escape directive, or a directive given twice.
+func directiveErrorLine(data []byte, msg string) int {
+	want, nth := "", 1
+	switch {
+	case strings.HasPrefix(msg, "invalid escape token"):
+		want = "escape"
+	case strings.HasPrefix(msg, "only one ") && strings.HasSuffix(msg, " parser directive can be used"):
+		want, nth = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(msg, "only one "), " parser directive can be used")), 2
+	default:
+		return 0
+	}
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	for i, line := range strings.Split(text, "\n") {
+		m := directiveRE.FindStringSubmatch(strings.TrimLeft(strings.TrimRight(line, "\r"), " \t"))
+		if m == nil {
+			return 0
+		}
+		if strings.ToLower(m[1]) == want {
+			if nth--; nth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
 }
 
 // plainRef reports whether word refers to name as $name or ${name}.

@@ -13,7 +13,7 @@ import (
 func (e *Engine) scanDockerfile(d source.Document, r *docResult) {
 	df, errs := dockerfile.Parse(d.File, d.Data, dockerfile.Options{Target: e.opts.DockerfileTarget})
 	for _, pe := range errs {
-		r.errors = append(r.errors, source.Error{File: d.File, Line: pe.Line, Message: pe.Message})
+		r.errors = append(r.errors, source.Error{File: d.File, Line: pe.Line, Message: pe.Message, Err: pe.Err})
 	}
 	if df == nil {
 		return

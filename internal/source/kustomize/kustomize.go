@@ -14,11 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -27,6 +28,7 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -41,10 +43,6 @@ type Options struct {
 // originAnnotation is where kustomize records the file a built object came
 // from (buildMetadata: [originAnnotations]).
 const originAnnotation = "config.kubernetes.io/origin"
-
-// buildMu serialises builds: krusty keeps the OpenAPI schema in a package
-// variable that every build resets.
-var buildMu sync.Mutex
 
 // Build builds the kustomization in dir and returns one document per built
 // object, in kustomize's output order (the legacy kind order, or the
@@ -66,8 +64,21 @@ var buildMu sync.Mutex
 // Errors name a kustomization file, or the plugin configuration file at
 // fault, with a line when known: a remote entry while remote bases are off
 // (found before anything is fetched), a helmCharts field, YAML kustomize
-// cannot survive (self-referencing or exploding aliases), or the build's
-// error. On any error nothing is returned for the kustomization.
+// cannot survive (self-referencing or exploding aliases), a file past the
+// run's limits or not a regular file (at the entry that names it), or the
+// build's error. On any error nothing is returned for the kustomization.
+//
+// A build is bounded by the run's limits (limits.From(ctx)): every file
+// kustomize reads by the input size limit, each of its documents by the
+// document size limit, all of them together by the input size limit; the
+// output by the render size limit, checked before the build on the
+// resource files counted once per inclusion, and after it; the time by
+// the render time limit, checked before the build on an estimate of
+// krusty's time (see pairCost), and during it. krusty cannot be stopped
+// midway: past the time limit, or when ctx ends, Build returns at once
+// and the abandoned build reads no more files, but its transformations
+// run on in the background until they end, and later builds wait for it
+// within their own time limit.
 func Build(ctx context.Context, dir string, opts Options) ([]source.Document, []source.Error) {
 	kfile := findKustomization(dir)
 	if kfile == "" {
@@ -76,32 +87,66 @@ func Build(ctx context.Context, dir string, opts Options) ([]source.Document, []
 	if err := ctx.Err(); err != nil {
 		return nil, []source.Error{{File: kfile, Message: "not built: " + err.Error(), Err: err}}
 	}
-	t := walkTree(kfile, opts.AllowRemote)
+	l := limits.From(ctx)
+	ctx, cancel := context.WithTimeoutCause(ctx, l.RenderTimeout, l.RenderTimeoutExceeded())
+	defer cancel()
+	t := walkTree(ctx, kfile, opts.AllowRemote)
 	if len(t.errs) > 0 {
 		return nil, t.errs
 	}
-	m, err := run(ctx, dir, kfile)
+	if w := t.weight[visitKey(kfile, false)]; w > l.RenderSize {
+		err := l.RenderSizeExceeded()
+		return nil, []source.Error{{File: kfile, Err: err,
+			Message: fmt.Sprintf("not built: its resources, counted once for each time they are included, come to %s, which %v", limits.Bytes(w), err)}}
+	}
+	m, fail, err := run(ctx, dir, kfile, t)
+	if fail != nil {
+		return nil, []source.Error{*fail}
+	}
 	if err != nil {
-		return nil, []source.Error{buildError(dir, kfile, err)}
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, []source.Error{{File: kfile, Message: err.Error(), Err: cause}}
+		}
+		return nil, []source.Error{buildError(dir, kfile, err, t)}
 	}
 	docs, err := documents(dir, kfile, m, t)
 	if err != nil {
-		return nil, []source.Error{buildError(dir, kfile, err)}
+		return nil, []source.Error{buildError(dir, kfile, err, t)}
+	}
+	var size int64
+	for _, d := range docs {
+		if size += int64(len(d.Data)); size > l.RenderSize {
+			err := l.RenderSizeExceeded()
+			return nil, []source.Error{{File: kfile, Message: "not built: its output " + err.Error(), Err: err}}
+		}
 	}
 	return docs, nil
 }
 
 type result struct {
-	m   resmap.ResMap
-	err error
+	m    resmap.ResMap
+	fail *source.Error
+	err  error
 }
 
+// buildSem serialises builds: krusty keeps the OpenAPI schema in a
+// package variable that every build resets. It is a channel so that a
+// build waits for it no longer than its context lets it.
+var buildSem = make(chan struct{}, 1)
+
 // run runs krusty on dir. It returns when the context ends even if krusty
-// has not: a remote base can take a long time to clone.
-func run(ctx context.Context, dir, kfile string) (resmap.ResMap, error) {
-	fsys, err := newOverlayFS(kfile)
+// has not: a remote base can take a long time to clone, and a hostile
+// kustomization to transform. fail is the first file the build refused
+// to read, at the entry that names it.
+func run(ctx context.Context, dir, kfile string, t *tree) (resmap.ResMap, *source.Error, error) {
+	fsys, err := newOverlayFS(ctx, dir, kfile, t)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	select {
+	case buildSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("not built: waiting for an earlier kustomization build, still running: %w", context.Cause(ctx))
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -110,10 +155,10 @@ func run(ctx context.Context, dir, kfile string) (resmap.ResMap, error) {
 			if p := recover(); p != nil {
 				r = result{err: fmt.Errorf("kustomize failed: %v", p)}
 			}
+			r.fail = fsys.fail
+			<-buildSem
 			done <- r
 		}()
-		buildMu.Lock()
-		defer buildMu.Unlock()
 		o := krusty.MakeDefaultOptions()
 		// Unspecified is what `kustomize build` does without --reorder:
 		// the legacy kind order unless the kustomization has sortOptions.
@@ -126,27 +171,38 @@ func run(ctx context.Context, dir, kfile string) (resmap.ResMap, error) {
 	}()
 	select {
 	case r := <-done:
-		return r.m, r.err
+		return r.m, r.fail, r.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("not built: %w", ctx.Err())
+		return nil, nil, fmt.Errorf("not built: %w", context.Cause(ctx))
 	}
 }
 
 // overlayFS is the disk as kustomize sees it, except for files whose
 // content is replaced in memory, and that refuses writes outside
-// kustomize's own temporary clones.
+// kustomize's own temporary clones. It reads only regular files within
+// the run's limits, and nothing once the build's context has ended.
 type overlayFS struct {
 	filesys.FileSystem
 	files map[string][]byte
+	// dir is the kustomization's directory as the user named it.
+	dir string
+	ctx context.Context
+	l   limits.Limits
+	t   *tree
+	// read is the bytes read so far, cost the squared lengths of their
+	// lists and mappings (see pairCost), docs their documents.
+	read, cost, docs int64
+	costs            costCheck
+	fail             *source.Error
 }
 
-func newOverlayFS(kfile string) (*overlayFS, error) {
+func newOverlayFS(ctx context.Context, dir, kfile string, t *tree) (*overlayFS, error) {
 	disk := filesys.MakeFsOnDisk()
-	data, err := readRegular(kfile)
+	data, err := readInput(kfile, t.l)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", kfile, err)
 	}
-	o := &overlayFS{FileSystem: disk, files: map[string][]byte{}}
+	o := &overlayFS{FileSystem: disk, files: map[string][]byte{}, dir: dir, ctx: ctx, l: t.l, t: t}
 	if inj := injectOrigin(data); !bytes.Equal(inj, data) {
 		o.files[realPath(kfile)] = inj
 	}
@@ -161,22 +217,85 @@ func (o *overlayFS) content(p string) ([]byte, bool) {
 	return b, ok
 }
 
-// ReadFile implements filesys.FileSystem. Every file kustomize reads
-// passes checkYAML first.
+// refuse records why the file p is not read, at the entry that names it,
+// and returns the error for kustomize.
+func (o *overlayFS) refuse(p string, err error) error {
+	if o.fail == nil {
+		e := source.Error{File: userPath(o.dir, p), Message: err.Error(), Err: err}
+		if r, ok := o.t.refOf(p); ok {
+			e = source.Error{File: r.file, Line: r.line, Column: r.col, Message: r.value + ": " + err.Error(), Err: err}
+		}
+		o.fail = &e
+	}
+	return fmt.Errorf("%s: %w", p, err)
+}
+
+// ReadFile implements filesys.FileSystem. Every file kustomize reads is
+// a regular file within the limits, and passes check.
 func (o *overlayFS) ReadFile(p string) ([]byte, error) {
+	if err := o.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("not read: %w", context.Cause(o.ctx))
+	}
 	b, ok := o.content(p)
 	if ok {
 		b = append([]byte(nil), b...)
 	} else {
 		var err error
-		if b, err = o.FileSystem.ReadFile(p); err != nil {
-			return nil, err
+		if b, err = readInput(p, o.l); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, err // kustomize tries paths that may not exist
+			}
+			return nil, o.refuse(p, err)
 		}
 	}
-	if err := checkYAML(b); err != nil {
+	if o.read = saturatingAdd(o.read, int64(len(b))); o.read > o.l.InputSize {
+		return nil, o.refuse(p, fmt.Errorf("the files of the kustomization together: %w", o.l.InputSizeExceeded()))
+	}
+	if err := o.check(p, b); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return b, nil
+}
+
+// check refuses YAML kustomize cannot survive (see checkAliases), and adds
+// up the cost of its lists and mappings: past the render time limit, the
+// build is refused before krusty transforms anything, since it reads
+// every file first. Data that does not parse is left for kustomize to
+// report.
+func (o *overlayFS) check(p string, data []byte) error {
+	docs, _ := parseDocs(data)
+	inline := 0
+	if isKustomizationName(filepath.Base(p)) {
+		inline = 2 // inline patches
+	}
+	for _, d := range docs {
+		if err := checkAliases(d, 0); err != nil {
+			return err
+		}
+		o.cost = saturatingAdd(o.cost, o.costs.doc(p, d, inline))
+	}
+	o.docs += int64(len(docs))
+	if estimate(o.total()) > o.l.RenderTimeout {
+		return o.refuse(p, o.costErr())
+	}
+	return nil
+}
+
+// total is the build's cost: its lists and mappings, and its resources,
+// which krusty also compares pairwise (resmap.Append).
+func (o *overlayFS) total() int64 {
+	return saturatingAdd(o.cost, saturatingMul(o.docs, o.docs))
+}
+
+func (o *overlayFS) costErr() error {
+	what := fmt.Sprintf("its files hold %d documents", o.docs)
+	if o.cost > o.docs*o.docs {
+		c := o.costs.longest
+		c.file = userPath(o.dir, c.file)
+		what = c.String()
+	}
+	return fmt.Errorf("%s (kustomize's time grows with the square of a list's length and of the number of resources): the build would take about %s, which %w",
+		what, estimate(o.total()).Round(time.Second), o.l.RenderTimeoutExceeded())
 }
 
 // Open implements filesys.FileSystem.
@@ -299,18 +418,14 @@ var (
 // kustomization it is about: the innermost one kustomize could not load,
 // else the top one. The line is kept when the error is about that
 // kustomization file's YAML.
-func buildError(dir, kfile string, err error) source.Error {
+func buildError(dir, kfile string, err error, t *tree) source.Error {
 	msg := err.Error()
 	file := kfile
 	rest := msg
 	if ms := targetRE.FindAllStringSubmatchIndex(msg, -1); len(ms) > 0 {
 		last := ms[len(ms)-1]
 		target := msg[last[2]:last[3]]
-		// kustomize names directories by their real absolute path; name
-		// them from dir as the user did when they are below it or beside.
-		if rel, err := filepath.Rel(realPath(dir), target); err == nil {
-			target = filepath.Join(dir, rel)
-		}
+		target = userPath(dir, target)
 		if k := findKustomization(target); k != "" {
 			file = k
 			rest = msg[last[1]:]
@@ -319,11 +434,61 @@ func buildError(dir, kfile string, err error) source.Error {
 	e := source.Error{File: file, Message: "kustomize build failed: " + msg}
 	if m := kustErrRE.FindStringSubmatch(rest); m != nil && strings.HasPrefix(strings.TrimLeft(rest, ": "), "invalid Kustomization") {
 		line, _ := strconv.Atoi(m[1])
-		if data, rerr := readRegular(file); rerr == nil {
+		if data, rerr := readInput(file, t.l); rerr == nil {
 			e.Line = clampLine(line, data)
 		}
+		return e
+	}
+	if r, ok := t.entryIn(file, rest); ok {
+		e.File, e.Line, e.Column = r.file, r.line, r.col
 	}
 	return e
+}
+
+// entryIn finds the entry a kustomize error is about: kustomize quotes
+// the paths it was loading, outermost first ("accumulating resources from
+// 'base': ... from 'deployment.yaml'"). Starting at the kustomization
+// file, it follows the quoted entries of each kustomization into the
+// kustomization they name, and returns the last one found.
+func (t *tree) entryIn(kfile, msg string) (ref, bool) {
+	var found ref
+	ok := false
+	cur := realPath(kfile)
+	for range maxDepth {
+		best, at, n := -1, ref{}, 0
+		for _, r := range t.refs {
+			if realPath(r.file) != cur {
+				continue
+			}
+			for _, v := range []string{r.value, realPath(r.full)} {
+				for _, q := range []string{"'" + v + "'", "(" + v + ")", "[" + v + "]", `"` + v + `"`} {
+					if i := strings.Index(msg, q); i >= 0 && (best < 0 || i < best || i == best && r.line < at.line) {
+						best, at, n = i, r, len(q)
+					}
+				}
+			}
+		}
+		if best < 0 {
+			break
+		}
+		found, ok = at, true
+		msg = msg[best+n:]
+		k := findKustomization(at.full)
+		if k == "" {
+			break
+		}
+		cur = realPath(k)
+	}
+	return found, ok
+}
+
+// userPath names a path kustomize gave (its real absolute path) from dir
+// as the user named it, when it is below dir or beside.
+func userPath(dir, p string) string {
+	if rel, err := filepath.Rel(realPath(dir), p); err == nil {
+		return filepath.Join(dir, rel)
+	}
+	return p
 }
 
 // documents turns the built objects into documents, stripping the origin

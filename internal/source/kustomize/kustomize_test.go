@@ -330,7 +330,8 @@ func TestBuildError(t *testing.T) {
 		t.Fatalf("errors: %v", errs)
 	}
 	e := errs[0]
-	if e.File != filepath.Join(dir, "kustomization.yaml") || e.Line != 0 ||
+	// The line of the entry that names the missing file.
+	if e.File != filepath.Join(dir, "kustomization.yaml") || e.Line != 5 ||
 		!strings.HasPrefix(e.Message, "kustomize build failed: ") || !strings.Contains(e.Message, "missing.yaml") {
 		t.Errorf("error = %v", e)
 	}
@@ -373,7 +374,7 @@ func TestBuildErrorNamesKustomization(t *testing.T) {
 			"kustomization.yaml": "resources:\n  - a.yaml\n",
 			"a.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [\n",
 		},
-		file: "kustomization.yaml", msg: "a.yaml",
+		file: "kustomization.yaml", line: 2, msg: "a.yaml",
 	}, {
 		name: "exec plugin",
 		files: map[string]string{
@@ -396,7 +397,7 @@ metadata:
 			"app/kustomization.yaml": "resources:\n  - ../base\n",
 			"base/cm.yaml":           "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
 		},
-		dir: "app", file: "app/kustomization.yaml", msg: "base",
+		dir: "app", file: "app/kustomization.yaml", line: 2, msg: "base",
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

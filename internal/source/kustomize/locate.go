@@ -181,7 +181,7 @@ func (l *locator) file(p string) *origFile {
 		return f
 	}
 	var f *origFile
-	if data, err := readRegular(p); err == nil {
+	if data, err := readInput(p, l.t.l); err == nil {
 		// A document that does not parse ends the file, as it ended
 		// kustomize's reading of it.
 		docs, _ := parseDocs(data)

@@ -2,18 +2,22 @@ package kustomize
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -21,22 +25,42 @@ import (
 // by, in its order.
 var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
-// Limits that keep a hostile tree from exhausting the walk.
+// Limits that keep a hostile tree from exhausting the walk. The size of
+// every file read is bounded by the run's limits (see readInput).
 const (
-	maxDepth    = 64
-	maxVisits   = 10000
-	maxFileSize = 16 << 20
+	maxDepth  = 64
+	maxVisits = 10000
 )
 
 // tree is what the walk learns about a kustomization and everything it
 // reaches locally, before kustomize runs.
 type tree struct {
+	ctx         context.Context
+	l           limits.Limits
 	allowRemote bool
 	errs        []source.Error
 	visited     map[string]bool
+	// refs maps the real path of every local file or directory a
+	// kustomization names to the first entry naming it, so that an error
+	// about the file points at the line that brought it in.
+	refs map[string]ref
+	// weight is, by visit key, the bytes of resource files a
+	// kustomization brings in, counted once per inclusion: what its build
+	// prints, roughly, before any patch.
+	weight map[string]int64
 	// prefixes and suffixes are every namePrefix and nameSuffix of the
 	// tree: a built name is the original name wrapped in some of them.
 	prefixes, suffixes map[string]bool
+}
+
+// isKustomizationName reports whether base is a kustomization file name.
+func isKustomizationName(base string) bool {
+	for _, n := range kustomizationNames {
+		if base == n {
+			return true
+		}
+	}
+	return false
 }
 
 // findKustomization returns the kustomization file of dir, "" when it has
@@ -59,15 +83,56 @@ func findKustomization(dir string) string {
 // URL from is looked at, with the case-insensitive keys kustomize accepts,
 // and a kustomization it cannot parse is an error, so that no entry it
 // could not see is ever fetched.
-func walkTree(kfile string, allowRemote bool) *tree {
+func walkTree(ctx context.Context, kfile string, allowRemote bool) *tree {
 	t := &tree{
+		ctx:         ctx,
+		l:           limits.From(ctx),
 		allowRemote: allowRemote,
 		visited:     map[string]bool{},
+		refs:        map[string]ref{},
+		weight:      map[string]int64{},
 		prefixes:    map[string]bool{},
 		suffixes:    map[string]bool{},
 	}
 	t.kustomization(kfile, false, 0)
 	return t
+}
+
+// ref is an entry of a kustomization that names a local file or
+// directory.
+type ref struct {
+	// file is the kustomization file, line and col the entry's position.
+	file      string
+	line, col int
+	// value is the path as written, full the path it names.
+	value, full string
+}
+
+// addRef records the entry n of kfile naming the local path full.
+func (t *tree) addRef(kfile string, n *yaml.Node, full, value string) {
+	key := realPath(full)
+	if _, ok := t.refs[key]; ok || n == nil || len(t.refs) >= maxVisits {
+		return
+	}
+	t.refs[key] = ref{file: kfile, line: n.Line, col: n.Column, value: value, full: full}
+}
+
+// refOf returns the entry that brought in the file p: the entry naming
+// it, else the one naming its directory (a kustomization file).
+func (t *tree) refOf(p string) (ref, bool) {
+	if r, ok := t.refs[realPath(p)]; ok {
+		return r, true
+	}
+	r, ok := t.refs[realPath(filepath.Dir(p))]
+	return r, ok
+}
+
+// saturatingAdd adds sizes without overflowing.
+func saturatingAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // ErrRemoteDisabled is the cause of the error on a remote base or resource
@@ -85,15 +150,20 @@ func (t *tree) errorf(file string, n *yaml.Node, format string, args ...any) {
 // visit reports whether a file is seen for the first time; configs tells
 // whether its resources are plugin configurations.
 func (t *tree) visit(p string, configs bool) bool {
-	key := realPath(p)
-	if configs {
-		key += "\x00configs"
-	}
+	key := visitKey(p, configs)
 	if t.visited[key] || len(t.visited) >= maxVisits {
 		return false
 	}
 	t.visited[key] = true
 	return true
+}
+
+func visitKey(p string, configs bool) string {
+	key := realPath(p)
+	if configs {
+		key += "\x00configs"
+	}
+	return key
 }
 
 func realPath(p string) string {
@@ -106,25 +176,83 @@ func realPath(p string) string {
 	return p
 }
 
-// readRegular reads a regular file of bounded size: a kustomization may
-// name /dev/zero or a FIFO, which must not hang the scan.
-func readRegular(p string) ([]byte, error) {
-	info, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	if info.Size() > maxFileSize {
-		return nil, fmt.Errorf("larger than %d MiB", maxFileSize>>20)
-	}
-	f, err := os.Open(p)
+// ErrNotRegular is the cause of the error on a file kustomize would read
+// that is not a regular file (a FIFO, a device, a socket).
+var ErrNotRegular = errors.New("not a regular file")
+
+// readRegular reads a regular file of at most max bytes: a kustomization
+// may name /dev/zero or a FIFO, which must not hang the scan. The file is
+// opened without blocking (opening a FIFO waits for a writer) and checked
+// once open, so that it cannot be swapped between a check and the read.
+func readRegular(p string, max int64, exceeded func() error) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }() // read-only
-	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, ErrNotRegular
+	}
+	if info.Size() > max {
+		return nil, exceeded()
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, exceeded() // it grew while read
+	}
+	return data, nil
+}
+
+// readInput reads a file kustomize reads, bounded by the input size
+// limit, each of its documents by the document size limit.
+func readInput(p string, l limits.Limits) ([]byte, error) {
+	data, err := readRegular(p, l.InputSize, l.InputSizeExceeded)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDocSizes(data, l); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// checkDocSizes checks every document of a YAML stream against the
+// document size limit. A line "---" at the first column always starts a
+// document in YAML, even inside a block scalar.
+func checkDocSizes(data []byte, l limits.Limits) error {
+	if int64(len(data)) <= l.DocumentSize {
+		return nil
+	}
+	start, line, docLine := 0, 1, 1
+	for i := 0; i <= len(data); i++ {
+		end := i == len(data)
+		if !end && (data[i] != '\n' || !docMarker(data[i+1:])) {
+			if data[i] == '\n' {
+				line++
+			}
+			continue
+		}
+		if int64(i-start) > l.DocumentSize {
+			return fmt.Errorf("document at line %d: %w", docLine, l.DocumentSizeExceeded())
+		}
+		if !end {
+			line++
+			start, docLine = i+1, line
+		}
+	}
+	return nil
+}
+
+// docMarker reports whether b starts with a document marker line.
+func docMarker(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("---")) && (len(b) == 3 || b[3] == ' ' || b[3] == '\t' || b[3] == '\n' || b[3] == '\r')
 }
 
 // parseDocs parses every document of a YAML stream.
@@ -147,37 +275,45 @@ func parseDocs(data []byte) ([]*yaml.Node, error) {
 // kustomization walks one kustomization file. configs is true when the
 // resources it lists are plugin configurations (it was reached through
 // generators, transformers or validators).
-func (t *tree) kustomization(kfile string, configs bool, depth int) {
+func (t *tree) kustomization(kfile string, configs bool, depth int) int64 {
+	key := visitKey(kfile, configs)
 	if depth > maxDepth || !t.visit(kfile, configs) {
-		return
+		return t.weight[key]
 	}
-	data, err := readRegular(kfile)
+	if err := t.ctx.Err(); err != nil {
+		t.errs = append(t.errs, source.Error{File: kfile, Message: "not built: " + err.Error(), Err: err})
+		return 0
+	}
+	data, err := readInput(kfile, t.l)
 	if err != nil {
-		t.errorf(kfile, nil, "cannot read: %v", err)
-		return
+		t.errs = append(t.errs, source.Error{File: kfile, Message: "cannot read: " + err.Error(), Err: err})
+		return 0
 	}
 	docs, err := parseDocs(data)
 	if err != nil {
 		line, msg := yamlErrorLine(err)
 		t.errs = append(t.errs, source.Error{File: kfile, Line: clampLine(line, data), Message: "invalid kustomization: " + msg})
-		return
+		return 0
 	}
 	for _, d := range docs {
 		if err := checkAliases(d, 0); err != nil {
 			t.errorf(kfile, nil, "invalid kustomization: %v", err)
-			return
+			return 0
 		}
 	}
 	kdir := filepath.Dir(kfile)
+	var w int64
 	for _, d := range docs {
 		root := resolve(d)
 		if root == nil || root.Kind != yaml.MappingNode {
 			continue
 		}
 		for _, kv := range entries(root, 0) {
-			t.field(kfile, kdir, kv[0], kv[1], configs, depth)
+			w = saturatingAdd(w, t.field(kfile, kdir, kv[0], kv[1], configs, depth))
 		}
 	}
+	t.weight[key] = w
+	return w
 }
 
 // kustomizationFields are the fields the walk looks at, lowercase.
@@ -200,8 +336,10 @@ func fold(key string, names []string) string {
 	return ""
 }
 
-// field checks one top-level field of a kustomization.
-func (t *tree) field(kfile, kdir string, key, val *yaml.Node, configs bool, depth int) {
+// field checks one top-level field of a kustomization, and returns the
+// weight of what it brings in.
+func (t *tree) field(kfile, kdir string, key, val *yaml.Node, configs bool, depth int) int64 {
+	var w int64
 	name := fold(key.Value, kustomizationFields)
 	switch name {
 	case "nameprefix", "namesuffix":
@@ -218,7 +356,7 @@ func (t *tree) field(kfile, kdir string, key, val *yaml.Node, configs bool, dept
 		}
 	case "resources", "bases":
 		for _, it := range items(val) {
-			t.resource(kfile, kdir, it, configs, depth, "base")
+			w = saturatingAdd(w, t.resource(kfile, kdir, it, configs, depth, "base"))
 		}
 	case "components":
 		for _, it := range items(val) {
@@ -232,7 +370,8 @@ func (t *tree) field(kfile, kdir string, key, val *yaml.Node, configs bool, dept
 				t.remote(kfile, it, "component", p)
 				continue
 			}
-			t.dir(filepath.Join(kdir, p), configs, depth)
+			t.addRef(kfile, it, filepath.Join(kdir, p), p)
+			w = saturatingAdd(w, t.dir(filepath.Join(kdir, p), configs, depth))
 		}
 	case "generators", "transformers", "validators":
 		for _, it := range items(val) {
@@ -246,7 +385,7 @@ func (t *tree) field(kfile, kdir string, key, val *yaml.Node, configs bool, dept
 				for _, d := range docs {
 					if err := checkAliases(d, 0); err != nil {
 						t.errorf(kfile, it, "invalid plugin configuration: %v", err)
-						return
+						return w
 					}
 					if r := resolve(d); r != nil && r.Kind == yaml.MappingNode {
 						t.pluginConfig(kfile, it, r, 0)
@@ -261,64 +400,74 @@ func (t *tree) field(kfile, kdir string, key, val *yaml.Node, configs bool, dept
 		for _, it := range items(val) {
 			if p := scalar(it); isHTTP(p) {
 				t.remote(kfile, it, "file", p)
+			} else if p != "" && !strings.ContainsAny(p, "\n\r") {
+				t.addRef(kfile, it, t.local(kdir, p), p)
 			}
 		}
 	case "patches", "patchesjson6902", "replacements":
 		for _, it := range items(val) {
-			t.pathKeys(kfile, it, nil)
+			t.pathKeys(kfile, kdir, it, nil)
 		}
 	case "openapi":
-		t.pathKeys(kfile, val, nil)
+		t.pathKeys(kfile, kdir, val, nil)
 	case "configmapgenerator", "secretgenerator":
 		for _, it := range items(val) {
-			t.pathKeys(kfile, it, nil)
+			t.pathKeys(kfile, kdir, it, nil)
 		}
 	}
+	return w
+}
+
+// local is the path p of an entry of the kustomization in kdir.
+func (t *tree) local(kdir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(kdir, p)
 }
 
 // resource checks an entry that kustomize loads as a file, else as a
-// directory or git repository.
-func (t *tree) resource(kfile, kdir string, it *yaml.Node, configs bool, depth int, what string) {
+// directory or git repository, and returns the weight it brings in.
+func (t *tree) resource(kfile, kdir string, it *yaml.Node, configs bool, depth int, what string) int64 {
 	p := scalar(it)
 	if p == "" {
-		return
+		return 0
 	}
 	if isHTTP(p) {
 		t.remote(kfile, it, "resource", p)
-		return
+		return 0
 	}
-	full := p
-	if !filepath.IsAbs(full) {
-		full = filepath.Join(kdir, p)
-	}
+	full := t.local(kdir, p)
+	t.addRef(kfile, it, full, p)
 	info, err := os.Stat(full)
 	// kustomize loads a file first, and only when that fails tries the
 	// entry as a directory or git URL: a local file whose name looks like
 	// a URL is local only if kustomize will load it.
-	if err == nil && info.Mode().IsRegular() && (!isGitLike(p) || loadable(kdir, full)) {
+	if err == nil && info.Mode().IsRegular() && (!isGitLike(p) || t.loadable(kdir, full)) {
 		if configs {
 			t.configFile(full)
 		}
-		return
+		return info.Size()
 	}
 	if isGitLike(p) {
 		t.remote(kfile, it, what, p)
-		return
+		return 0
 	}
 	if err == nil && info.IsDir() {
-		t.dir(full, configs, depth)
+		return t.dir(full, configs, depth)
 	}
+	return 0
 }
 
 // loadable reports whether kustomize will read file as resources: inside
 // the kustomization's root, parsing, every document an object with a kind
 // and a name, or a list.
-func loadable(kdir, file string) bool {
+func (t *tree) loadable(kdir, file string) bool {
 	root, real := realPath(kdir), realPath(file)
 	if !strings.HasPrefix(real, root+string(filepath.Separator)) {
 		return false
 	}
-	data, err := readRegular(file)
+	data, err := readInput(file, t.l)
 	if err != nil {
 		return false
 	}
@@ -341,10 +490,11 @@ func loadable(kdir, file string) bool {
 	return true
 }
 
-func (t *tree) dir(d string, configs bool, depth int) {
+func (t *tree) dir(d string, configs bool, depth int) int64 {
 	if k := findKustomization(d); k != "" {
-		t.kustomization(k, configs, depth+1)
+		return t.kustomization(k, configs, depth+1)
 	}
+	return 0
 }
 
 func (t *tree) remote(kfile string, n *yaml.Node, what, p string) {
@@ -360,7 +510,7 @@ func (t *tree) configFile(p string) {
 	if !t.visit(p, true) {
 		return
 	}
-	data, err := readRegular(p)
+	data, err := readInput(p, t.l)
 	if err != nil {
 		return // kustomize reports it
 	}
@@ -394,15 +544,16 @@ func (t *tree) pluginConfig(file string, at, n *yaml.Node, depth int) {
 			}
 		}
 	}
-	t.pathKeys(file, n, at)
+	t.pathKeys(file, "", n, at)
 }
 
 // pathFields are the keys files are loaded from.
 var pathFields = []string{"path", "paths", "files", "envs", "env"}
 
 // pathKeys looks below n for the keys builtin plugins and kustomization
-// fields load files from, and reports those that are URLs.
-func (t *tree) pathKeys(file string, n, at *yaml.Node) {
+// fields load files from, and reports those that are URLs. Local ones are
+// recorded as refs when kdir, the kustomization's directory, is known.
+func (t *tree) pathKeys(file, kdir string, n, at *yaml.Node) {
 	var walk func(n *yaml.Node, depth int)
 	walk = func(n *yaml.Node, depth int) {
 		n = resolve(n)
@@ -420,6 +571,14 @@ func (t *tree) pathKeys(file string, n, at *yaml.Node) {
 						_, after, _ := strings.Cut(p, "=")
 						if isHTTP(p) || isHTTP(after) {
 							t.remote(file, pick(at, it), "file", p)
+							continue
+						}
+						if kdir != "" && p != "" {
+							local := p
+							if after != "" {
+								local = after
+							}
+							t.addRef(file, pick(at, it), t.local(kdir, local), p)
 						}
 					}
 				default:
@@ -590,15 +749,11 @@ func clampLine(line int, data []byte) int {
 // aliases would otherwise take all memory.
 const maxAliasGrowth = 200_000
 
-// checkYAML refuses YAML that kustomize cannot survive: an alias inside
-// its own anchor sends kyaml's DeAnchor into unbounded recursion (a stack
-// overflow is fatal, not a panic), and nested aliases expand
+// checkYAMLDepth refuses YAML that kustomize cannot survive: an alias
+// inside its own anchor sends kyaml's DeAnchor into unbounded recursion (a
+// stack overflow is fatal, not a panic), and nested aliases expand
 // exponentially. Strings that embed YAML (inline patches) are checked too.
 // Data that does not parse is left for kustomize to report.
-func checkYAML(data []byte) error {
-	return checkYAMLDepth(data, 0)
-}
-
 func checkYAMLDepth(data []byte, depth int) error {
 	if bytes.IndexByte(data, '*') < 0 || depth > 4 {
 		return nil
