@@ -53,7 +53,8 @@ FUZZ_TARGETS := \
 	./internal/source/helm:FuzzRender:1000x \
 	./internal/fix:FuzzManifest:20000x \
 	./internal/digest:FuzzParseMapping:150000x \
-	./internal/fix/dockerfix:FuzzDockerfile:25000x
+	./internal/fix/dockerfix:FuzzDockerfile:25000x \
+	./internal/source/helm:FuzzRenderBounded:100x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
