@@ -59,7 +59,8 @@ FUZZ_TARGETS := \
 	./internal/source:FuzzMatchGlob:200000x \
 	./internal/source:FuzzSplitLimits:100000x \
 	./internal/dockerfile:FuzzExpansionBound:100000x \
-	./internal/source/kustomize:FuzzDocSizes:60000x
+	./internal/source/kustomize:FuzzDocSizes:60000x \
+	./internal/source/helm:FuzzRenderBounded:100x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -23,6 +23,7 @@ func (f *limitFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.l.YAMLNodes, "max-yaml-nodes", d.YAMLNodes, "most nodes of one YAML document, aliases expanded")
 	fl.DurationVar(&f.l.RenderTimeout, "render-timeout", d.RenderTimeout, "longest time rendering one chart or kustomization may take")
 	fl.Var((*sizeValue)(&f.l.RenderSize), "max-render-size", "largest output of rendering one chart or kustomization")
+	fl.Var((*sizeValue)(&f.l.RenderMemory), "max-render-memory", "most memory rendering one Helm chart may take")
 	fl.Var((*intSizeValue)(&f.l.ExpansionSize), "max-expansion-size", "largest value built by expanding variables (Dockerfile ARG and ENV)")
 	fl.Var((*sizeValue)(&f.l.BlobSize), "max-blob-size", "largest image manifest or config blob read")
 	fl.IntVar(&f.l.PathDepth, "max-path-depth", d.PathDepth, "most components of a path in an image layer")
@@ -37,7 +38,7 @@ func (f *limitFlags) apply(cmd *cobra.Command) error {
 		"--max-yaml-nodes": l.YAMLNodes <= 0, "--render-timeout": l.RenderTimeout <= 0,
 		"--max-render-size": l.RenderSize <= 0, "--max-expansion-size": l.ExpansionSize <= 0,
 		"--max-blob-size": l.BlobSize <= 0, "--max-path-depth": l.PathDepth <= 0,
-		"--network-timeout": l.NetworkTimeout <= 0,
+		"--network-timeout": l.NetworkTimeout <= 0, "--max-render-memory": l.RenderMemory <= 0,
 	} {
 		if bad {
 			return usageError("%s must be positive", name)

@@ -25,6 +25,9 @@ type Limits struct {
 	// RenderSize bounds the output of rendering one chart or
 	// kustomization, in bytes.
 	RenderSize int64
+	// RenderMemory bounds the memory rendering one chart may take, in
+	// bytes: its templates run in a child process held to it.
+	RenderMemory int64
 	// ExpansionSize bounds a value built by expansion (a Dockerfile ARG,
 	// an environment variable), in bytes.
 	ExpansionSize int
@@ -44,6 +47,7 @@ func Default() Limits {
 		YAMLNodes:      4 << 20,
 		RenderTimeout:  30 * time.Second,
 		RenderSize:     64 << 20,
+		RenderMemory:   1 << 30,
 		ExpansionSize:  1 << 20,
 		BlobSize:       8 << 20,
 		PathDepth:      512,
@@ -68,6 +72,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.RenderSize == 0 {
 		l.RenderSize = d.RenderSize
+	}
+	if l.RenderMemory == 0 {
+		l.RenderMemory = d.RenderMemory
 	}
 	if l.ExpansionSize == 0 {
 		l.ExpansionSize = d.ExpansionSize
@@ -120,6 +127,11 @@ func (l Limits) RenderTimeoutExceeded() error {
 // RenderSizeExceeded is the error of a render past RenderSize.
 func (l Limits) RenderSizeExceeded() error {
 	return &Exceeded{Limit: "render output", Flag: "--max-render-size", Max: Bytes(l.RenderSize)}
+}
+
+// RenderMemoryExceeded is the error of a render past RenderMemory.
+func (l Limits) RenderMemoryExceeded() error {
+	return &Exceeded{Limit: "render memory", Flag: "--max-render-memory", Max: Bytes(l.RenderMemory)}
 }
 
 // ExpansionSizeExceeded is the error of an expansion past ExpansionSize.

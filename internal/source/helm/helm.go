@@ -37,6 +37,7 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/strvals"
 
+	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -77,37 +78,81 @@ type Options struct {
 // values that cannot be read, a missing dependency or a template error is
 // returned as an Error naming the chart, or the template file and line when
 // Helm says where. Library charts render to nothing.
+//
+// The templates run in a child process (see isolate.go) held to the
+// limits ctx carries: render time, output size and memory. A render past
+// one is an Error wrapping a *limits.Exceeded; a cancelled ctx stops the
+// child at once.
 func Render(ctx context.Context, path string, opts Options) ([]source.Document, []source.Error) {
 	if err := ctx.Err(); err != nil {
-		return nil, []source.Error{{File: path, Message: "chart not rendered: " + err.Error(), Err: err}}
+		return nil, []source.Error{canceled(path, err)}
 	}
-	type result struct {
-		docs []source.Document
-		errs []source.Error
+	p, errs := safePrepare(path, opts)
+	if p == nil {
+		return nil, errs
 	}
-	done := make(chan result, 1)
-	// The engine takes no context: rendering runs apart so that an
-	// interrupted scan need not wait for a slow chart.
-	go func() {
-		var r result
-		defer func() {
-			if p := recover(); p != nil {
-				r = result{errs: []source.Error{{File: path, Message: fmt.Sprintf("cannot render chart: helm panicked: %v", p)}}}
-			}
-			done <- r
-		}()
-		r.docs, r.errs = render(path, opts)
-	}()
-	select {
-	case r := <-done:
-		return r.docs, r.errs
-	case <-ctx.Done():
-		return nil, []source.Error{{File: path, Message: "chart not rendered: " + ctx.Err().Error()}}
+	out, err := execute(ctx, path, opts, limits.From(ctx))
+	switch {
+	case ctx.Err() != nil:
+		return nil, []source.Error{canceled(path, ctx.Err())}
+	case err != nil:
+		return nil, []source.Error{p.renderError(err)}
 	}
+	return documents(path, p.origin, p.keys, out)
 }
 
+// canceled is the error of a chart not rendered because ctx ended.
+func canceled(path string, err error) source.Error {
+	return source.Error{File: path, Message: "chart not rendered: " + err.Error(), Err: err}
+}
+
+// safePrepare is prepare, with a panic of the Helm SDK (which loads the
+// chart and coalesces its values) turned into an error.
+func safePrepare(path string, opts Options) (p *prepared, errs []source.Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, errs = nil, []source.Error{{File: path, Message: fmt.Sprintf("cannot render chart: helm panicked: %v", r)}}
+		}
+	}()
+	return prepare(path, opts)
+}
+
+// render renders a chart in this process, with no bound: the child
+// process runs it, and FuzzRender, to see the panics Render would hide.
 func render(chartPath string, opts Options) ([]source.Document, []source.Error) {
-	fail := func(format string, args ...any) ([]source.Document, []source.Error) {
+	p, errs := prepare(chartPath, opts)
+	if p == nil {
+		return nil, errs
+	}
+	out, err := p.execute()
+	if err != nil {
+		return nil, []source.Error{templateError(chartPath, p.keys, err)}
+	}
+	return documents(chartPath, p.origin, p.keys, out)
+}
+
+// prepared is a chart loaded, its values coalesced and checked, ready for
+// the template engine.
+type prepared struct {
+	t   *tree
+	top chartutil.Values
+	// keys maps the engine's template names to files on disk.
+	keys   map[string]string
+	path   string
+	origin string
+}
+
+// execute runs the templates. A zero Engine has no client: `lookup`
+// returns an empty map and DNS lookups return "".
+func (p *prepared) execute() (map[string]string, error) {
+	var e engine.Engine
+	return e.Render(p.t.root, p.top)
+}
+
+// prepare loads a chart and its values as `helm template` does, up to the
+// templates. A library chart gives nil and no error.
+func prepare(chartPath string, opts Options) (*prepared, []source.Error) {
+	fail := func(format string, args ...any) (*prepared, []source.Error) {
 		return nil, []source.Error{{File: chartPath, Message: fmt.Sprintf(format, args...)}}
 	}
 	if opts.ReleaseName == "" {
@@ -162,17 +207,10 @@ func render(chartPath string, opts Options) ([]source.Document, []source.Error) 
 	if errs := t.validate(t.root, values); len(errs) > 0 {
 		return nil, errs
 	}
-
-	keys := t.templateFiles()
-	// A zero Engine has no client: `lookup` returns an empty map and DNS
-	// lookups return "".
-	var e engine.Engine
-	out, err := e.Render(t.root, top)
-	if err != nil {
-		return nil, []source.Error{templateError(chartPath, keys, err)}
-	}
-	origin := fmt.Sprintf("helm: rendered from %s (release %q)", chartPath, opts.ReleaseName)
-	return documents(chartPath, origin, keys, out)
+	return &prepared{
+		t: t, top: top, keys: t.templateFiles(), path: chartPath,
+		origin: fmt.Sprintf("helm: rendered from %s (release %q)", chartPath, opts.ReleaseName),
+	}, nil
 }
 
 // documents cuts the rendered templates into documents, in template file
