@@ -43,7 +43,7 @@ type Limits struct {
 func Default() Limits {
 	return Limits{
 		InputSize:      256 << 20,
-		DocumentSize:   16 << 20,
+		DocumentSize:   4 << 20,
 		YAMLNodes:      4 << 20,
 		RenderTimeout:  30 * time.Second,
 		RenderSize:     64 << 20,
@@ -158,6 +158,8 @@ func (l Limits) NetworkTimeoutExceeded() error {
 // Bytes writes a size as a person reads it: 16 MiB, 512 KiB, 100 bytes.
 func Bytes(n int64) string {
 	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)
 	case n >= 1<<10 && n%(1<<10) == 0:

@@ -20,6 +20,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
 	"github.com/kubeharden/kubeharden/internal/image"
+	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -147,6 +148,7 @@ func Run(ctx context.Context, items iter.Seq[source.Item], opts Options) *Result
 // scanned. It stops taking items when ctx is done.
 func (e *Engine) Scan(ctx context.Context, items iter.Seq[source.Item]) *Result {
 	res := &Result{Checks: slices.Clone(e.checks)}
+	lim := limits.From(ctx)
 	order := newOrder()
 	workers := e.opts.Workers
 	if workers <= 0 {
@@ -177,7 +179,7 @@ func (e *Engine) Scan(ctx context.Context, items iter.Seq[source.Item]) *Result 
 	for range workers {
 		wg.Go(func() {
 			for it := range jobs {
-				results <- e.scanItem(it)
+				results <- e.scanItem(it, lim)
 			}
 		})
 	}
@@ -268,10 +270,10 @@ func RunImages(ctx context.Context, images []*image.Image, opts Options) *Result
 }
 
 // scanItem parses one document, or one Dockerfile, and runs the checks.
-func (e *Engine) scanItem(it source.Item) docResult {
+func (e *Engine) scanItem(it source.Item, lim limits.Limits) docResult {
 	var r docResult
 	if it.Kind == source.DockerfileDoc {
-		e.scanDockerfile(it.Doc, &r)
+		e.scanDockerfile(it.Doc, lim, &r)
 		return r
 	}
 	objs, errs, skipped := source.Parse(it.Doc)

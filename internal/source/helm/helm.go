@@ -98,7 +98,7 @@ func Render(ctx context.Context, path string, opts Options) ([]source.Document, 
 	case err != nil:
 		return nil, []source.Error{p.renderError(err)}
 	}
-	return documents(path, p.origin, p.keys, out)
+	return documents(path, p.origin, p.keys, out, limits.From(ctx))
 }
 
 // canceled is the error of a chart not rendered because ctx ended.
@@ -128,7 +128,7 @@ func render(chartPath string, opts Options) ([]source.Document, []source.Error) 
 	if err != nil {
 		return nil, []source.Error{templateError(chartPath, p.keys, err)}
 	}
-	return documents(chartPath, p.origin, p.keys, out)
+	return documents(chartPath, p.origin, p.keys, out, limits.Default())
 }
 
 // prepared is a chart loaded, its values coalesced and checked, ready for
@@ -216,7 +216,7 @@ func prepare(chartPath string, opts Options) (*prepared, []source.Error) {
 // documents cuts the rendered templates into documents, in template file
 // order (then the engine's name, which tells apart the renderings of one
 // aliased subchart). NOTES.txt is not a manifest; partials are never in out.
-func documents(chartPath, origin string, keys map[string]string, out map[string]string) ([]source.Document, []source.Error) {
+func documents(chartPath, origin string, keys map[string]string, out map[string]string, l limits.Limits) ([]source.Document, []source.Error) {
 	type rendered struct{ key, file string }
 	var rs []rendered
 	for k := range out {
@@ -237,7 +237,7 @@ func documents(chartPath, origin string, keys map[string]string, out map[string]
 	// does: the scan orders one input's documents by it, and all of them,
 	// from every template, share the chart's place among the inputs.
 	for _, r := range rs {
-		errs = append(errs, source.SplitReader(r.file, strings.NewReader(out[r.key]), func(d source.Document) {
+		errs = append(errs, source.SplitLimited(r.file, strings.NewReader(out[r.key]), l, func(d source.Document) {
 			if blank(d.Data) {
 				return
 			}
