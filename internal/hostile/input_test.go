@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubeharden/kubeharden/internal/limits"
 )
 
 // inStderr asserts that stderr holds each of the texts: input errors
@@ -84,7 +86,7 @@ func TestLargeYAML(t *testing.T) {
 	big.WriteString("---\n" + pod("after"))
 	write(t, dir, map[string]string{"big.yaml": big.String()})
 	r := run(t, dir, nil, "scan", "--fail-on", "none", "big.yaml")
-	r.want(t, 2, "big.yaml:7: document exceeds the document size limit of 16 MiB (raise it with --max-document-size)", "Pod/before", "Pod/after")
+	r.want(t, 2, "big.yaml:7: document exceeds the document size limit of "+limits.Bytes(limits.Default().DocumentSize)+" (raise it with --max-document-size)", "Pod/before", "Pod/after")
 
 	// Standard input past the input size limit: 280 MB of one endless
 	// document, each part past the document size limit, are never held.
