@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/kubeharden/kubeharden/internal/image/imagetest"
 )
 
 // bigPods writes n pods, one document each, to path.
@@ -79,5 +82,46 @@ func TestSignals(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestImageSignals: SIGINT and SIGTERM stop `kubeharden image` on a large
+// image (a layer of many files) within 2 s, with the signal's exit code
+// and no report.
+func TestImageSignals(t *testing.T) {
+	var entries []imagetest.Entry
+	for i := range 400_000 {
+		entries = append(entries, imagetest.File(fmt.Sprintf("d%d/f%d", i%500, i), "x"))
+	}
+	img := imagetest.Image(t, v1.Config{User: "10001"}, imagetest.Layer(t, entries...))
+	tarball := imagetest.WriteTarball(t, img)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(bin, "image", "-o", "json", tarball)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			time.Sleep(500 * time.Millisecond)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatalf("the run ended before the signal: %v\n%s", err, tail(errb.String()))
+			}
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running 2 s after %v", sig)
+			}
+			if code, want := cmd.ProcessState.ExitCode(), 128+int(sig); code != want {
+				t.Errorf("exit code %d, want %d\nstderr: %s", code, want, tail(errb.String()))
+			}
+			if out.Len() > 0 {
+				t.Errorf("wrote %d bytes of report after the signal", out.Len())
+			}
+		})
 	}
 }
