@@ -44,37 +44,9 @@ func TestSignals(t *testing.T) {
 	} {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run(tc.name+"/"+sig.String(), func(t *testing.T) {
-				cmd := exec.Command(bin, tc.args...)
-				cmd.Dir = dir
-				cmd.Env = append(os.Environ(), "GOMEMLIMIT="+softLimit)
-				var out, errb bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &out, &errb
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				time.Sleep(700 * time.Millisecond)
-				if err := cmd.Process.Signal(sig); err != nil {
-					t.Fatalf("the run ended before the signal: %v\n%s", err, tail(errb.String()))
-				}
-				sent := time.Now()
-				select {
-				case <-done:
-				case <-time.After(2 * time.Second):
-					_ = cmd.Process.Kill()
-					<-done
-					t.Fatalf("still running 2 s after %v", sig)
-				}
-				want := 128 + int(sig)
-				if code := cmd.ProcessState.ExitCode(); code != want {
-					t.Errorf("exit code %d, want %d (after %s)\nstderr: %s", code, want, time.Since(sent), tail(errb.String()))
-				}
-				if out.Len() > 0 {
-					t.Errorf("wrote %d bytes of report after the signal", out.Len())
-				}
-				if !strings.Contains(errb.String(), "interrupted") {
-					t.Errorf("stderr does not say it was interrupted: %s", tail(errb.String()))
+				stderr := interrupt(t, dir, sig, 700*time.Millisecond, tc.args...)
+				if !strings.Contains(stderr, "interrupted") {
+					t.Errorf("stderr does not say it was interrupted: %s", tail(stderr))
 				}
 				got, err := os.ReadFile(big)
 				if err != nil || !bytes.Equal(got, data) {
@@ -97,31 +69,42 @@ func TestImageSignals(t *testing.T) {
 	tarball := imagetest.WriteTarball(t, img)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(bin, "image", "-o", "json", tarball)
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			time.Sleep(500 * time.Millisecond)
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatalf("the run ended before the signal: %v\n%s", err, tail(errb.String()))
-			}
-			select {
-			case <-done:
-			case <-time.After(2 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-				t.Fatalf("still running 2 s after %v", sig)
-			}
-			if code, want := cmd.ProcessState.ExitCode(), 128+int(sig); code != want {
-				t.Errorf("exit code %d, want %d\nstderr: %s", code, want, tail(errb.String()))
-			}
-			if out.Len() > 0 {
-				t.Errorf("wrote %d bytes of report after the signal", out.Len())
-			}
+			interrupt(t, "", sig, 500*time.Millisecond, "image", "-o", "json", tarball)
 		})
 	}
+}
+
+// interrupt runs kubeharden with args in dir, sends sig after a while, and
+// asserts that it ends within 2 s with the signal's exit code (130, 143)
+// and no report on stdout; it returns stderr.
+func interrupt(t *testing.T, dir string, sig syscall.Signal, after time.Duration, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT="+softLimit)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	time.Sleep(after)
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("the run ended before the signal: %v\n%s", err, tail(errb.String()))
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("still running 2 s after %v", sig)
+	}
+	if code, want := cmd.ProcessState.ExitCode(), 128+int(sig); code != want {
+		t.Errorf("exit code %d, want %d\nstderr: %s", code, want, tail(errb.String()))
+	}
+	if out.Len() > 0 {
+		t.Errorf("wrote %d bytes of report after the signal", out.Len())
+	}
+	return errb.String()
 }

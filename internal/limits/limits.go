@@ -58,37 +58,24 @@ func Default() Limits {
 // WithDefaults returns l with every zero field set to its default.
 func (l Limits) WithDefaults() Limits {
 	d := Default()
-	if l.InputSize == 0 {
-		l.InputSize = d.InputSize
-	}
-	if l.DocumentSize == 0 {
-		l.DocumentSize = d.DocumentSize
-	}
-	if l.YAMLNodes == 0 {
-		l.YAMLNodes = d.YAMLNodes
-	}
-	if l.RenderTimeout == 0 {
-		l.RenderTimeout = d.RenderTimeout
-	}
-	if l.RenderSize == 0 {
-		l.RenderSize = d.RenderSize
-	}
-	if l.RenderMemory == 0 {
-		l.RenderMemory = d.RenderMemory
-	}
-	if l.ExpansionSize == 0 {
-		l.ExpansionSize = d.ExpansionSize
-	}
-	if l.BlobSize == 0 {
-		l.BlobSize = d.BlobSize
-	}
-	if l.PathDepth == 0 {
-		l.PathDepth = d.PathDepth
-	}
-	if l.NetworkTimeout == 0 {
-		l.NetworkTimeout = d.NetworkTimeout
-	}
+	orDefault(&l.InputSize, d.InputSize)
+	orDefault(&l.DocumentSize, d.DocumentSize)
+	orDefault(&l.YAMLNodes, d.YAMLNodes)
+	orDefault(&l.RenderTimeout, d.RenderTimeout)
+	orDefault(&l.RenderSize, d.RenderSize)
+	orDefault(&l.RenderMemory, d.RenderMemory)
+	orDefault(&l.ExpansionSize, d.ExpansionSize)
+	orDefault(&l.BlobSize, d.BlobSize)
+	orDefault(&l.PathDepth, d.PathDepth)
+	orDefault(&l.NetworkTimeout, d.NetworkTimeout)
 	return l
+}
+
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
 }
 
 // Exceeded is the error of an input past a limit. Match it with
