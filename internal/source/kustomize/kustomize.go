@@ -441,8 +441,43 @@ func buildError(dir, kfile string, err error, t *tree) source.Error {
 	}
 	if r, ok := t.entryIn(file, rest); ok {
 		e.File, e.Line, e.Column = r.file, r.line, r.col
+	} else if strings.Contains(rest, "patch") || strings.Contains(rest, " operation ") {
+		e.Line, e.Column = patchEntry(file, t)
 	}
 	return e
+}
+
+// patchEntry places an error about a patch that names no file (an inline
+// patch, or a patch that matches nothing): at the kustomization's only
+// patch entry, or else at the nearest place that holds them all, the first
+// patches key; 0 when the file has none.
+func patchEntry(file string, t *tree) (line, col int) {
+	data, err := readInput(file, t.l)
+	if err != nil {
+		return 0, 0
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil {
+		return 0, 0
+	}
+	root := resolve(&doc)
+	if root == nil || root.Kind != yaml.MappingNode {
+		return 0, 0
+	}
+	var entries []*yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		switch k := root.Content[i]; k.Value {
+		case "patches", "patchesStrategicMerge", "patchesJson6902":
+			if line == 0 {
+				line, col = k.Line, k.Column
+			}
+			entries = append(entries, items(root.Content[i+1])...)
+		}
+	}
+	if len(entries) == 1 {
+		return entries[0].Line, entries[0].Column
+	}
+	return line, col
 }
 
 // entryIn finds the entry a kustomize error is about: kustomize quotes

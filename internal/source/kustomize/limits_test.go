@@ -219,6 +219,12 @@ func TestBuildErrorEntryLine(t *testing.T) {
 		{"missing generator file", map[string]string{"kustomization.yaml": "resources:\n- pod.yaml\nconfigMapGenerator:\n- name: x\n  files:\n  - missing.txt\n"}, "kustomization.yaml", 6},
 		{"missing component", map[string]string{"kustomization.yaml": "resources:\n- pod.yaml\ncomponents:\n- comp\n"}, "kustomization.yaml", 4},
 		{"duplicate resource", map[string]string{"kustomization.yaml": "resources:\n- pod.yaml\n- pod2.yaml\n", "pod2.yaml": pod}, "kustomization.yaml", 3},
+		// Patch errors that name no file: at the only patch entry, or at
+		// the patches key that holds several.
+		{"inline patch that does not apply", map[string]string{"kustomization.yaml": "resources:\n- pod.yaml\npatches:\n- target: {kind: Pod, name: a}\n  patch: |-\n    - op: replace\n      path: /spec/nope/x\n      value: 1\n"}, "kustomization.yaml", 4},
+		{"patch that matches nothing", map[string]string{"kustomization.yaml": "resources:\n- pod.yaml\npatches:\n- path: p1.yaml\n- path: p2.yaml\n",
+			"p1.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {hostNetwork: true}\n",
+			"p2.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: zzz}\nspec: {hostNetwork: true}\n"}, "kustomization.yaml", 3},
 		{"missing resource of a base", map[string]string{"kustomization.yaml": "resources:\n- pod.yaml\n- base\n", "base/kustomization.yaml": "resources:\n- pod.yaml\n- nope.yaml\n", "base/pod.yaml": strings.ReplaceAll(pod, "name: a", "name: b")}, "base/kustomization.yaml", 3},
 	}
 	for _, c := range cases {
