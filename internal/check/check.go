@@ -338,6 +338,11 @@ type Params struct {
 	// EgressDefaultDeny also requires a default-deny egress policy in every
 	// namespace that runs workloads.
 	EgressDefaultDeny bool
+	// KubernetesVersion is the version of the cluster the objects are for
+	// ("1.35"; --kubernetes-version, or the live cluster's), "" when
+	// unknown: then deprecated-api judges against the newest release it
+	// knows and the cluster checks do not run offline.
+	KubernetesVersion string
 }
 
 // UIDAllowed reports whether uid is within MinUID and MaxUID.

@@ -4,6 +4,7 @@ package checks
 
 import (
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/clustercheck"
 	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
 )
@@ -13,6 +14,7 @@ var registry check.Registry
 func register(c *check.ObjectCheck)               { registry.Register(c) }
 func registerDockerfile(c *dockerfilecheck.Check) { registry.Register(c) }
 func registerImage(c *imagecheck.Check)           { registry.Register(c) }
+func registerCluster(c *clustercheck.Check)       { registry.Register(c) }
 
 // Registry returns the built-in checks.
 func Registry() *check.Registry { return &registry }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/k8sversion"
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -83,6 +84,9 @@ type Parameters struct {
 	AllowedCapabilities []string `yaml:"allowedCapabilities"`
 	PodSecurityVersion  string   `yaml:"podSecurityVersion"`
 	EgressDefaultDeny   *bool    `yaml:"egressDefaultDeny"`
+	// KubernetesVersion is the target cluster's version; the scan's
+	// --kubernetes-version flag overrides it.
+	KubernetesVersion string `yaml:"kubernetesVersion"`
 }
 
 // Exemption exempts matching objects from some or all checks. Every
@@ -218,6 +222,11 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 	}
 	if v := p.PodSecurityVersion; v != "" && v != "latest" && !versionRE.MatchString(v) {
 		fail(at("parameters", "podSecurityVersion"), "parameters.podSecurityVersion: %q is not a Kubernetes version (v1.30) or latest", v)
+	}
+	if v := p.KubernetesVersion; v != "" {
+		if _, err := k8sversion.Parse(v); err != nil {
+			fail(at("parameters", "kubernetesVersion"), "parameters.kubernetesVersion: %v", err)
+		}
 	}
 	c.validateFix(fail, at)
 	for i := range c.Exemptions {
@@ -372,6 +381,7 @@ func (c *Config) Params() check.Params {
 	if q.EgressDefaultDeny != nil {
 		p.EgressDefaultDeny = *q.EgressDefaultDeny
 	}
+	p.KubernetesVersion = q.KubernetesVersion
 	return p
 }
 

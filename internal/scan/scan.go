@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/clustercheck"
 	"github.com/kubeharden/kubeharden/internal/check/dockerfilecheck"
 	"github.com/kubeharden/kubeharden/internal/check/imagecheck"
 	"github.com/kubeharden/kubeharden/internal/image"
@@ -85,6 +86,7 @@ type Engine struct {
 	objChecks []*check.ObjectCheck
 	dfChecks  []*dockerfilecheck.Check
 	imgChecks []*imagecheck.Check
+	clChecks  []*clustercheck.Check
 	checks    []check.Meta
 	strings   interner
 }
@@ -118,6 +120,10 @@ func New(opts Options) *Engine {
 			cc := *c
 			cc.Severity = sev
 			e.imgChecks = append(e.imgChecks, &cc)
+		case *clustercheck.Check:
+			cc := *c
+			cc.Severity = sev
+			e.clChecks = append(e.clChecks, &cc)
 		}
 		mm := *m
 		mm.Severity = sev
@@ -266,6 +272,25 @@ func RunImages(ctx context.Context, images []*image.Image, opts Options) *Result
 	res.Findings = append(res.Findings, e.pol.ExpiredExemptions()...)
 	sortFindings(res.Findings, order)
 	sortFindings(res.Suppressed, order)
+	return res
+}
+
+// RunCluster runs the cluster checks on t, on the policy's clock: once
+// per cluster, whatever the number of objects. Findings have no object and
+// are located at t.Name; config exemptions by check still apply.
+func RunCluster(t clustercheck.Target, opts Options) *Result {
+	e := New(opts)
+	res := &Result{}
+	for _, m := range e.checks {
+		if m.Target == check.Cluster {
+			res.Checks = append(res.Checks, m)
+		}
+	}
+	var r docResult
+	clustercheck.Run(e.clChecks, t, e.pol.Params(), e.pol.Now, e.fileEmit(nil, &r))
+	res.Findings, res.Suppressed = r.findings, r.suppressed
+	sortFindings(res.Findings, nil)
+	sortFindings(res.Suppressed, nil)
 	return res
 }
 

@@ -71,7 +71,12 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 		if i > 0 && f.Location.File != findings[i-1].Location.File {
 			bw.WriteString("\n")
 		}
-		bw.WriteString(p.paint(bold, place(f.Location.File, f.Location.Line, f.Location.Column)))
+		where := place(f.Location.File, f.Location.Line, f.Location.Column)
+		if where == "" && f.Object == nil {
+			// A cluster finding: about the cluster as a whole, in no file.
+			where = "(cluster)"
+		}
+		bw.WriteString(p.paint(bold, where))
 		bw.WriteString("  ")
 		bw.WriteString(p.paint(severityColor[f.Severity], strings.ToUpper(f.Severity.String())))
 		bw.WriteString("  ")
