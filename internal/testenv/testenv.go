@@ -20,6 +20,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,6 +64,14 @@ func Dir() string {
 	return filepath.Join(cache, "controlplane", "k8s-"+KubernetesVersion+"-etcd-"+EtcdVersion)
 }
 
+const healthzOnlyAnonymous = `apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+anonymous:
+  enabled: true
+  conditions:
+  - path: /healthz
+`
+
 // Option changes how the API server is started.
 type Option func(*options)
 
@@ -77,6 +86,8 @@ type options struct {
 
 // AuthorizationMode sets --authorization-mode. The default is RBAC, as on a
 // real cluster; AlwaysAllow is the insecure mode the cluster audit reports.
+// With AlwaysAllow the server refuses anonymous requests (it would
+// otherwise serve everyone), except GET /healthz, which envtest probes.
 func AuthorizationMode(modes ...string) Option {
 	return func(o *options) { o.authorization = modes }
 }
@@ -157,8 +168,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
 		// The default is 20 s per component; a loaded CI machine running
-		// several test binaries at once can need more.
-		ControlPlaneStartTimeout: 60 * time.Second,
+		// several test binaries at once can need more. envtest tries five
+		// times before it gives up.
+		ControlPlaneStartTimeout: 30 * time.Second,
 		ControlPlaneStopTimeout:  20 * time.Second,
 	}
 	log := &tail{max: 256 << 10}
@@ -200,6 +212,14 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	for name, values := range o.flags {
 		args.Set(name, values...)
+	}
+	// With AlwaysAllow among the modes the server turns anonymous requests
+	// off, and envtest's readiness probe (an anonymous GET /healthz) would
+	// never pass: let anonymous requests reach /healthz and nothing else.
+	if mode := args.Get("authorization-mode").Get(nil); len(mode) > 0 &&
+		slices.Contains(strings.Split(strings.Join(mode, ","), ","), "AlwaysAllow") &&
+		args.Get("authentication-config").Get(nil) == nil {
+		args.Set("authentication-config", writeFile(t, work, "authentication.yaml", healthzOnlyAnonymous))
 	}
 
 	start := time.Now()
