@@ -38,6 +38,8 @@ fi
 mkdir -p "$dir"
 tmp=
 trap '[[ -z $tmp ]] || rm -f "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # build NAME MODDIR PKG LDFLAGS: builds PKG in the wrapper module MODDIR to
 # $dir/NAME unless it is there. The binary is written under a temporary name
@@ -48,7 +50,7 @@ build() {
 	[[ -x $dir/$name ]] && return
 	echo "build.sh: building $name (cold: minutes)" >&2
 	tmp=$(mktemp "$dir/.$name.XXXXXX")
-	(cd "$here/$moddir" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0 \
+	(cd "$here/$moddir" && GOWORK=off GOFLAGS='-mod=readonly -buildvcs=false' CGO_ENABLED=0 \
 		"$GO" build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg")
 	chmod 0755 "$tmp"
 	mv -f "$tmp" "$dir/$name"
