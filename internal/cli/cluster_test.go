@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubeharden/kubeharden/internal/k8sversion"
+	"github.com/kubeharden/kubeharden/internal/testenv"
+)
+
+// TestCluster runs `kubeharden cluster` end to end against a real API
+// server, as an administrator and as a user who may list only Pods.
+func TestCluster(t *testing.T) {
+	env := testenv.Start(t)
+	env.CreateNamespace(t, "shop", nil)
+	ctx := context.Background()
+	labels := map[string]string{"app": "web"}
+	_, err := env.Client.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}},
+			}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	run := func(kubeconfig []byte, args ...string) (int, string, string) {
+		t.Helper()
+		path := filepath.Join(dir, "kubeconfig")
+		if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := Main(ctx, append([]string{"cluster", "--kubeconfig", path}, args...), strings.NewReader(""), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+
+	code, out, errOut := run(env.KubeConfig, "-o", "json")
+	if testing.Verbose() {
+		t.Log(out)
+	}
+	if code != ExitFindings {
+		t.Errorf("admin: exit %d, want %d; stderr:\n%s", code, ExitFindings, errOut)
+	}
+	if !strings.Contains(out, `"Deployment/shop/web"`) || !strings.Contains(out, `"privileged-container"`) {
+		t.Errorf("admin: no privileged-container finding on Deployment/shop/web:\n%s", out)
+	}
+	if strings.Contains(errOut, "coverage gap") {
+		t.Errorf("admin: coverage gap; stderr:\n%s", errOut)
+	}
+	// The server is v1.37: cluster-version-supported fires only once the
+	// calendar no longer has it in full support.
+	r, ok := k8sversion.Lookup(k8sversion.Version{Major: 1, Minor: 37})
+	want := !ok || r.Phase(time.Now()) != k8sversion.Supported
+	if got := strings.Contains(out, `"check": "cluster-version-supported"`); got != want {
+		t.Errorf("admin: cluster-version-supported fired=%v, want %v", got, want)
+	}
+
+	u := env.User(t, "pod-reader")
+	if _, err := env.Client.RbacV1().Roles("shop").Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-list"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.RbacV1().RoleBindings("shop").Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-list"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "pod-list"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "pod-reader"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, func(ctx context.Context) error {
+		_, err := u.Client.CoreV1().Pods("shop").List(ctx, metav1.ListOptions{Limit: 1})
+		return err
+	})
+	code, _, errOut = run(u.KubeConfig, "-n", "shop", "--fail-on", "none")
+	if code != ExitError || !strings.Contains(errOut, "cannot list Deployment in namespace shop: forbidden (coverage gap)") {
+		t.Errorf("restricted: exit %d, want %d and a coverage gap; stderr:\n%s", code, ExitError, errOut)
+	}
+	if strings.Contains(errOut, "cannot list Pod") {
+		t.Errorf("restricted: Pods reported as a gap:\n%s", errOut)
+	}
+
+	code, _, errOut = run([]byte("not: a kubeconfig: ["))
+	if code != ExitError || !strings.Contains(errOut, "kubeconfig") {
+		t.Errorf("bad kubeconfig: exit %d; stderr:\n%s", code, errOut)
+	}
+}
