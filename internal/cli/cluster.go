@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/check/clustercheck"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/cluster"
@@ -22,6 +24,8 @@ type clusterFlags struct {
 	context    string
 	namespace  string
 	pageSize   int64
+	// includeSystem counts the system namespaces' findings.
+	includeSystem bool
 }
 
 func newClusterCommand() *cobra.Command {
@@ -38,13 +42,17 @@ cluster-version-supported.
 Findings name the object a person edits, as Kind/namespace/name: a Pod or
 ReplicaSet created by a controller is reported on its owner (Deployment,
 CronJob...), a bare Pod as itself. A kind the credentials may not list is a
-coverage gap, reported as an input error; everything else is still audited.
+coverage gap, reported on stderr and in the report but never a failure;
+everything else is still audited. Findings in the system namespaces
+(kube-system, kube-public, kube-node-lease) and on the built-in system:
+roles are listed as suppressed ("system") and do not count toward the exit
+code unless --include-system.
 
 The kubeconfig is found as kubectl finds it (--kubeconfig, $KUBECONFIG,
 ~/.kube/config); inside a Pod without one, the Pod's service account is used.
 
 Exit codes: 0 when no finding reaches --fail-on, 1 when one does, 2 for a
-usage error, a cluster that cannot be reached, or a coverage gap.`,
+usage error or a cluster that cannot be reached.`,
 		Example: `  kubeharden cluster
   kubeharden cluster --context prod -n shop
   kubeharden cluster -o sarif --fail-on none > cluster.sarif`,
@@ -57,6 +65,7 @@ usage error, a cluster that cannot be reached, or a coverage gap.`,
 	fl.StringVar(&f.context, "context", "", "kubeconfig context (default: the current context)")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "audit only this namespace (default: all namespaces)")
 	fl.Int64Var(&f.pageSize, "page-size", cluster.DefaultPageSize, "objects per list request")
+	fl.BoolVar(&f.includeSystem, "include-system", false, "count findings in kube-system, kube-public and kube-node-lease (and on system: roles) toward the exit code")
 	return cmd
 }
 
@@ -101,6 +110,9 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "kubeharden: warning: %s\n", w)
 	}
 	res = scan.Merge(res, scan.RunCluster(clustercheck.Target{Version: v, Name: name}, opts))
+	if !f.includeSystem {
+		setAsideSystem(res)
+	}
 	return r.finish(cmd, res)
 }
 
@@ -127,4 +139,25 @@ func restConfig(kubeconfig, context string) (*rest.Config, string, error) {
 		name = "in-cluster"
 	}
 	return cfg, name, nil
+}
+
+// systemNamespaces are the cluster's own: what runs there is the
+// distribution's, and its findings are the noise users most complain of.
+var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
+
+// setAsideSystem moves the findings on objects in the system namespaces,
+// and on the built-in system: roles and bindings, to the suppressed
+// findings, with the reason: they are listed in their own section and do
+// not count toward the exit code.
+func setAsideSystem(res *scan.Result) {
+	kept := res.Findings[:0]
+	for _, f := range res.Findings {
+		if o := f.Object; o != nil && (systemNamespaces[o.Namespace] || strings.HasPrefix(o.Name, "system:")) {
+			f.Suppression = &check.Suppression{Kind: "system", Reason: "a system namespace or role; --include-system counts it", Source: "kubeharden cluster"}
+			res.Suppressed = append(res.Suppressed, f)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	res.Findings = kept
 }

@@ -3,8 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,11 +92,48 @@ func TestCluster(t *testing.T) {
 		return err
 	})
 	code, _, errOut = run(u.KubeConfig, "-n", "shop", "--fail-on", "none")
-	if code != ExitError || !strings.Contains(errOut, "cannot list Deployment in namespace shop: forbidden (coverage gap)") {
-		t.Errorf("restricted: exit %d, want %d and a coverage gap; stderr:\n%s", code, ExitError, errOut)
+	// Coverage gaps are reported, never a failure: what could be listed
+	// was audited.
+	if code != ExitOK || !strings.Contains(errOut, "kubeharden: coverage gap: ") ||
+		!strings.Contains(errOut, "cannot list Deployment in namespace shop: forbidden (coverage gap)") {
+		t.Errorf("restricted: exit %d, want %d and a coverage gap; stderr:\n%s", code, ExitOK, errOut)
 	}
 	if strings.Contains(errOut, "cannot list Pod") {
 		t.Errorf("restricted: Pods reported as a gap:\n%s", errOut)
+	}
+
+	// A system namespace's findings are listed as suppressed ("system")
+	// and count only with --include-system.
+	env.DefaultServiceAccount(t, "kube-system")
+	if _, err := env.Client.CoreV1().Pods("kube-system").Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "agent"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "busybox:1.36",
+			SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ = run(env.KubeConfig, "-n", "kube-system", "-o", "json", "--fail-on", "none")
+	var rep struct {
+		Findings, Suppressed []struct {
+			Check       string
+			Object      struct{ Namespace string }
+			Suppression *struct{ Kind string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 0 || !slices.ContainsFunc(rep.Suppressed, func(f struct {
+		Check       string
+		Object      struct{ Namespace string }
+		Suppression *struct{ Kind string }
+	}) bool {
+		return f.Check == "privileged-container" && f.Suppression != nil && f.Suppression.Kind == "system"
+	}) {
+		t.Errorf("kube-system: findings %v, suppressed %v", rep.Findings, rep.Suppressed)
+	}
+	if code, out, _ := run(env.KubeConfig, "-n", "kube-system", "--include-system", "--fail-on", "critical"); code != ExitFindings || !strings.Contains(out, "Pod/kube-system/agent") {
+		t.Errorf("--include-system: exit %d:\n%s", code, out)
 	}
 
 	code, _, errOut = run([]byte("not: a kubeconfig: ["))

@@ -119,14 +119,23 @@ func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
 	// Input errors are in the report, and on stderr too whatever the
 	// format and destination: a report piped to a file or another tool
 	// must not hide them from the person or the CI log watching stderr.
+	failed := false
 	if len(res.Errors) > 0 {
 		w := bufio.NewWriter(cmd.ErrOrStderr())
 		for _, e := range res.Errors {
-			fmt.Fprintf(w, "kubeharden: input error: %v\n", e)
+			// A coverage gap (a kind the credentials may not list) is
+			// reported but fails nothing: the rest was still audited.
+			what := "input error"
+			if e.Gap() {
+				what = "coverage gap"
+			} else {
+				failed = true
+			}
+			fmt.Fprintf(w, "kubeharden: %s: %v\n", what, e)
 		}
 		w.Flush() //nolint:errcheck // stderr: nowhere left to report to
 	}
-	if len(res.Errors) > 0 {
+	if failed {
 		return &exitError{code: ExitError}
 	}
 	if r.failEnabled {

@@ -149,7 +149,7 @@ func (s *Source) listError(k Kind, err error) source.Error {
 		what += " in namespace " + s.opts.Namespace
 	}
 	if apierrors.IsForbidden(err) {
-		return source.Error{File: s.opts.Name, Message: fmt.Sprintf("cannot list %s: forbidden (coverage gap)", what), Err: err}
+		return source.Error{File: s.opts.Name, Message: fmt.Sprintf("cannot list %s: forbidden (coverage gap)", what), Err: fmt.Errorf("%w: %w", source.ErrCoverageGap, err)}
 	}
 	return source.Error{File: s.opts.Name, Message: fmt.Sprintf("cannot list %s: %v", what, err), Err: err}
 }

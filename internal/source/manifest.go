@@ -41,6 +41,14 @@ type Error struct {
 // Unwrap returns the cause.
 func (e Error) Unwrap() error { return e.Err }
 
+// ErrCoverageGap marks an input error that is a gap in what a source could
+// read (a kind the credentials may not list), not a broken input: it is
+// reported, on stderr and in the report, but does not fail the run.
+var ErrCoverageGap = errors.New("coverage gap")
+
+// Gap reports whether e is a coverage gap.
+func (e Error) Gap() bool { return errors.Is(e.Err, ErrCoverageGap) }
+
 func (e Error) Error() string {
 	switch {
 	case e.Line > 0 && e.Column > 0:
