@@ -274,12 +274,18 @@ func (fx *Fixer) document(path string, d source.Document) ([]byte, []Applied, []
 	if !ok {
 		return d.Data, nil, nil, nil
 	}
-	objs := []*object.Object{o}
+	// Each object with where it stands: the document itself (item -1),
+	// or an item of a List.
+	type target struct {
+		o    *object.Object
+		item int
+	}
+	targets := []target{{o, -1}}
 	if o.IsList() {
-		objs = nil
-		for _, it := range o.Items() {
+		targets = nil
+		for i, it := range o.Items() {
 			if item, ok := object.New(it, path, 0); ok {
-				objs = append(objs, item)
+				targets = append(targets, target{item, i})
 			}
 		}
 	}
@@ -287,7 +293,8 @@ func (fx *Fixer) document(path string, d source.Document) ([]byte, []Applied, []
 	var pristine *yaml.Node
 	var applied []Applied
 	var skipped []Skipped
-	for i, o := range objs {
+	for _, tg := range targets {
+		o := tg.o
 		if pristine == nil && fx.mayFix(o) {
 			pristine = yamledit.Clone(root)
 		}
@@ -297,8 +304,8 @@ func (fx *Fixer) document(path string, d source.Document) ([]byte, []Applied, []
 		// The object's own tree as parsed, to undo a failed fix with.
 		before := func() *yaml.Node {
 			n := object.Resolve(pristine)
-			if len(objs) > 1 || o.IsList() {
-				n = object.Resolve(object.Get(n, "items").Content[i])
+			if tg.item >= 0 {
+				n = object.Resolve(object.Get(n, "items").Content[tg.item])
 			}
 			return yamledit.Clone(n)
 		}
