@@ -530,8 +530,9 @@ func NewIndex(defaultNamespace string) *Index {
 	return &Index{memo: map[string]any{}, kept: map[string][]any{}, ns: defaultNamespace}
 }
 
-// Over returns an empty index whose facts come after those of base: the
-// webhook judges one object against the cluster's facts plus its own.
+// Over returns an empty index whose facts come after those of base (nil:
+// none): the webhook judges one object against the cluster's facts plus
+// its own.
 func Over(base Facts, defaultNamespace string) *Index {
 	x := NewIndex(defaultNamespace)
 	x.base = base

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
 	"github.com/kubeharden/kubeharden/internal/yamledit"
 )
@@ -94,49 +95,48 @@ func (fx *Fixer) object(o *object.Object, pristine func() *yaml.Node) ([]Applied
 // privileged one, for allow-privilege-escalation) does not keep the fix
 // from the others.
 func (fx *Fixer) proved(o *object.Object, c *check.ObjectCheck) []outcome {
-	one := []*check.ObjectCheck{c}
-	now := fx.engine.ObjectWith(fresh(o), nil, one)
+	now := fx.engine.ObjectWith(fresh(o), nil, []*check.ObjectCheck{c})
 	fs := byCheck(now.Findings)[c.ID]
 	if len(fs) == 0 {
 		return nil
 	}
+	whole := fx.tryFix(o, c, fs, now)
 	groups := byScope(fs)
-	var outs []outcome
-	for try := 0; try < 2; try++ {
-		if try == 1 {
-			if len(groups) < 2 {
-				break
-			}
-			outs = outs[:0]
-		}
-		sets := [][]check.Finding{fs}
-		if try == 1 {
-			sets = groups
-		}
-		for _, set := range sets {
-			undo := yamledit.Clone(o.Node)
-			before := fx.engine.ObjectWith(fresh(o), nil, one)
-			out := fx.apply(fresh(o), c, set)
-			res := fx.engine.ObjectWith(fresh(o), nil, one)
-			left := byCheck(res.Findings)
-			left[c.ID] = within(left[c.ID], set)
-			judged := []outcome{out}
-			if verdict(judged, left, before.Errors, res.Errors) && len(byCheck(res.Findings)[c.ID]) <= len(byCheck(before.Findings)[c.ID]) {
-				outs = append(outs, out)
-				continue
-			}
-			*o.Node = *undo
-			out.applied = nil
-			for _, f := range set {
-				out.skipped = append(out.skipped, Skipped{Check: c.ID, Object: o.String(), Line: f.Location.Line, Reason: judged[0].refusal})
-			}
-			outs = append(outs, out)
-		}
-		if try == 0 && len(outs[0].applied) > 0 {
-			return outs
-		}
+	if len(whole.applied) > 0 || len(groups) < 2 {
+		return []outcome{whole}
+	}
+	// Refused as a whole: nothing of it stayed, so each container starts
+	// from the object as it was.
+	outs := make([]outcome, 0, len(groups))
+	for _, set := range groups {
+		before := fx.engine.ObjectWith(fresh(o), nil, []*check.ObjectCheck{c})
+		outs = append(outs, fx.tryFix(o, c, set, before))
 	}
 	return outs
+}
+
+// tryFix applies c's fix to o for the findings in set, before being what
+// the check found then, and keeps it when verdict accepts it: the findings
+// of set's scopes cleared or skipped, no new input error, no more findings
+// than before. A refused fix is undone, and set reported as skipped with
+// the reason.
+func (fx *Fixer) tryFix(o *object.Object, c *check.ObjectCheck, set []check.Finding, before scan.ObjectResult) outcome {
+	undo := yamledit.Clone(o.Node)
+	out := fx.apply(fresh(o), c, set)
+	res := fx.engine.ObjectWith(fresh(o), nil, []*check.ObjectCheck{c})
+	left := byCheck(res.Findings)
+	all := len(left[c.ID])
+	left[c.ID] = within(left[c.ID], set)
+	judged := []outcome{out}
+	if verdict(judged, left, before.Errors, res.Errors) && all <= len(byCheck(before.Findings)[c.ID]) {
+		return out
+	}
+	*o.Node = *undo
+	out.applied = nil
+	for _, f := range set {
+		out.skipped = append(out.skipped, Skipped{Check: c.ID, Object: o.String(), Line: f.Location.Line, Reason: judged[0].refusal})
+	}
+	return out
 }
 
 // byScope groups findings by the container they are about, the pod's own

@@ -99,9 +99,6 @@ func (c *collector) finish(e *Engine, res *Result, order *inputOrder) {
 	// one object arrive together, in the order kept.
 	sort.SliceStable(c.facts, func(i, j int) bool { return c.facts[i].less(c.facts[j].inputPos) })
 	idx := check.Over(e.opts.Facts, e.opts.Namespace)
-	if e.opts.Facts == nil {
-		idx = check.NewIndex(e.opts.Namespace)
-	}
 	for _, f := range c.facts {
 		idx.AddKept(f.key, f.v)
 	}

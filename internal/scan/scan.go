@@ -222,9 +222,6 @@ func (e *Engine) ObjectWith(o *object.Object, facts check.Facts, checks []*check
 	r := docResult{plain: true}
 	e.scanObject(o, inputPos{}, checks, &r)
 	idx := check.Over(facts, e.opts.Namespace)
-	if facts == nil {
-		idx = check.NewIndex(e.opts.Namespace)
-	}
 	for _, f := range r.facts {
 		idx.AddKept(f.key, f.v)
 	}
