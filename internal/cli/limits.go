@@ -18,14 +18,14 @@ type limitFlags struct{ l limits.Limits }
 func (f *limitFlags) register(fl *pflag.FlagSet) {
 	d := limits.Default()
 	f.l = d
-	fl.Var((*sizeValue)(&f.l.InputSize), "max-input-size", "largest input file or standard input read (bytes, or with KiB, MiB, GiB)")
-	fl.Var((*sizeValue)(&f.l.DocumentSize), "max-document-size", "largest YAML or JSON document read")
+	fl.Var(size(&f.l.InputSize), "max-input-size", "largest input file or standard input read (bytes, or with KiB, MiB, GiB)")
+	fl.Var(size(&f.l.DocumentSize), "max-document-size", "largest YAML or JSON document read")
 	fl.IntVar(&f.l.YAMLNodes, "max-yaml-nodes", d.YAMLNodes, "most nodes of one YAML document, aliases expanded")
 	fl.DurationVar(&f.l.RenderTimeout, "render-timeout", d.RenderTimeout, "longest time rendering one chart or kustomization may take")
-	fl.Var((*sizeValue)(&f.l.RenderSize), "max-render-size", "largest output of rendering one chart or kustomization")
-	fl.Var((*sizeValue)(&f.l.RenderMemory), "max-render-memory", "most memory rendering one Helm chart may take")
-	fl.Var((*intSizeValue)(&f.l.ExpansionSize), "max-expansion-size", "largest value built by expanding variables (Dockerfile ARG and ENV)")
-	fl.Var((*sizeValue)(&f.l.BlobSize), "max-blob-size", "largest image manifest or config blob read")
+	fl.Var(size(&f.l.RenderSize), "max-render-size", "largest output of rendering one chart or kustomization")
+	fl.Var(size(&f.l.RenderMemory), "max-render-memory", "most memory rendering one Helm chart may take")
+	fl.Var(sizeFlag[int]{p: &f.l.ExpansionSize, max: 1 << 40}, "max-expansion-size", "largest value built by expanding variables (Dockerfile ARG and ENV)")
+	fl.Var(size(&f.l.BlobSize), "max-blob-size", "largest image manifest or config blob read")
 	fl.IntVar(&f.l.PathDepth, "max-path-depth", d.PathDepth, "most components of a path in an image layer")
 	fl.DurationVar(&f.l.NetworkTimeout, "network-timeout", d.NetworkTimeout, "longest time one registry request may take")
 }
@@ -48,34 +48,34 @@ func (f *limitFlags) apply(cmd *cobra.Command) error {
 	return nil
 }
 
-// sizeValue is a byte size flag: 1048576, 512KiB, 16MiB, 1GiB (Ki, Mi, Gi
-// and K, M, G are read as the same binary units).
-type sizeValue int64
-
-func (s *sizeValue) String() string { return limits.Bytes(int64(*s)) }
-func (s *sizeValue) Type() string   { return "size" }
-func (s *sizeValue) Set(v string) error {
-	n, err := parseSize(v)
-	if err != nil {
-		return err
-	}
-	*s = sizeValue(n)
-	return nil
+// sizeFlag is a byte size flag over an int or int64 field: 1048576,
+// 512KiB, 16MiB, 1GiB (Ki, Mi, Gi and K, M, G are read as the same binary
+// units). max, when positive, bounds it.
+type sizeFlag[T int | int64] struct {
+	p   *T
+	max int64
 }
 
-type intSizeValue int
+func size[T int | int64](p *T) sizeFlag[T] { return sizeFlag[T]{p: p} }
 
-func (s *intSizeValue) String() string { return limits.Bytes(int64(*s)) }
-func (s *intSizeValue) Type() string   { return "size" }
-func (s *intSizeValue) Set(v string) error {
+func (s sizeFlag[T]) String() string {
+	if s.p == nil {
+		return ""
+	}
+	return limits.Bytes(int64(*s.p))
+}
+
+func (s sizeFlag[T]) Type() string { return "size" }
+
+func (s sizeFlag[T]) Set(v string) error {
 	n, err := parseSize(v)
 	if err != nil {
 		return err
 	}
-	if n > 1<<40 {
+	if s.max > 0 && n > s.max {
 		return fmt.Errorf("%q is too large", v)
 	}
-	*s = intSizeValue(n)
+	*s.p = T(n)
 	return nil
 }
 
