@@ -373,12 +373,23 @@ func expansionBound(word string, env vars) int64 {
 		if name == "" || !ok {
 			continue
 		}
-		total = satAdd(total, int64(len(v)))
+		total = satAdd(total, valueBound(v))
 		if brace && end < len(word) && word[end] == '/' {
 			mult = satMul(mult, int64(len(v))+2)
 		}
 	}
 	return satMul(total, mult)
+}
+
+// valueBound is at most what the lexer makes of value v: its length, or
+// three times that when v is not valid UTF-8, since a pattern operation
+// on runes turns each invalid byte into U+FFFD (three bytes). Parse's
+// own values are valid (validUTF8), but the bound must not rest on it.
+func valueBound(v string) int64 {
+	if utf8.ValidString(v) {
+		return int64(len(v))
+	}
+	return 3 * int64(len(v))
 }
 
 // varName reads a variable name at word[i:] as BuildKit's lexer does
