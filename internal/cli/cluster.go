@@ -3,18 +3,24 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/check/clustercheck"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/cluster"
 	"github.com/kubeharden/kubeharden/internal/k8sversion"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
 
@@ -26,6 +32,7 @@ type clusterFlags struct {
 	pageSize   int64
 	// includeSystem counts the system namespaces' findings.
 	includeSystem bool
+	printRBAC     bool
 }
 
 func newClusterCommand() *cobra.Command {
@@ -66,6 +73,7 @@ usage error or a cluster that cannot be reached.`,
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "audit only this namespace (default: all namespaces)")
 	fl.Int64Var(&f.pageSize, "page-size", cluster.DefaultPageSize, "objects per list request")
 	fl.BoolVar(&f.includeSystem, "include-system", false, "count findings in kube-system, kube-public and kube-node-lease (and on system: roles) toward the exit code")
+	fl.BoolVar(&f.printRBAC, "print-rbac", false, "print the least-privilege ClusterRole the audit needs with these flags and checks, and exit")
 	return cmd
 }
 
@@ -76,6 +84,16 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	r, err := f.report.prepare(cmd, nil)
 	if err != nil {
 		return err
+	}
+	opts := scan.Options{
+		Registry:  checks.Registry(),
+		Policy:    r.policy(),
+		Namespace: f.namespace,
+		Logger:    logger(cmd),
+	}
+	kinds := neededKinds(opts)
+	if f.printRBAC {
+		return printRBAC(cmd.OutOrStdout(), kinds)
 	}
 	cfg, name, err := restConfig(f.kubeconfig, f.context)
 	if err != nil {
@@ -95,25 +113,59 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	}
 	// The server's version, not the config's, judges deprecated APIs.
 	r.cfg.Parameters.KubernetesVersion = v.String()
-	src, err := cluster.New(cfg, cluster.Options{Name: name, Namespace: f.namespace, PageSize: f.pageSize})
+	opts.Policy = r.policy()
+	progress := newProgress(cmd.ErrOrStderr())
+	src, err := cluster.New(cfg, cluster.Options{Name: name, Namespace: f.namespace, PageSize: f.pageSize, Kinds: kinds, Progress: progress.update})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	opts := scan.Options{
-		Registry:  checks.Registry(),
-		Policy:    r.policy(),
-		Namespace: f.namespace,
-		Logger:    logger(cmd),
-	}
 	res := scan.Run(cmd.Context(), src.Items(cmd.Context()), opts)
+	progress.done()
 	for _, w := range calendarWarnings(v, opts.Policy.Now) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "kubeharden: warning: %s\n", w)
 	}
 	res = scan.Merge(res, scan.RunCluster(clustercheck.Target{Version: v, Name: name}, opts))
 	if !f.includeSystem {
-		setAsideSystem(res)
+		setAsideSystem(res, src.BuiltIn)
 	}
 	return r.finish(cmd, res)
+}
+
+// neededKinds are the kinds the enabled object checks apply to.
+func neededKinds(opts scan.Options) []cluster.Kind {
+	objChecks := scan.New(opts).ObjectChecks()
+	return cluster.Needed(func(o *object.Object) bool {
+		for _, c := range objChecks {
+			if c.Applies == nil || c.Applies(o) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// auditRole is the name of the ClusterRole --print-rbac prints.
+const auditRole = "kubeharden-audit"
+
+// printRBAC writes the ClusterRole that lets the audit list kinds.
+func printRBAC(w io.Writer, kinds []cluster.Kind) error {
+	role := rbacv1.ClusterRole{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+		ObjectMeta: metav1.ObjectMeta{Name: auditRole, Labels: map[string]string{"app.kubernetes.io/name": "kubeharden"}},
+		Rules:      cluster.Rules(kinds),
+	}
+	data, err := yaml.Marshal(role)
+	if err != nil {
+		return err
+	}
+	header := "# The least-privilege ClusterRole of `kubeharden cluster` with the same flags and checks.\n"
+	if slices.ContainsFunc(kinds, func(k cluster.Kind) bool { return k.Kind == "Secret" }) {
+		header += "# kubeharden lists Secrets as metadata only, and only service account tokens, but RBAC\n" +
+			"# cannot grant less than list, which also reads their data: --skip the checks that read\n" +
+			"# Secrets (service-account-token-secret, default-namespace) to leave it out.\n"
+	}
+	_, err = fmt.Fprintf(w, "%s%s", header, data)
+	return err
 }
 
 // restConfig loads the client configuration as kubectl does, falling back
@@ -146,14 +198,15 @@ func restConfig(kubeconfig, context string) (*rest.Config, string, error) {
 var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
 
 // setAsideSystem moves the findings on objects in the system namespaces,
-// and on the built-in system: roles and bindings, to the suppressed
+// on the built-in system: roles and bindings, and on the other objects
+// Kubernetes creates itself (builtIn, by file), to the suppressed
 // findings, with the reason: they are listed in their own section and do
 // not count toward the exit code.
-func setAsideSystem(res *scan.Result) {
+func setAsideSystem(res *scan.Result, builtIn func(file string) bool) {
 	kept := res.Findings[:0]
 	for _, f := range res.Findings {
-		if o := f.Object; o != nil && (systemNamespaces[o.Namespace] || strings.HasPrefix(o.Name, "system:")) {
-			f.Suppression = &check.Suppression{Kind: "system", Reason: "a system namespace or role; --include-system counts it", Source: "kubeharden cluster"}
+		if o := f.Object; o != nil && (systemNamespaces[o.Namespace] || strings.HasPrefix(o.Name, "system:") || builtIn(f.Location.File)) {
+			f.Suppression = &check.Suppression{Kind: "system", Reason: "a system namespace or an object Kubernetes creates itself; --include-system counts it", Source: "kubeharden cluster"}
 			res.Suppressed = append(res.Suppressed, f)
 			continue
 		}

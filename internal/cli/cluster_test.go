@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubeharden/kubeharden/internal/k8sversion"
 	"github.com/kubeharden/kubeharden/internal/testenv"
@@ -136,8 +138,66 @@ func TestCluster(t *testing.T) {
 		t.Errorf("--include-system: exit %d:\n%s", code, out)
 	}
 
+	// The role --print-rbac prints is enough: an auditor bound to it has
+	// no coverage gap, and finds what the administrator finds.
+	code, out, errOut = run(nil, "--print-rbac")
+	var role rbacv1.ClusterRole
+	if err := yaml.Unmarshal([]byte(out), &role); code != ExitOK || err != nil || role.Name != auditRole {
+		t.Fatalf("--print-rbac: exit %d, %v:\n%s%s", code, err, out, errOut)
+	}
+	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: auditRole},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: auditRole},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "auditor"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	auditor := env.User(t, "auditor")
+	testenv.Eventually(t, func(ctx context.Context) error {
+		_, err := auditor.Client.CoreV1().Secrets("shop").List(ctx, metav1.ListOptions{Limit: 1})
+		return err
+	})
+	_, adminOut, _ := run(env.KubeConfig, "-o", "json", "--fail-on", "none")
+	code, out, errOut = run(auditor.KubeConfig, "-o", "json", "--fail-on", "none")
+	if code != ExitOK || strings.Contains(errOut, "coverage gap") {
+		t.Errorf("auditor: exit %d; stderr:\n%s", code, errOut)
+	}
+	if findingsOf(t, out) != findingsOf(t, adminOut) {
+		t.Errorf("auditor and administrator disagree:\n%s\n%s", out, adminOut)
+	}
+	// Fewer checks, fewer permissions: no Secrets without the checks
+	// that read them.
+	_, out, _ = run(nil, "--print-rbac", "--checks", "privileged-container")
+	if strings.Contains(out, "secrets") || strings.Contains(out, "roles") || !strings.Contains(out, "deployments") {
+		t.Errorf("--print-rbac --checks privileged-container:\n%s", out)
+	}
+
 	code, _, errOut = run([]byte("not: a kubeconfig: ["))
 	if code != ExitError || !strings.Contains(errOut, "kubeconfig") {
 		t.Errorf("bad kubeconfig: exit %d; stderr:\n%s", code, errOut)
 	}
+}
+
+// findingsOf is the findings of a JSON report, as a comparable string
+// (the check, object and path of each).
+func findingsOf(t *testing.T, report string) string {
+	t.Helper()
+	var rep struct {
+		Findings []struct {
+			Check  string
+			Path   string
+			Object struct{ Kind, Namespace, Name string }
+		}
+	}
+	if err := json.Unmarshal([]byte(report), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, report)
+	}
+	var b strings.Builder
+	for _, f := range rep.Findings {
+		fmt.Fprintf(&b, "%s %s/%s/%s %s\n", f.Check, f.Object.Kind, f.Object.Namespace, f.Object.Name, f.Path)
+	}
+	return b.String()
 }

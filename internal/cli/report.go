@@ -206,12 +206,7 @@ func useColor(mode string, out io.Writer, outputFile string) (bool, error) {
 		if outputFile != "" || os.Getenv("NO_COLOR") != "" {
 			return false, nil
 		}
-		f, ok := out.(*os.File)
-		if !ok {
-			return false, nil
-		}
-		st, err := f.Stat()
-		return err == nil && st.Mode()&os.ModeCharDevice != 0, nil
+		return isTerminal(out), nil
 	}
 	return false, usageError("--color: want auto, always or never, not %q", mode)
 }

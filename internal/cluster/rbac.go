@@ -1,0 +1,51 @@
+package cluster
+
+import (
+	"cmp"
+	"slices"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// Rules are the least-privilege RBAC rules for listing kinds, and the
+// Namespaces the audit goes through: list only, one rule per API group. Secrets are listed as metadata only and only of
+// the service account token type, but RBAC cannot grant less than list
+// on secrets, which would also read their data: whoever runs the audit
+// with these rules can read Secrets. Leave Secret out (skip the checks
+// that read it) where that matters.
+func Rules(kinds []Kind) []rbacv1.PolicyRule {
+	byGroup := map[string][]string{}
+	for _, k := range append([]Kind{Kinds()[0]}, kinds...) {
+		g := k.Resource.Group
+		if !slices.Contains(byGroup[g], k.Resource.Resource) {
+			byGroup[g] = append(byGroup[g], k.Resource.Resource)
+		}
+	}
+	var rules []rbacv1.PolicyRule
+	for g, rs := range byGroup {
+		slices.Sort(rs)
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: rs, Verbs: []string{"list"}})
+	}
+	SortRules(rules)
+	return rules
+}
+
+// SortRules orders rules by API group, then resources, so that printed
+// roles are stable.
+func SortRules(rules []rbacv1.PolicyRule) {
+	key := func(r rbacv1.PolicyRule) string {
+		s := ""
+		for _, g := range r.APIGroups {
+			s += g + ","
+		}
+		s += "/"
+		for _, x := range r.Resources {
+			s += x + ","
+		}
+		for _, x := range r.NonResourceURLs {
+			s += x + ","
+		}
+		return s
+	}
+	slices.SortFunc(rules, func(a, b rbacv1.PolicyRule) int { return cmp.Compare(key(a), key(b)) })
+}
