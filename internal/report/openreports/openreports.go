@@ -425,6 +425,16 @@ var apis = []apiInfo{
 	{"wgpolicyk8s.io", "v1alpha2", "PolicyReport", "ClusterPolicyReport", "policyreports", "clusterpolicyreports", false},
 }
 
+// CheckAPI returns an error when name is neither "" nor one of APIs: the
+// CLI checks --reports-api with it before the audit, as a usage error.
+func CheckAPI(name string) error {
+	if name == "" {
+		return nil
+	}
+	_, err := lookupAPI(name)
+	return err
+}
+
 func lookupAPI(name string) (apiInfo, error) {
 	for _, a := range apis {
 		if a.group+"/"+a.version == name {

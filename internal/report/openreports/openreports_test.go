@@ -278,6 +278,19 @@ func TestCut(t *testing.T) {
 	}
 }
 
+func TestCheckAPI(t *testing.T) {
+	for _, name := range append(APIs(), "") {
+		if err := CheckAPI(name); err != nil {
+			t.Errorf("CheckAPI(%q): %v", name, err)
+		}
+	}
+	for _, name := range []string{"openreports.io", "wgpolicyk8s.io/v1beta1", "Report"} {
+		if err := CheckAPI(name); err == nil || !strings.Contains(err.Error(), PolicyReports) {
+			t.Errorf("CheckAPI(%q): %v, want an error naming the APIs", name, err)
+		}
+	}
+}
+
 func TestRenderUnknownAPI(t *testing.T) {
 	err := Render(&bytes.Buffer{}, nil, "policy.kubernetes.io/v1alpha1")
 	if err == nil || !strings.Contains(err.Error(), OpenReports) {
