@@ -12,6 +12,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/report/json"
 	"github.com/kubeharden/kubeharden/internal/report/junit"
+	"github.com/kubeharden/kubeharden/internal/report/openreports"
 	"github.com/kubeharden/kubeharden/internal/report/sarif"
 	"github.com/kubeharden/kubeharden/internal/report/text"
 	"github.com/kubeharden/kubeharden/internal/scan"
@@ -62,6 +63,9 @@ var formats = []struct {
 	}},
 	{"junit", func(w io.Writer, res *scan.Result, _ Options) error {
 		return junit.Render(w, res)
+	}},
+	{"openreports", func(w io.Writer, res *scan.Result, _ Options) error {
+		return openreports.RenderResult(w, res, openreports.Options{})
 	}},
 }
 

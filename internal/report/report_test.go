@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/report"
 	"github.com/kubeharden/kubeharden/internal/report/reporttest"
@@ -15,7 +17,7 @@ import (
 
 func TestFormats(t *testing.T) {
 	got := report.Formats()
-	if want := []string{"text", "json", "sarif", "junit"}; !slices.Equal(got, want) {
+	if want := []string{"text", "json", "sarif", "junit", "openreports"}; !slices.Equal(got, want) {
 		t.Errorf("Formats() = %v, want %v", got, want)
 	}
 	if got[0] != report.DefaultFormat {
@@ -34,6 +36,15 @@ func TestLookup(t *testing.T) {
 		{"json", func(b []byte) error { var v map[string]any; return json.Unmarshal(b, &v) }},
 		{"sarif", func(b []byte) error { var v map[string]any; return json.Unmarshal(b, &v) }},
 		{"junit", func(b []byte) error { var v struct{}; return xml.Unmarshal(b, &v) }},
+		{"openreports", func(b []byte) error {
+			for _, d := range strings.Split(string(b), "---\n")[1:] {
+				var v map[string]any
+				if err := yaml.Unmarshal([]byte(d), &v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
@@ -62,7 +73,7 @@ func TestLookupUnknown(t *testing.T) {
 			t.Errorf("Lookup(%q) succeeded", name)
 			continue
 		}
-		if want := `(want one of text, json, sarif, junit)`; !strings.Contains(err.Error(), want) {
+		if want := `(want one of text, json, sarif, junit, openreports)`; !strings.Contains(err.Error(), want) {
 			t.Errorf("Lookup(%q) error %q does not list the formats", name, err)
 		}
 	}
