@@ -21,6 +21,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/cluster"
 	"github.com/kubeharden/kubeharden/internal/k8sversion"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/report/openreports"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
 
@@ -33,6 +34,8 @@ type clusterFlags struct {
 	// includeSystem counts the system namespaces' findings.
 	includeSystem bool
 	printRBAC     bool
+	writeReports  bool
+	reportsAPI    string
 }
 
 func newClusterCommand() *cobra.Command {
@@ -40,20 +43,32 @@ func newClusterCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",
 		Short: "Audit the workloads and RBAC of a running cluster",
-		Long: `Audit a running cluster: list the objects the checks read (workloads,
+		Long: `Audit a running cluster: list the objects the enabled checks read (workloads,
 Services, ServiceAccounts, NetworkPolicies, Namespaces, RBAC and service
-account token Secrets, as metadata only), page by page, and run every check
-on them, plus the cluster checks that need the server's version, such as
-cluster-version-supported.
+account token Secrets, as metadata only), namespace by namespace and page by
+page, and run every check on them, plus the cluster checks that need the
+server itself, such as cluster-version-supported.
 
-Findings name the object a person edits, as Kind/namespace/name: a Pod or
-ReplicaSet created by a controller is reported on its owner (Deployment,
-CronJob...), a bare Pod as itself. A kind the credentials may not list is a
-coverage gap, reported on stderr and in the report but never a failure;
-everything else is still audited. Findings in the system namespaces
-(kube-system, kube-public, kube-node-lease) and on the built-in system:
-roles are listed as suppressed ("system") and do not count toward the exit
-code unless --include-system.
+Findings name the object a person edits, as Kind/namespace/name: a Pod,
+ReplicaSet or Job whose controller carries a pod template (Deployment,
+StatefulSet, DaemonSet, CronJob...) is judged on that controller, a bare Pod
+as itself, and an object controlled by anything else (an Argo Rollout, an
+operator) as itself with its controller named. Where the object says where
+it came from (a Helm release, an Argo CD application, a Flux Kustomization
+or HelmRelease, kustomize's origin annotation) the finding names it.
+
+A kind the credentials may not list is a coverage gap, reported on stderr
+and in the report but never a failure; everything else is still audited.
+--print-rbac prints the least-privilege ClusterRole for the same flags and
+checks. Findings in the system namespaces (kube-system, kube-public,
+kube-node-lease), on the built-in system: roles and on the objects
+Kubernetes creates itself are listed as suppressed ("system") and do not
+count toward the exit code unless --include-system.
+
+--write-reports creates or updates the findings in the cluster as
+OpenReports Report objects (one per namespace) and a ClusterReport, or the
+older wgpolicyk8s.io PolicyReports (--reports-api), by server-side apply:
+a second run updates them, never duplicates them.
 
 The kubeconfig is found as kubectl finds it (--kubeconfig, $KUBECONFIG,
 ~/.kube/config); inside a Pod without one, the Pod's service account is used.
@@ -62,7 +77,10 @@ Exit codes: 0 when no finding reaches --fail-on, 1 when one does, 2 for a
 usage error or a cluster that cannot be reached.`,
 		Example: `  kubeharden cluster
   kubeharden cluster --context prod -n shop
-  kubeharden cluster -o sarif --fail-on none > cluster.sarif`,
+  kubeharden cluster -o sarif --fail-on none > cluster.sarif
+  kubeharden cluster -o openreports > reports.yaml
+  kubeharden cluster --write-reports --fail-on none
+  kubeharden cluster --print-rbac --write-reports | kubectl apply -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCluster(cmd, &f) },
 	}
@@ -74,12 +92,17 @@ usage error or a cluster that cannot be reached.`,
 	fl.Int64Var(&f.pageSize, "page-size", cluster.DefaultPageSize, "objects per list request")
 	fl.BoolVar(&f.includeSystem, "include-system", false, "count findings in kube-system, kube-public and kube-node-lease (and on system: roles) toward the exit code")
 	fl.BoolVar(&f.printRBAC, "print-rbac", false, "print the least-privilege ClusterRole the audit needs with these flags and checks, and exit")
+	fl.BoolVar(&f.writeReports, "write-reports", false, "create or update the findings as Report/ClusterReport objects in the cluster, one per namespace (server-side apply)")
+	fl.StringVar(&f.reportsAPI, "reports-api", "", "API of --write-reports: "+strings.Join(openreports.APIs(), " or ")+" (default: the first the cluster serves)")
 	return cmd
 }
 
 func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	if f.pageSize <= 0 {
 		return usageError("--page-size: must be positive, not %d", f.pageSize)
+	}
+	if err := openreports.CheckAPI(f.reportsAPI); err != nil {
+		return usageError("--reports-api: %v", err)
 	}
 	r, err := f.report.prepare(cmd, nil)
 	if err != nil {
@@ -93,7 +116,7 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	}
 	kinds := neededKinds(opts)
 	if f.printRBAC {
-		return printRBAC(cmd.OutOrStdout(), kinds)
+		return printRBAC(cmd.OutOrStdout(), kinds, f.reportRules())
 	}
 	cfg, name, err := restConfig(f.kubeconfig, f.context)
 	if err != nil {
@@ -128,7 +151,42 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	if !f.includeSystem {
 		setAsideSystem(res, src.BuiltIn)
 	}
-	return r.finish(cmd, res)
+	var werr error
+	if f.writeReports && cmd.Context().Err() == nil {
+		reps := openreports.Build(res, openreports.Options{Namespace: f.namespace, Now: opts.Policy.Now})
+		api, err := openreports.Write(cmd.Context(), cfg, reps, openreports.WriteOptions{API: f.reportsAPI, Namespace: f.namespace})
+		if err != nil {
+			werr = &exitError{code: ExitError, err: err}
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "kubeharden: wrote %d reports (%s) to %s\n", len(reps), api, name)
+		}
+	}
+	if err := r.finish(cmd, res); err != nil || werr == nil {
+		return err
+	}
+	return werr
+}
+
+// reportRules are the rules --write-reports needs: server-side apply is a
+// patch, and a create for a report that does not exist yet; stale reports
+// are found by listing.
+func (f *clusterFlags) reportRules() []rbacv1.PolicyRule {
+	if !f.writeReports {
+		return nil
+	}
+	var rules []rbacv1.PolicyRule
+	for _, api := range openreports.APIs() {
+		if f.reportsAPI != "" && api != f.reportsAPI {
+			continue
+		}
+		group, _, _ := strings.Cut(api, "/")
+		res := []string{"clusterreports", "reports"}
+		if group == "wgpolicyk8s.io" {
+			res = []string{"clusterpolicyreports", "policyreports"}
+		}
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: res, Verbs: []string{"create", "get", "list", "patch"}})
+	}
+	return rules
 }
 
 // neededKinds are the kinds the enabled object checks apply to.
@@ -148,11 +206,13 @@ func neededKinds(opts scan.Options) []cluster.Kind {
 const auditRole = "kubeharden-audit"
 
 // printRBAC writes the ClusterRole that lets the audit list kinds.
-func printRBAC(w io.Writer, kinds []cluster.Kind) error {
+func printRBAC(w io.Writer, kinds []cluster.Kind, extra []rbacv1.PolicyRule) error {
+	rules := append(cluster.Rules(kinds), extra...)
+	cluster.SortRules(rules)
 	role := rbacv1.ClusterRole{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
 		ObjectMeta: metav1.ObjectMeta{Name: auditRole, Labels: map[string]string{"app.kubernetes.io/name": "kubeharden"}},
-		Rules:      cluster.Rules(kinds),
+		Rules:      rules,
 	}
 	data, err := yaml.Marshal(role)
 	if err != nil {

@@ -16,7 +16,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeharden/kubeharden/internal/k8sversion"
@@ -200,4 +205,100 @@ func findingsOf(t *testing.T, report string) string {
 		fmt.Fprintf(&b, "%s %s/%s/%s %s\n", f.Check, f.Object.Kind, f.Object.Namespace, f.Object.Name, f.Path)
 	}
 	return b.String()
+}
+
+// TestClusterWriteReports runs `kubeharden cluster --write-reports` twice
+// as a user bound to the role --print-rbac --write-reports prints: one
+// Report per namespace and one ClusterReport, updated in place.
+func TestClusterWriteReports(t *testing.T) {
+	env := testenv.Start(t)
+	ctx := context.Background()
+	if _, err := envtest.InstallCRDs(env.Config, envtest.CRDInstallOptions{
+		Paths:              []string{filepath.Join("..", "report", "openreports", "testdata", "crds", "openreports")},
+		ErrorIfPathMissing: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"shop", "billing"} {
+		env.CreateNamespace(t, ns, nil)
+		if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "web"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27",
+				SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	run := func(kubeconfig []byte, args ...string) (int, string, string) {
+		t.Helper()
+		path := filepath.Join(dir, "kubeconfig")
+		if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := Main(ctx, append([]string{"cluster", "--kubeconfig", path}, args...), strings.NewReader(""), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	_, out, _ := run(nil, "--print-rbac", "--write-reports", "--reports-api", "openreports.io/v1alpha1")
+	var role rbacv1.ClusterRole
+	if err := yaml.Unmarshal([]byte(out), &role); err != nil {
+		t.Fatal(err)
+	}
+	role.Name = "reporter"
+	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "reporter"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "reporter"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "reporter"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u := env.User(t, "reporter")
+	reports := schema.GroupVersionResource{Group: "openreports.io", Version: "v1alpha1", Resource: "reports"}
+	testenv.Eventually(t, func(ctx context.Context) error {
+		_, err := dyn(t, u.Config).Resource(reports).Namespace("shop").List(ctx, metav1.ListOptions{Limit: 1})
+		return err
+	})
+	for i := range 2 {
+		code, _, errOut := run(u.KubeConfig, "--write-reports", "--fail-on", "none")
+		if code != ExitOK || !strings.Contains(errOut, "kubeharden: wrote ") || strings.Contains(errOut, "coverage gap") {
+			t.Fatalf("run %d: exit %d; stderr:\n%s", i+1, code, errOut)
+		}
+	}
+	list, err := dyn(t, env.Config).Resource(reports).Namespace("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perNamespace := map[string]int{}
+	for _, r := range list.Items {
+		perNamespace[r.GetNamespace()]++
+		fails, _, _ := unstructured.NestedInt64(r.Object, "summary", "fail")
+		if (r.GetNamespace() == "shop" || r.GetNamespace() == "billing") && fails == 0 {
+			t.Errorf("report of %s: no failures", r.GetNamespace())
+		}
+	}
+	if perNamespace["shop"] != 1 || perNamespace["billing"] != 1 {
+		t.Errorf("reports per namespace %v, want one in shop and one in billing", perNamespace)
+	}
+	cluster, err := dyn(t, env.Config).Resource(schema.GroupVersionResource{Group: "openreports.io", Version: "v1alpha1", Resource: "clusterreports"}).List(ctx, metav1.ListOptions{})
+	if err != nil || len(cluster.Items) != 1 {
+		t.Errorf("cluster reports: %v, %v", cluster, err)
+	}
+
+	// A bad --reports-api is a usage error before anything is listed.
+	if code, _, errOut := run(env.KubeConfig, "--write-reports", "--reports-api", "example.com/v1"); code != ExitError || !strings.Contains(errOut, "--reports-api") {
+		t.Errorf("bad --reports-api: exit %d; stderr:\n%s", code, errOut)
+	}
+}
+
+func dyn(t *testing.T, cfg *rest.Config) dynamic.Interface {
+	t.Helper()
+	c, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
