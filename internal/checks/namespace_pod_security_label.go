@@ -19,7 +19,8 @@ const psaEnforceLabel = "pod-security.kubernetes.io/enforce"
 // Namespace
 // Allowed: baseline or restricted; a Namespace without a workload in the
 // input (or the cluster) is not judged, and a workload without
-// metadata.namespace counts for the scan's namespace (-n) only
+// metadata.namespace counts for the scan's namespace (-n) only;
+// kube-system, kube-public and kube-node-lease are not judged
 func init() {
 	register(&check.ObjectCheck{
 		Meta: check.Meta{
@@ -46,6 +47,11 @@ func init() {
 	})
 }
 
+// psaExemptNamespaces are the cluster's own namespaces, which Pod
+// Security's documentation exempts: the node agents, CNI and CSI drivers
+// that run there need the privileged level.
+var psaExemptNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
+
 // nsWorkloadsKey is the key of the facts that a namespace runs workloads.
 func nsWorkloadsKey(ns string) string { return "namespace-pod-security-label/workloads\x00" + ns }
 
@@ -59,6 +65,9 @@ func namespacePodSecurityLabel(p *check.Pass) {
 		return
 	}
 	name := o.Name
+	if psaExemptNamespaces[name] {
+		return
+	}
 	level, set := o.Labels[psaEnforceLabel]
 	var format string
 	switch {
