@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,8 +140,9 @@ func scanFile(t *testing.T, file string) *scan.Result {
 }
 
 // scanClusterFile runs the cluster checks on the cluster a testdata file
-// describes: the API server's /version answer, as YAML (gitVersion), on
-// the day the other testdata are judged.
+// describes: the API server's /version answer, as YAML (gitVersion), and
+// what the inspection of a live cluster found (live, in the form of
+// clustercheck.Live), on the day the other testdata are judged.
 func scanClusterFile(t *testing.T, file string) *scan.Result {
 	t.Helper()
 	data, err := os.ReadFile(file)
@@ -148,9 +150,15 @@ func scanClusterFile(t *testing.T, file string) *scan.Result {
 		t.Fatal(err)
 	}
 	var info struct {
-		GitVersion string `yaml:"gitVersion"`
+		GitVersion string             `yaml:"gitVersion"`
+		Live       *clustercheck.Live `yaml:"live"`
+		// The rest of the /version answer; a misspelt field of live
+		// fails the test.
+		Version map[string]any `yaml:",inline"`
 	}
-	if err := yaml.Unmarshal(data, &info); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&info); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
 	v, err := k8sversion.Parse(info.GitVersion)
@@ -158,7 +166,7 @@ func scanClusterFile(t *testing.T, file string) *scan.Result {
 		t.Fatalf("%s: %v", file, err)
 	}
 	pol := policy.New(config.Default(), Registry(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	return scan.RunCluster(clustercheck.Target{Version: v}, scan.Options{Registry: Registry(), Policy: pol})
+	return scan.RunCluster(clustercheck.Target{Version: v, Live: info.Live}, scan.Options{Registry: Registry(), Policy: pol})
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

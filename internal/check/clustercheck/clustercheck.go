@@ -31,6 +31,74 @@ type Target struct {
 	// context of a live cluster, "" offline. Cluster findings have no
 	// object (Finding.Object nil) and no line.
 	Name string
+	// Live is what a running cluster showed (package cluster's Inspect);
+	// nil offline. The checks that read it stay silent on what is not
+	// known: an unknown is not a finding.
+	Live *Live `yaml:"live"`
+}
+
+// Live is what the inspection of a running cluster found. Each part says
+// whether it is known: a part the credentials could not read is a coverage
+// gap, reported by the inspection, and the checks that read it stay
+// silent. The yaml tags are the form testdata describe a cluster in.
+type Live struct {
+	// Nodes are the cluster's nodes, when NodesKnown.
+	Nodes      []Node `yaml:"nodes"`
+	NodesKnown bool   `yaml:"nodesKnown"`
+	// Updaters are the node updaters found running cluster-wide: a Kured
+	// DaemonSet, system-upgrade-controller Plans ("DaemonSet
+	// kube-system/kured"). UpdatersKnown says every place one is looked
+	// for was read, so that none found means none deployed.
+	Updaters      []string `yaml:"updaters"`
+	UpdatersKnown bool     `yaml:"updatersKnown"`
+	// RBAC is the answer of the authorizer probe.
+	RBAC RBACProbe `yaml:"rbac"`
+	// Anonymous is the answer of the anonymous request probe, which runs
+	// only when asked for.
+	Anonymous AnonymousProbe `yaml:"anonymous"`
+}
+
+// Node is what the checks read of one node.
+type Node struct {
+	Name string `yaml:"name"`
+	// KubeletVersion, KernelVersion and OSImage are the node's
+	// status.nodeInfo, as the kubelet reports them ("" when not reported).
+	KubeletVersion string `yaml:"kubeletVersion"`
+	KernelVersion  string `yaml:"kernelVersion"`
+	OSImage        string `yaml:"osImage"`
+	// Pool names the node pool the node belongs to, as the label that
+	// says so ("cloud.google.com/gke-nodepool=default-pool"); "" when no
+	// well-known label does. Nodes of one pool are meant to be alike.
+	Pool string `yaml:"pool"`
+	// ManagedUpdates names the label that shows the node's OS is updated
+	// by its provider or by a node updater ("eks.amazonaws.com/compute-type=auto"),
+	// "" when none does.
+	ManagedUpdates string `yaml:"managedUpdates"`
+	// RebootPending is the annotation, with its value, by which Kured says
+	// the node needs a reboot to apply OS updates; "" when none.
+	RebootPending string `yaml:"rebootPending"`
+}
+
+// RBACProbe is the answer to a SubjectAccessReview for a made-up user
+// without groups who asks to list the Secrets of every namespace.
+type RBACProbe struct {
+	// Known is false when the review could not be made.
+	Known bool `yaml:"known"`
+	// User is the made-up user asked about.
+	User string `yaml:"user"`
+	// Allowed is the authorizer's answer, and Reason its reason.
+	Allowed bool   `yaml:"allowed"`
+	Reason  string `yaml:"reason"`
+}
+
+// AnonymousProbe is what the API server answered requests without
+// credentials to, beyond its public health and discovery endpoints.
+type AnonymousProbe struct {
+	// Known is false when the probe did not run, or failed.
+	Known bool `yaml:"known"`
+	// Answered are the requests answered with a success status
+	// ("GET /api/v1/namespaces"), in the order they were made.
+	Answered []string `yaml:"answered"`
 }
 
 // Pass is the state of the cluster checks running on one cluster.
