@@ -21,6 +21,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/cluster"
 	"github.com/kubeharden/kubeharden/internal/k8sversion"
 	"github.com/kubeharden/kubeharden/internal/object"
+	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/report/openreports"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
@@ -36,6 +37,8 @@ type clusterFlags struct {
 	printRBAC     bool
 	writeReports  bool
 	reportsAPI    string
+	// probeAnonymous sends requests without credentials (anonymous-access).
+	probeAnonymous bool
 }
 
 func newClusterCommand() *cobra.Command {
@@ -92,6 +95,7 @@ usage error or a cluster that cannot be reached.`,
 	fl.Int64Var(&f.pageSize, "page-size", cluster.DefaultPageSize, "objects per list request")
 	fl.BoolVar(&f.includeSystem, "include-system", false, "count findings in kube-system, kube-public and kube-node-lease (and on system: roles) toward the exit code")
 	fl.BoolVar(&f.printRBAC, "print-rbac", false, "print the least-privilege ClusterRole the audit needs with these flags and checks, and exit")
+	fl.BoolVar(&f.probeAnonymous, "probe-anonymous", false, "send requests without credentials to the API server for anonymous-access (they show in its audit log)")
 	fl.BoolVar(&f.writeReports, "write-reports", false, "create or update the findings as Report/ClusterReport objects in the cluster, one per namespace (server-side apply)")
 	fl.StringVar(&f.reportsAPI, "reports-api", "", "API of --write-reports: "+strings.Join(openreports.APIs(), " or ")+" (default: the first the cluster serves)")
 	return cmd
@@ -116,7 +120,7 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	}
 	kinds := neededKinds(opts)
 	if f.printRBAC {
-		return printRBAC(cmd.OutOrStdout(), kinds, f.reportRules())
+		return printRBAC(cmd.OutOrStdout(), kinds, append(cluster.InspectRules(f.inspectOptions(opts.Policy, "")), f.reportRules()...))
 	}
 	cfg, name, err := restConfig(f.kubeconfig, f.context)
 	if err != nil {
@@ -147,7 +151,9 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	for _, w := range calendarWarnings(v, opts.Policy.Now) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "kubeharden: warning: %s\n", w)
 	}
-	res = scan.Merge(res, scan.RunCluster(clustercheck.Target{Version: v, Name: name}, opts))
+	live, errs := cluster.Inspect(cmd.Context(), cfg, f.inspectOptions(opts.Policy, name))
+	res.Errors = append(res.Errors, errs...)
+	res = scan.Merge(res, scan.RunCluster(clustercheck.Target{Version: v, Name: name, Live: live}, opts))
 	if !f.includeSystem {
 		setAsideSystem(res, src.BuiltIn)
 	}
@@ -165,6 +171,22 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 		return err
 	}
 	return werr
+}
+
+// inspectOptions read only what the enabled cluster checks need of the
+// cluster beyond its objects; an audit limited to one namespace reads none
+// of it (nodes, updaters and the authorizer are the cluster's), but still
+// probes anonymous access when asked.
+func (f *clusterFlags) inspectOptions(pol *policy.Policy, name string) cluster.InspectOptions {
+	whole := f.namespace == ""
+	return cluster.InspectOptions{
+		Name:           name,
+		PageSize:       f.pageSize,
+		ProbeAnonymous: f.probeAnonymous && pol.Enabled("anonymous-access"),
+		SkipNodes:      !whole || !pol.Enabled("node-version-skew") && !pol.Enabled("node-os-patching"),
+		SkipUpdaters:   !whole || !pol.Enabled("node-os-patching"),
+		SkipRBAC:       !whole || !pol.Enabled("rbac-authorization"),
+	}
 }
 
 // reportRules are the rules --write-reports needs: server-side apply is a
@@ -207,8 +229,7 @@ const auditRole = "kubeharden-audit"
 
 // printRBAC writes the ClusterRole that lets the audit list kinds.
 func printRBAC(w io.Writer, kinds []cluster.Kind, extra []rbacv1.PolicyRule) error {
-	rules := append(cluster.Rules(kinds), extra...)
-	cluster.SortRules(rules)
+	rules := cluster.MergeRules(append(cluster.Rules(kinds), extra...))
 	role := rbacv1.ClusterRole{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
 		ObjectMeta: metav1.ObjectMeta{Name: auditRole, Labels: map[string]string{"app.kubernetes.io/name": "kubeharden"}},

@@ -180,6 +180,42 @@ func TestCluster(t *testing.T) {
 		t.Errorf("--print-rbac --checks privileged-container:\n%s", out)
 	}
 
+	// The checks on the cluster itself: a node whose kubelet is four
+	// minors behind, and, with --probe-anonymous only, anonymous access.
+	node, err := env.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "old"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status.NodeInfo.KubeletVersion = "v1.33.1"
+	if _, err := env.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// (The aggregated view role is empty without a controller manager.)
+	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "anonymous-view"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"list"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "anonymous-view"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "anonymous-view"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "system:anonymous"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, func(ctx context.Context) error {
+		_, out, _ := run(env.KubeConfig, "--probe-anonymous", "--checks", "anonymous-access", "-o", "json", "--fail-on", "none")
+		if !strings.Contains(out, `"anonymous-access"`) {
+			return fmt.Errorf("no anonymous-access finding")
+		}
+		return nil
+	})
+	_, out, _ = run(env.KubeConfig, "--checks", "anonymous-access,node-version-skew", "-o", "json", "--fail-on", "none")
+	if strings.Contains(out, `"anonymous-access"`) || !strings.Contains(out, `"node-version-skew"`) {
+		t.Errorf("without --probe-anonymous: want node-version-skew only:\n%s", out)
+	}
+
 	code, _, errOut = run([]byte("not: a kubeconfig: ["))
 	if code != ExitError || !strings.Contains(errOut, "kubeconfig") {
 		t.Errorf("bad kubeconfig: exit %d; stderr:\n%s", code, errOut)

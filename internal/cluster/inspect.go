@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -38,6 +39,27 @@ type InspectOptions struct {
 	// (kubeharden cluster --probe-anonymous). It is off by default: the
 	// requests show in the server's audit log as an anonymous user's.
 	ProbeAnonymous bool
+	// SkipNodes, SkipUpdaters and SkipRBAC leave a part unread, and
+	// unknown, when no enabled check reads it: the audit then needs no
+	// permission for it (see InspectRules).
+	SkipNodes, SkipUpdaters, SkipRBAC bool
+}
+
+// InspectRules are the RBAC rules Inspect needs with opts.
+func InspectRules(opts InspectOptions) []rbacv1.PolicyRule {
+	var rules []rbacv1.PolicyRule
+	if !opts.SkipNodes {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"list"}})
+	}
+	if !opts.SkipUpdaters {
+		rules = append(rules,
+			rbacv1.PolicyRule{APIGroups: []string{"apps"}, Resources: []string{"daemonsets"}, Verbs: []string{"list"}},
+			rbacv1.PolicyRule{APIGroups: []string{planResource.Group}, Resources: []string{planResource.Resource}, Verbs: []string{"list"}})
+	}
+	if !opts.SkipRBAC {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}})
+	}
+	return rules
 }
 
 // Inspect gathers what the cluster checks read of a live cluster beyond
@@ -49,7 +71,7 @@ type InspectOptions struct {
 // the other parts are still read. It stops when ctx is done.
 //
 // The credentials need: list nodes, list daemonsets in every namespace,
-// list plans.upgrade.cattle.io, create subjectaccessreviews.
+// list plans.upgrade.cattle.io, create subjectaccessreviews (InspectRules).
 func Inspect(ctx context.Context, cfg *rest.Config, opts InspectOptions) (*clustercheck.Live, []source.Error) {
 	if opts.Name == "" {
 		opts.Name = "cluster"
@@ -66,9 +88,15 @@ func Inspect(ctx context.Context, cfg *rest.Config, opts InspectOptions) (*clust
 	if err != nil {
 		return in.live, []source.Error{in.fail("creating the cluster client", err)}
 	}
-	in.nodes(ctx, cs)
-	in.updaters(ctx, cs, dyn)
-	in.rbac(ctx, cs)
+	if !opts.SkipNodes {
+		in.nodes(ctx, cs)
+	}
+	if !opts.SkipUpdaters {
+		in.updaters(ctx, cs, dyn)
+	}
+	if !opts.SkipRBAC {
+		in.rbac(ctx, cs)
+	}
 	if opts.ProbeAnonymous {
 		in.anonymous(ctx, cfg)
 	}

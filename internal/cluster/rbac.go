@@ -30,6 +30,30 @@ func Rules(kinds []Kind) []rbacv1.PolicyRule {
 	return rules
 }
 
+// MergeRules merges the resource rules of one API group and the same
+// verbs into one, and sorts the result (SortRules).
+func MergeRules(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	var out []rbacv1.PolicyRule
+	for _, r := range rules {
+		i := slices.IndexFunc(out, func(o rbacv1.PolicyRule) bool {
+			return len(r.NonResourceURLs) == 0 && len(o.NonResourceURLs) == 0 && len(o.ResourceNames) == 0 && len(r.ResourceNames) == 0 &&
+				slices.Equal(o.APIGroups, r.APIGroups) && slices.Equal(o.Verbs, r.Verbs)
+		})
+		if i < 0 {
+			out = append(out, *r.DeepCopy())
+			continue
+		}
+		for _, res := range r.Resources {
+			if !slices.Contains(out[i].Resources, res) {
+				out[i].Resources = append(out[i].Resources, res)
+			}
+		}
+		slices.Sort(out[i].Resources)
+	}
+	SortRules(out)
+	return out
+}
+
 // SortRules orders rules by API group, then resources, so that printed
 // roles are stable.
 func SortRules(rules []rbacv1.PolicyRule) {
