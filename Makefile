@@ -118,3 +118,10 @@ bench: build $(SCALE)/N10k.yaml
 
 clean:
 	rm -rf bin $(CACHE)
+
+# Audit time and peak RSS of `kubeharden cluster` against a real API server
+# holding 10,000 Pods' worth of objects, next to a bare paginated list of
+# the same objects (the floor). Populating the server takes a few minutes.
+.PHONY: bench-cluster
+bench-cluster: controlplane
+	$(GO) test -run='^$$' -bench='^BenchmarkCluster$$' -benchtime=3x -timeout=30m ./internal/cluster
