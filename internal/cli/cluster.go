@@ -262,6 +262,10 @@ func restConfig(kubeconfig, context string) (*rest.Config, string, error) {
 		}
 		return nil, "", fmt.Errorf("loading kubeconfig: %w", err)
 	}
+	// No client-side rate limit (client-go's default is 5 requests a
+	// second): the audit keeps at most Prefetch lists in flight, and the
+	// server's priority and fairness protects it.
+	cfg.QPS = -1
 	name := context
 	if name == "" {
 		if raw, err := cc.RawConfig(); err == nil {
