@@ -51,13 +51,17 @@ func appArmorProfile(p *check.Pass) {
 	}
 	var inherit []string
 	for _, c := range p.Pod.Containers {
-		if own := c.SecurityContext.AppArmor; own.Set {
+		key := appArmorAnnotationPrefix + c.Name
+		annotated := c.Name != "" && hasKey(p.Pod.Annotations, key)
+		// On create the API server copies the annotation into the field:
+		// when they agree, the annotation is what the person wrote.
+		if own := c.SecurityContext.AppArmor; own.Set && !(annotated && appArmorAgrees(own, p.Pod.Annotations[key])) {
 			if ref, msg := profileProblem("appArmorProfile", own); msg != "" {
 				p.Report(ref, "%s %s", c.Describe(), msg)
 			}
 			continue
 		}
-		if key := appArmorAnnotationPrefix + c.Name; c.Name != "" && hasKey(p.Pod.Annotations, key) {
+		if annotated {
 			v := p.Pod.Annotations[key]
 			switch {
 			case v == "runtime/default", strings.HasPrefix(v, "localhost/") && len(v) > len("localhost/"):
@@ -81,6 +85,20 @@ func appArmorProfile(p *check.Pass) {
 	if podProblem != "" {
 		p.Report(podRef, "%s", "pod "+podProblem+affects(inherit))
 	}
+}
+
+// appArmorAgrees tells whether the profile field says what the legacy
+// annotation v says, as the API server writes it from the annotation.
+func appArmorAgrees(pr object.Profile, v string) bool {
+	switch t := pr.Type.V; {
+	case v == "runtime/default":
+		return t == "RuntimeDefault"
+	case v == "unconfined":
+		return t == "Unconfined"
+	case strings.HasPrefix(v, "localhost/"):
+		return t == "Localhost" && pr.LocalhostProfile.V == strings.TrimPrefix(v, "localhost/")
+	}
+	return false
 }
 
 // fixAppArmorProfile sets appArmorProfile RuntimeDefault (or the Localhost

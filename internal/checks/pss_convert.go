@@ -100,7 +100,34 @@ func pssConvert(meta, spec *yaml.Node) *pssPod {
 		// pods the API server would reject take this path.
 		out.spec = w.specByField(spec)
 	}
+	pssDefaults(&out.spec)
 	return out
+}
+
+// pssDefaults applies the API server's defaults that Pod Security sees,
+// since they are set before admission: a volume without a source is an
+// emptyDir, and under hostNetwork each container port without a hostPort
+// gets its containerPort as hostPort (SetDefaults_Volume and
+// SetDefaults_PodSpec). Without them a scan would report a volume type
+// the server never stores, and miss host ports it does.
+func pssDefaults(spec *corev1.PodSpec) {
+	for i := range spec.Volumes {
+		if spec.Volumes[i].VolumeSource == (corev1.VolumeSource{}) {
+			spec.Volumes[i].EmptyDir = &corev1.EmptyDirVolumeSource{}
+		}
+	}
+	if !spec.HostNetwork {
+		return
+	}
+	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range cs {
+			for j := range cs[i].Ports {
+				if p := &cs[i].Ports[j]; p.HostPort == 0 {
+					p.HostPort = p.ContainerPort
+				}
+			}
+		}
+	}
 }
 
 // pssLen returns the length of the list under key, 0 for anything else.

@@ -265,6 +265,7 @@ func TestPSSPruneChangesNothing(t *testing.T) {
 		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(specJSON, &full); err != nil {
 			t.Fatal(err)
 		}
+		pssDefaults(&full)
 		// JSON is YAML: the conversion reads the same document.
 		got := pssConvert(pssTestNode(t, string(metaJSON)), pssTestNode(t, string(specJSON)))
 		if !got.ok {
@@ -340,5 +341,23 @@ func TestPSSAppendString(t *testing.T) {
 		if got[0] != 'x' || back != wantBack {
 			t.Errorf("%q: wrote %s, decodes to %q, want %q", s, got, back, wantBack)
 		}
+	}
+}
+
+// The API server's defaults that Pod Security sees are applied: a volume
+// without a source is an emptyDir (allowed), and hostNetwork turns each
+// container port into a host port (forbidden at baseline).
+func TestPSSDefaults(t *testing.T) {
+	spec := `{hostNetwork: true, volumes: [{name: data}], containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}`
+	got := pssConvert(nil, pssTestNode(t, spec))
+	if v := got.spec.Volumes[0]; v.EmptyDir == nil {
+		t.Errorf("volume without a source: %+v", v)
+	}
+	if p := got.spec.Containers[0].Ports[0]; p.HostPort != 8080 {
+		t.Errorf("port under hostNetwork: %+v", p)
+	}
+	got = pssConvert(nil, pssTestNode(t, `{volumes: [{name: data, hostPath: {path: /}}], containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}`))
+	if v, p := got.spec.Volumes[0], got.spec.Containers[0].Ports[0]; v.EmptyDir != nil || p.HostPort != 0 {
+		t.Errorf("defaults applied where the server applies none: %+v %+v", v, p)
 	}
 }

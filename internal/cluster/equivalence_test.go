@@ -179,38 +179,20 @@ func audited(o map[string]any) bool {
 }
 
 // knownDifferences are the findings that differ between the objects as
-// written and as the server stores them, because the server defaults or
-// converts a field the check reads and the check does not do the same on
-// a file. Each is a leftover finding of one side (onCluster) whose message
-// contains message; it is set aside with the other side's finding of the
-// same check on the same object, if any. The hostPort and volume ones are
-// bugs of the Pod Security checks (pss_convert.go decodes the undefaulted
-// pod); the AppArmor ones are the server rewriting a Pod on create, after
-// which the audit points at a field the manifest does not have.
+// written and as the server stores them, because the server rewrites a
+// field the check reads. Each is a leftover finding of one side
+// (onCluster) whose message contains message; it is set aside with the
+// other side's finding of the same check on the same object, if any. The
+// API server copies a Pod's AppArmor annotations into
+// securityContext.appArmorProfile on create, and Pod Security's own
+// message then names both; apparmor-profile itself reports the annotation
+// when the two agree, and the defaults Pod Security sees (volume sources,
+// host ports under hostNetwork) are applied to files too (pssDefaults).
 var knownDifferences = []struct {
 	check, message string
 	onCluster      bool
 	reason         string
 }{
-	{
-		check: "pss-restricted", message: `uses restricted volume type "unknown"`,
-		reason: "a volume with no source is defaulted to emptyDir by the API server (SetDefaults_Volume), " +
-			"but the check calls its type \"unknown\" and restricted",
-	},
-	{
-		check: "pss-baseline", message: `hostPort (container`, onCluster: true,
-		reason: "with hostNetwork the API server defaults each container port's hostPort to its containerPort " +
-			"(SetDefaults_PodSpec); the check misses the hostPort a file will get",
-	},
-	{
-		check: "pss-restricted", message: `hostPort (container`, onCluster: true,
-		reason: "as pss-baseline: the hostPort defaulted under hostNetwork",
-	},
-	{
-		check: "apparmor-profile", message: `must not set annotation "container.apparmor.security.beta.kubernetes.io/`,
-		reason: "the API server copies a Pod's AppArmor annotations into securityContext.appArmorProfile on create; " +
-			"the audit then reports the field, which the manifest does not have",
-	},
 	{
 		check: "pss-baseline", message: `and annotation must not set AppArmor profile`, onCluster: true,
 		reason: "as apparmor-profile: the Pod's AppArmor annotation copied into the field",
