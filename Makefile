@@ -94,8 +94,9 @@ generate:
 # Fails when generated files drift from the code.
 verify:
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	cp docs/cluster.md $$tmp/; \
 	$(GO) run ./cmd/kubeharden gendocs $$tmp; \
-	for f in checks.md cli.md; do \
+	for f in checks.md cli.md cluster.md; do \
 		diff -u docs/$$f $$tmp/$$f || { echo "docs/$$f is out of date: run make generate"; exit 1; }; \
 	done
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -55,7 +55,7 @@ func appArmorProfile(p *check.Pass) {
 		annotated := c.Name != "" && hasKey(p.Pod.Annotations, key)
 		// On create the API server copies the annotation into the field:
 		// when they agree, the annotation is what the person wrote.
-		if own := c.SecurityContext.AppArmor; own.Set && !(annotated && appArmorAgrees(own, p.Pod.Annotations[key])) {
+		if own := c.SecurityContext.AppArmor; own.Set && (!annotated || !appArmorAgrees(own, p.Pod.Annotations[key])) {
 			if ref, msg := profileProblem("appArmorProfile", own); msg != "" {
 				p.Report(ref, "%s %s", c.Describe(), msg)
 			}

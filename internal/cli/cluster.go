@@ -235,15 +235,17 @@ func printRBAC(w io.Writer, kinds []cluster.Kind, extra []rbacv1.PolicyRule) err
 		ObjectMeta: metav1.ObjectMeta{Name: auditRole, Labels: map[string]string{"app.kubernetes.io/name": "kubeharden"}},
 		Rules:      rules,
 	}
-	data, err := yaml.Marshal(role)
-	if err != nil {
-		return err
-	}
 	header := "# The least-privilege ClusterRole of `kubeharden cluster` with the same flags and checks.\n"
 	if slices.ContainsFunc(kinds, func(k cluster.Kind) bool { return k.Kind == "Secret" }) {
+		// The finding stays visible, as suppressed, with the reason.
+		role.Annotations = map[string]string{policy.AnnotationPrefix + "rbac-dangerous-permissions": "kubeharden lists service account token Secrets as metadata only; RBAC cannot grant less than list"}
 		header += "# kubeharden lists Secrets as metadata only, and only service account tokens, but RBAC\n" +
 			"# cannot grant less than list, which also reads their data: --skip the checks that read\n" +
 			"# Secrets (service-account-token-secret, default-namespace) to leave it out.\n"
+	}
+	data, err := yaml.Marshal(role)
+	if err != nil {
+		return err
 	}
 	_, err = fmt.Fprintf(w, "%s%s", header, data)
 	return err

@@ -5,8 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/kubeharden/kubeharden/internal/checks"
+	"github.com/kubeharden/kubeharden/internal/cluster"
+	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/policy"
+	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -16,7 +24,7 @@ import (
 func newDocsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:    "gendocs DIR",
-		Short:  "Write docs/checks.md and docs/cli.md",
+		Short:  "Write docs/checks.md, docs/cli.md and the role in docs/cluster.md",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -25,7 +33,11 @@ func newDocsCommand() *cobra.Command {
 				return err
 			}
 			writeCLIMarkdown(&cliMD, cmd.Root())
-			for name, data := range map[string][]byte{"checks.md": checksMD.Bytes(), "cli.md": cliMD.Bytes()} {
+			clusterMD, err := clusterDoc(filepath.Join(args[0], "cluster.md"))
+			if err != nil {
+				return err
+			}
+			for name, data := range map[string][]byte{"checks.md": checksMD.Bytes(), "cli.md": cliMD.Bytes(), "cluster.md": clusterMD} {
 				if err := os.WriteFile(filepath.Join(args[0], name), data, 0o644); err != nil {
 					return fmt.Errorf("writing docs: %w", err)
 				}
@@ -33,6 +45,28 @@ func newDocsCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// clusterDoc returns docs/cluster.md with its first YAML block replaced
+// by the ClusterRole `kubeharden cluster --print-rbac --write-reports`
+// prints.
+func clusterDoc(path string) ([]byte, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading docs: %w", err)
+	}
+	loc := yamlBlock.FindSubmatchIndex(doc)
+	if loc == nil {
+		return nil, fmt.Errorf("%s: no yaml block for the ClusterRole", path)
+	}
+	var role bytes.Buffer
+	f := clusterFlags{writeReports: true}
+	pol := policy.New(config.Default(), checks.Registry(), time.Now())
+	opts := scan.Options{Registry: checks.Registry(), Policy: pol}
+	if err := printRBAC(&role, neededKinds(opts), append(cluster.InspectRules(f.inspectOptions(pol, "")), f.reportRules()...)); err != nil {
+		return nil, err
+	}
+	return slices.Concat(doc[:loc[2]], role.Bytes(), doc[loc[3]:]), nil
 }
 
 func writeCLIMarkdown(b *bytes.Buffer, root *cobra.Command) {
@@ -79,3 +113,7 @@ func writeCLIMarkdown(b *bytes.Buffer, root *cobra.Command) {
 	}
 	walk(root)
 }
+
+// yamlBlock is a fenced YAML block of a Markdown file; its group is the
+// YAML.
+var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
