@@ -47,17 +47,7 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	run := func(kubeconfig []byte, args ...string) (int, string, string) {
-		t.Helper()
-		path := filepath.Join(dir, "kubeconfig")
-		if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		var stdout, stderr bytes.Buffer
-		code := Main(ctx, append([]string{"cluster", "--kubeconfig", path}, args...), strings.NewReader(""), &stdout, &stderr)
-		return code, stdout.String(), stderr.String()
-	}
+	run := clusterRunner(t)
 
 	code, out, errOut := run(env.KubeConfig, "-o", "json")
 	if testing.Verbose() {
@@ -265,17 +255,7 @@ func TestClusterWriteReports(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := t.TempDir()
-	run := func(kubeconfig []byte, args ...string) (int, string, string) {
-		t.Helper()
-		path := filepath.Join(dir, "kubeconfig")
-		if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		var stdout, stderr bytes.Buffer
-		code := Main(ctx, append([]string{"cluster", "--kubeconfig", path}, args...), strings.NewReader(""), &stdout, &stderr)
-		return code, stdout.String(), stderr.String()
-	}
+	run := clusterRunner(t)
 	_, out, _ := run(nil, "--print-rbac", "--write-reports", "--reports-api", "openreports.io/v1alpha1")
 	var role rbacv1.ClusterRole
 	if err := yaml.Unmarshal([]byte(out), &role); err != nil {
@@ -337,4 +317,19 @@ func dyn(t *testing.T, cfg *rest.Config) dynamic.Interface {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// clusterRunner returns a function that runs `kubeharden cluster` with a
+// kubeconfig and arguments, and returns its exit code, stdout and stderr.
+func clusterRunner(t *testing.T) func(kubeconfig []byte, args ...string) (int, string, string) {
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	return func(kubeconfig []byte, args ...string) (int, string, string) {
+		t.Helper()
+		if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := Main(context.Background(), append([]string{"cluster", "--kubeconfig", path}, args...), strings.NewReader(""), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
 }
