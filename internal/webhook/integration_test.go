@@ -44,7 +44,7 @@ type testCA struct {
 	pem  []byte
 }
 
-func newCA(t *testing.T) *testCA {
+func newCA(t testing.TB) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -65,7 +65,7 @@ func newCA(t *testing.T) *testCA {
 
 // issue writes a serving certificate for 127.0.0.1 with the serial into
 // dir/tls.crt and dir/tls.key, each replaced atomically.
-func (ca *testCA) issue(t *testing.T, dir string, serial int64) {
+func (ca *testCA) issue(t testing.TB, dir string, serial int64) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
