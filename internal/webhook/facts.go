@@ -181,7 +181,7 @@ type kept struct {
 // DeepCopyObject implements runtime.Object; facts are never modified.
 func (r *reduced) DeepCopyObject() runtime.Object {
 	c := *r
-	r.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
+	r.DeepCopyInto(&c.ObjectMeta)
 	return &c
 }
 

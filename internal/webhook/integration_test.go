@@ -153,7 +153,7 @@ func selectorFor(scenario string) *metav1.LabelSelector {
 
 var deploymentRules = []admissionregistrationv1.RuleWithOperations{{
 	Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-	Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments", "deployments/scale"}},
+	Rule:       admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments", "deployments/scale"}},
 }}
 
 // register registers url (validating, or mutating at /mutate) for the
@@ -218,7 +218,7 @@ func waitDenied(t *testing.T, c kubernetes.Interface, ns string, d *appsv1.Deplo
 	testenv.Eventually(t, func(context.Context) error {
 		_, err := create(c, ns, d, true)
 		if err == nil || !strings.Contains(err.Error(), "kubeharden denied") {
-			return fmt.Errorf("not denied yet: %v", err)
+			return fmt.Errorf("not denied yet: %w", err)
 		}
 		denial = err
 		return nil
@@ -292,7 +292,7 @@ func TestIntegration(t *testing.T) {
 		}
 		d.Spec.Replicas = ptr.To[int32](3)
 		d.Labels = map[string]string{"team": "shop"}
-		if d, err = c.AppsV1().Deployments("enforce").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		if _, err = c.AppsV1().Deployments("enforce").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("relabel and scale denied: %v", err)
 		}
 		s, err := c.AppsV1().Deployments("enforce").GetScale(ctx, "legacy", metav1.GetOptions{})
@@ -469,7 +469,7 @@ func TestIntegration(t *testing.T) {
 		ca.issue(t, enforce.dir, 200)
 		testenv.Eventually(t, func(context.Context) error {
 			if s, err := serial(); err != nil || s != 200 {
-				return fmt.Errorf("serial %d, %v", s, err)
+				return fmt.Errorf("serial %d, %w", s, err)
 			}
 			return nil
 		})
@@ -523,7 +523,7 @@ func TestIntegration(t *testing.T) {
 		testenv.Eventually(t, func(context.Context) error {
 			_, err := create(c, "down", deployment(t, insecure, "web"), true)
 			if err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
-				return fmt.Errorf("not failed closed: %v", err)
+				return fmt.Errorf("not failed closed: %w", err)
 			}
 			return nil
 		})

@@ -1,12 +1,11 @@
 package webhook
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-
-	"maps"
 )
 
 // op is one JSON patch (RFC 6902) operation.
