@@ -131,8 +131,11 @@ bench-cluster: controlplane
 # The webhook under load: real AdmissionReviews of a mix of workloads over
 # HTTPS on loopback at 1,000 a second for 60 s (KUBEHARDEN_LOAD_RATE,
 # KUBEHARDEN_LOAD_SECONDS) to one in-process server; p50/p99 latency,
-# errors and RSS. Then the handler alone (BenchmarkReview).
+# errors and RSS. Then Pod creates through a real API server without and
+# with the webhook (BenchmarkAPIServer), and the handler alone
+# (BenchmarkReview).
 .PHONY: bench-webhook
-bench-webhook:
+bench-webhook: controlplane
 	$(GO) test -run='^$$' -bench='^BenchmarkLoad$$' -benchtime=1x -timeout=10m ./internal/webhook
+	$(GO) test -run='^$$' -bench='^BenchmarkAPIServer$$' -benchtime=1x -timeout=10m ./internal/webhook
 	$(GO) test -run='^$$' -bench='^BenchmarkReview$$' -benchtime=20000x ./internal/webhook

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,6 +21,14 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubeharden/kubeharden/internal/testenv"
 )
 
 // workloads is the mix the benchmarks send: an insecure and a hardened
@@ -181,4 +190,93 @@ func rss() float64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkAPIServer measures what the webhook adds as users see it: Pod
+// creates through a real kube-apiserver, KUBEHARDEN_APISERVER_PODS (2000)
+// by 16 clients at once, without the webhook and then with it registered
+// (validating, warn mode, so every Pod is judged and admitted with its
+// warnings). Run by `make bench-webhook` only.
+func BenchmarkAPIServer(b *testing.B) {
+	n := envInt("KUBEHARDEN_APISERVER_PODS", 2000)
+	env := testenv.Start(b)
+	ca := newCA(b)
+	w := startWebhook(b, ca, "admission: {mode: warn}\n", env.Config)
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = -1, 0
+	cfg.WarningHandler = rest.NoWarnings{}
+	c := kubernetes.NewForConfigOrDie(cfg)
+	pod := func(name string) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}}},
+		}
+	}
+	phase := func(ns string) {
+		env.CreateNamespace(b, ns, map[string]string{"scenario": ns})
+		lat := make([]time.Duration, n)
+		var next atomic.Int64
+		var errs atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range 16 {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= n {
+						return
+					}
+					t0 := time.Now()
+					if _, err := c.CoreV1().Pods(ns).Create(context.Background(), pod("p"+strconv.Itoa(i)), metav1.CreateOptions{}); err != nil {
+						errs.Add(1)
+					}
+					lat[i] = time.Since(t0)
+				}
+			})
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		slices.Sort(lat)
+		b.ReportMetric(float64(n)/elapsed.Seconds(), ns+"-creates/s")
+		b.ReportMetric(float64(lat[n/2].Microseconds())/1e3, ns+"-p50-ms")
+		b.ReportMetric(float64(lat[n*99/100].Microseconds())/1e3, ns+"-p99-ms")
+		b.ReportMetric(float64(errs.Load()), ns+"-errors")
+	}
+	for range b.N {
+		phase("without")
+		fp := admissionregistrationv1.Ignore
+		none := admissionregistrationv1.SideEffectClassNone
+		u := w.url + "/validate"
+		_, err := env.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(context.Background(), &admissionregistrationv1.ValidatingWebhookConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+			Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+				Name: "validate.kubeharden.io", ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &u, CABundle: ca.pem},
+				Rules: []admissionregistrationv1.RuleWithOperations{{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+				}},
+				FailurePolicy: &fp, SideEffects: &none, AdmissionReviewVersions: []string{"v1"},
+				TimeoutSeconds: ptr.To[int32](3), NamespaceSelector: selectorFor("with"),
+			}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		env.CreateNamespace(b, "probe", map[string]string{"scenario": "with"})
+		// Live once a probe gets the webhook's warnings.
+		got := &warnings{}
+		pcfg := rest.CopyConfig(env.Config)
+		pcfg.WarningHandler = got
+		pc := kubernetes.NewForConfigOrDie(pcfg)
+		testenv.Eventually(b, func(ctx context.Context) error {
+			if _, err := pc.CoreV1().Pods("probe").Create(ctx, pod("probe"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+				return err
+			}
+			if len(got.text) == 0 {
+				return errors.New("webhook not live yet")
+			}
+			return nil
+		})
+		phase("with")
+	}
 }

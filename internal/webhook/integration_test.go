@@ -105,7 +105,7 @@ type running struct {
 	stop     func()
 }
 
-func startWebhook(t *testing.T, ca *testCA, cfgYAML string, cluster *rest.Config) *running {
+func startWebhook(t testing.TB, ca *testCA, cfgYAML string, cluster *rest.Config) *running {
 	t.Helper()
 	dir := t.TempDir()
 	ca.issue(t, dir, 100)
