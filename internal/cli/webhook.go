@@ -104,7 +104,7 @@ func runWebhook(cmd *cobra.Command, f *webhookFlags) error {
 }
 
 type doctorFlags struct {
-	kubeconfig, context, name string
+	kubeconfig, context, name, config string
 }
 
 func newWebhookDoctorCommand() *cobra.Command {
@@ -117,7 +117,7 @@ named --name: the webhook is reachable (a TLS handshake with its service or
 URL), the caBundle verifies the certificate it serves, the certificate does
 not expire within 30 days, kube-system, kube-node-lease and the webhook's own
 namespace are excluded by the namespaceSelector, timeoutSeconds is at most 3
-and failurePolicy is stated.
+and failurePolicy is stated (and, with --config, is admission.failurePolicy).
 
 Each problem is printed with what to fix. The service is dialled by its
 cluster DNS name: run the doctor inside the cluster to check it.
@@ -136,7 +136,15 @@ problems, 2 when the registrations cannot be read.`,
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
 			}
-			problems, err := webhook.Doctor(cmd.Context(), webhook.DoctorOptions{Client: client, Name: f.name, Out: cmd.OutOrStdout()})
+			opts := webhook.DoctorOptions{Client: client, Name: f.name, Out: cmd.OutOrStdout()}
+			if f.config != "" {
+				cfg, err := config.Load(f.config, knownCheck)
+				if err != nil {
+					return &exitError{code: ExitError, err: err}
+				}
+				opts.FailurePolicy = cfg.Admission.FailurePolicy
+			}
+			problems, err := webhook.Doctor(cmd.Context(), opts)
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
 			}
@@ -150,5 +158,6 @@ problems, 2 when the registrations cannot be read.`,
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
 	fl.StringVar(&f.context, "context", "", "kubeconfig context (default: the current context)")
 	fl.StringVar(&f.name, "name", "kubeharden", "name of the webhook configurations")
+	fl.StringVar(&f.config, "config", "", "configuration file whose admission.failurePolicy the registrations must have")
 	return cmd
 }

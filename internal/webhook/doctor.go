@@ -36,6 +36,10 @@ type DoctorOptions struct {
 	Now time.Time
 	// DialTimeout bounds each handshake; 0 means 5 s.
 	DialTimeout time.Duration
+	// FailurePolicy is the profile chosen (admission.failurePolicy:
+	// Ignore or Fail); a webhook registered otherwise is a problem. ""
+	// accepts either.
+	FailurePolicy string
 }
 
 // Doctor checks the installation of the webhook configurations named
@@ -106,6 +110,8 @@ func (d *doctor) check(ctx context.Context, kind, name string, cc admissionregis
 	switch {
 	case fp == nil:
 		d.problem("state failurePolicy: Ignore (fail-open, the default profile) or Fail (fail-closed)", "failurePolicy is not stated (the API server defaults it to Fail)")
+	case d.FailurePolicy != "" && string(*fp) != d.FailurePolicy:
+		d.problem("set failurePolicy: "+d.FailurePolicy+", or change admission.failurePolicy", "failurePolicy is %s, but the configuration chose %s", *fp, d.FailurePolicy)
 	case *fp == admissionregistrationv1.Fail:
 		d.ok("failurePolicy Fail: fail-closed, writes to judged namespaces fail while the webhook is down")
 	default:

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -312,4 +313,31 @@ func TestHostile(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d", rec.Code)
 	}
+}
+
+// TestConcurrentReviews: one handler answers many reviews at once (run
+// with -race), each the same as alone.
+func TestConcurrentReviews(t *testing.T) {
+	h := handler(t, "admission:\n  mode: warn\n  severity: {critical: enforce}\n  mutate: [seccomp-profile]\n", nil)
+	body := reviewOf(t, admissionv1.Create, jsonOf(t, insecure), nil)
+	want, _ := json.Marshal(review(t, h, false, body))
+	wantPatch := review(t, h, true, body).Patch
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				out, err := h.Review(false, body)
+				if got, _ := json.Marshal(out.Response); err != nil || !bytes.Equal(got, want) {
+					t.Errorf("concurrent review differs: %s, %v", got, err)
+					return
+				}
+				out, err = h.Review(true, body)
+				if err != nil || !bytes.Equal(out.Response.Patch, wantPatch) {
+					t.Errorf("concurrent patch differs: %s, %v", out.Response.Patch, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -487,16 +487,16 @@ func TestIntegration(t *testing.T) {
 		bad := "https://" + strings.TrimPrefix(enforce.url, "https://")
 		register(t, c, "bad", bad, other.pem, admissionregistrationv1.Ignore, nil, false)
 		out.Reset()
-		problems, err = Doctor(ctx, DoctorOptions{Client: c, Name: "bad", Out: &out, Now: time.Now().Add(80 * 24 * time.Hour)})
+		problems, err = Doctor(ctx, DoctorOptions{Client: c, Name: "bad", Out: &out, Now: time.Now().Add(80 * 24 * time.Hour), FailurePolicy: "Fail"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"caBundle does not verify", "namespace kube-system is not excluded", "WARN", "expires on"} {
+		for _, want := range []string{"caBundle does not verify", "namespace kube-system is not excluded", "WARN", "expires on", "failurePolicy is Ignore, but the configuration chose Fail"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("doctor output lacks %q:\n%s", want, &out)
 			}
 		}
-		if problems < 3 {
+		if problems < 4 {
 			t.Errorf("%d problems:\n%s", problems, &out)
 		}
 		_ = c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, "bad", metav1.DeleteOptions{})
