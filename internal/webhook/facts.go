@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,8 +70,10 @@ func NewClusterFacts(cfg *rest.Config, engine *scan.Engine, log *slog.Logger) (*
 		if err := inf.SetTransform(func(obj any) (any, error) { return c.reduce(apiVersion, kind, obj), nil }); err != nil {
 			return nil, err
 		}
-		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			log.Warn("watching the cluster's facts", "kind", kind, "err", err)
+		_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, _ *cache.Reflector, err error) {
+			if ctx.Err() == nil {
+				log.Warn("watching the cluster's facts", "kind", kind, "err", err)
+			}
 		})
 		mark := func(any) { c.dirty.Store(true) }
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -83,12 +86,15 @@ func NewClusterFacts(cfg *rest.Config, engine *scan.Engine, log *slog.Logger) (*
 	return c, nil
 }
 
-// Run runs the informers until ctx is done: once they have synced, the
-// facts are complete (Facts reports synced) and kept up to date.
+// Run runs the informers until ctx is done, and returns once they have
+// stopped: once they have synced, the facts are complete (Facts reports
+// synced) and kept up to date.
 func (c *ClusterFacts) Run(ctx context.Context) {
 	var synced []cache.InformerSynced
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, inf := range c.informers {
-		go inf.RunWithContext(ctx)
+		wg.Go(func() { inf.RunWithContext(ctx) })
 		synced = append(synced, inf.HasSynced)
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {

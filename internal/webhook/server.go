@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -134,9 +135,12 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 // ShutdownTimeout) and returns nil.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
+	var facts sync.WaitGroup
+	// The informers stop before Serve returns: nothing logs after it.
+	defer facts.Wait()
 	defer cancel()
 	if s.facts != nil {
-		go s.facts.Run(ctx)
+		facts.Go(func() { s.facts.Run(ctx) })
 	}
 	srv := &http.Server{
 		Handler:           s.mux,
