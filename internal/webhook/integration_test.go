@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -500,6 +501,44 @@ func TestIntegration(t *testing.T) {
 			t.Errorf("%d problems:\n%s", problems, &out)
 		}
 		_ = c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, "bad", metav1.DeleteOptions{})
+
+		// Registered by service: its namespace must be excluded too, and
+		// the doctor dials the service's cluster DNS name.
+		fp := admissionregistrationv1.Ignore
+		none := admissionregistrationv1.SideEffectClassNone
+		_, err = c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: "by-service"},
+			Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+				Name: "validate.kubeharden.io",
+				ClientConfig: admissionregistrationv1.WebhookClientConfig{
+					Service:  &admissionregistrationv1.ServiceReference{Namespace: "security", Name: "kubeharden", Port: ptr.To[int32](8443)},
+					CABundle: ca.pem,
+				},
+				Rules: deploymentRules, FailurePolicy: &fp, SideEffects: &none, AdmissionReviewVersions: []string{"v1"},
+				NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+					Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system", "kube-node-lease"},
+				}}},
+			}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		problems, err = Doctor(ctx, DoctorOptions{Client: c, Name: "by-service", Out: &out, DialTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"namespace security is not excluded", "cannot reach kubeharden.security.svc:8443", "timeoutSeconds 10 holds every judged write", "ok    ValidatingWebhookConfiguration/by-service validate.kubeharden.io: namespace kube-system excluded"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("doctor output lacks %q:\n%s", want, &out)
+			}
+		}
+		if problems != 3 {
+			t.Errorf("%d problems, want 3:\n%s", problems, &out)
+		}
+		if _, err := Doctor(ctx, DoctorOptions{Client: c, Name: "absent", Out: io.Discard}); err == nil {
+			t.Error("no error for a name with no registration")
+		}
 	})
 
 	t.Run("webhook stopped: Ignore admits, Fail denies", func(t *testing.T) {
