@@ -69,7 +69,8 @@ FUZZ_TARGETS := \
 	./internal/source:FuzzSplitLimits:100000x \
 	./internal/dockerfile:FuzzExpansionBound:100000x \
 	./internal/source/kustomize:FuzzDocSizes:60000x \
-	./internal/source/helm:FuzzRenderBounded:100x
+	./internal/source/helm:FuzzRenderBounded:100x \
+	./internal/webhook:FuzzReview:20000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -126,3 +127,15 @@ clean:
 .PHONY: bench-cluster
 bench-cluster: controlplane
 	$(GO) test -run='^$$' -bench='^BenchmarkCluster$$' -benchtime=3x -timeout=30m ./internal/cluster
+
+# The webhook under load: real AdmissionReviews of a mix of workloads over
+# HTTPS on loopback at 1,000 a second for 60 s (KUBEHARDEN_LOAD_RATE,
+# KUBEHARDEN_LOAD_SECONDS) to one in-process server; p50/p99 latency,
+# errors and RSS. Then Pod creates through a real API server without and
+# with the webhook (BenchmarkAPIServer), and the handler alone
+# (BenchmarkReview).
+.PHONY: bench-webhook
+bench-webhook: controlplane
+	$(GO) test -run='^$$' -bench='^BenchmarkLoad$$' -benchtime=1x -timeout=10m ./internal/webhook
+	$(GO) test -run='^$$' -bench='^BenchmarkAPIServer$$' -benchtime=1x -timeout=10m ./internal/webhook
+	$(GO) test -run='^$$' -bench='^BenchmarkReview$$' -benchtime=20000x ./internal/webhook

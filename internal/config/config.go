@@ -37,8 +37,69 @@ type Config struct {
 	Parameters Parameters  `yaml:"parameters"`
 	Exemptions []Exemption `yaml:"exemptions"`
 	Fix        Fix         `yaml:"fix"`
+	// Admission configures `kubeharden webhook`.
+	Admission Admission `yaml:"admission"`
 
 	severity map[string]check.Severity
+}
+
+// The admission modes: what the webhook does with a finding.
+const (
+	// Enforce denies the request; the message lists every reason.
+	Enforce = "enforce"
+	// Warn admits it, with one warning per finding for the client.
+	Warn = "warn"
+	// Audit admits it silently, and logs and counts the finding.
+	Audit = "audit"
+	// Off ignores the check at admission (it still runs in scans).
+	Off = "off"
+)
+
+// Modes are the admission modes, in the order the docs list them.
+func Modes() []string { return []string{Enforce, Warn, Audit, Off} }
+
+// The failure policies of a webhook registration.
+const (
+	FailurePolicyIgnore = "Ignore"
+	FailurePolicyFail   = "Fail"
+)
+
+// Admission configures the admission webhook: the mode of each finding,
+// which checks may mutate, and which namespaces are never judged.
+type Admission struct {
+	// Mode applies to every check that neither Checks nor Severity name;
+	// "" means warn.
+	Mode string `yaml:"mode"`
+	// Severity sets the mode of the checks of a severity (their effective
+	// severity, after checks.severity).
+	Severity map[string]string `yaml:"severity"`
+	// Checks sets the mode of a check by ID; it wins over Severity.
+	Checks map[string]string `yaml:"checks"`
+	// Mutate lists the checks whose fixes /mutate applies on CREATE.
+	Mutate []string `yaml:"mutate"`
+	// ExcludeNamespaces are never judged nor mutated, besides kube-system,
+	// kube-node-lease and the webhook's own namespace.
+	ExcludeNamespaces []string `yaml:"excludeNamespaces"`
+	// FailurePolicy is the failurePolicy the registration should have
+	// (Ignore, the default, or Fail); `webhook doctor` compares them.
+	FailurePolicy string `yaml:"failurePolicy"`
+
+	severity map[check.Severity]string
+}
+
+// ModeOf returns the admission mode of a finding of check id at severity
+// sev: by check, then by severity, then the default.
+func (a *Admission) ModeOf(id string, sev check.Severity) string {
+	if m, ok := a.Checks[id]; ok {
+		return m
+	}
+	if m, ok := a.severity[sev]; ok {
+		return m
+	}
+	if a.Mode != "" {
+		return a.Mode
+	}
+	return Warn
 }
 
 // Fix holds the values `kubeharden fix` writes; flags override them.
@@ -229,6 +290,7 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 		}
 	}
 	c.validateFix(fail, at)
+	c.validateAdmission(fail, at, known)
 	for i := range c.Exemptions {
 		e := &c.Exemptions[i]
 		checkIDs(fmt.Sprintf("exemptions[%d].checks", i), e.Checks, "exemptions", i, "checks")
@@ -302,6 +364,55 @@ func (c *Config) validateFix(fail func(line int, format string, args ...any), at
 	}
 }
 
+// validateAdmission checks the admission section: known modes, severities,
+// check IDs and failure policy; fixable checks in mutate; namespaces that
+// are DNS labels.
+func (c *Config) validateAdmission(fail func(line int, format string, args ...any), at func(path ...any) int, known func(id string) bool) {
+	a := &c.Admission
+	mode := func(where, m string, path ...any) {
+		if !slices.Contains(Modes(), m) {
+			fail(at(path...), "%s: unknown mode %q (want one of %s)", where, m, strings.Join(Modes(), ", "))
+		}
+	}
+	if a.Mode != "" {
+		mode("admission.mode", a.Mode, "admission", "mode")
+	}
+	a.severity = map[check.Severity]string{}
+	for _, name := range slices.Sorted(maps.Keys(a.Severity)) {
+		sev, err := check.ParseSeverity(name)
+		if err != nil {
+			fail(at("admission", "severity", name), "admission.severity: %v", err)
+			continue
+		}
+		mode("admission.severity."+name, a.Severity[name], "admission", "severity", name)
+		a.severity[sev] = a.Severity[name]
+	}
+	for _, id := range slices.Sorted(maps.Keys(a.Checks)) {
+		if !known(id) {
+			fail(at("admission", "checks", id), "admission.checks: unknown check %q", id)
+			continue
+		}
+		mode("admission.checks."+id, a.Checks[id], "admission", "checks", id)
+	}
+	for i, id := range a.Mutate {
+		if !known(id) {
+			fail(at("admission", "mutate", i), "admission.mutate: unknown check %q", id)
+		}
+	}
+	for i, ns := range a.ExcludeNamespaces {
+		if !dnsLabelRE.MatchString(ns) {
+			fail(at("admission", "excludeNamespaces", i), "admission.excludeNamespaces: %q is not a namespace name", ns)
+		}
+	}
+	switch a.FailurePolicy {
+	case "", FailurePolicyIgnore, FailurePolicyFail:
+	default:
+		fail(at("admission", "failurePolicy"), "admission.failurePolicy: %q is neither %s nor %s", a.FailurePolicy, FailurePolicyIgnore, FailurePolicyFail)
+	}
+}
+
+var dnsLabelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
 // lineOf returns the line of the node at path below n (string steps are
 // mapping keys, int steps list indexes), or of the deepest step that
 // exists; 0 when not even the first does.
@@ -349,6 +460,7 @@ func cleanYAMLError(err error) string {
 	msg = strings.ReplaceAll(msg, " in type config.FixResources", " in fix.resources")
 	msg = strings.ReplaceAll(msg, " in type config.Fix", " in fix")
 	msg = strings.ReplaceAll(msg, " in type config.Quantities", " in fix.resources")
+	msg = strings.ReplaceAll(msg, " in type config.Admission", " in admission")
 	msg = strings.ReplaceAll(msg, "not found", "is not a known key")
 	return msg
 }

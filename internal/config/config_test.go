@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/check"
 )
 
 // TestParseErrorLines: every config error names the file and the line of
@@ -26,6 +28,15 @@ func TestParseErrorLines(t *testing.T) {
 		{"name glob", "exemptions:\n- reason: r\n  kind: Pod\n  name: \"[\"\n", `k.yaml:4: exemptions[0].name: "[" is not a valid glob`},
 		{"exemption check", "exemptions:\n- reason: r\n  kind: Pod\n  checks: [a, nope]\n", `k.yaml:4: exemptions[0].checks: unknown check "nope"`},
 		{"expires", "exemptions:\n- reason: r\n  kind: Pod\n  expires: soon\n", `k.yaml:4: exemptions[0].expires`},
+		{"admission key", "admission:\n  mode: warn\n  mutates: [a]\n", `k.yaml: line 3: field mutates is not a known key in admission`},
+		{"admission mode", "admission:\n  mode: deny\n", `k.yaml:2: admission.mode: unknown mode "deny"`},
+		{"admission severity", "admission:\n  severity:\n    high: enforce\n    dire: enforce\n", `k.yaml:4: admission.severity: unknown severity "dire"`},
+		{"admission severity mode", "admission:\n  severity:\n    high: block\n", `k.yaml:3: admission.severity.high: unknown mode "block"`},
+		{"admission check", "admission:\n  checks:\n    a: enforce\n    nope: warn\n", `k.yaml:4: admission.checks: unknown check "nope"`},
+		{"admission check mode", "admission:\n  checks:\n    a: Enforce\n", `k.yaml:3: admission.checks.a: unknown mode "Enforce"`},
+		{"admission mutate", "admission:\n  mutate:\n  - a\n  - nope\n", `k.yaml:4: admission.mutate: unknown check "nope"`},
+		{"admission namespace", "admission:\n  excludeNamespaces: [ok, Not_OK]\n", `k.yaml:2: admission.excludeNamespaces: "Not_OK" is not a namespace name`},
+		{"admission failure policy", "admission:\n  failurePolicy: ignore\n", `k.yaml:2: admission.failurePolicy: "ignore" is neither Ignore nor Fail`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("k.yaml", []byte(c.data), known)
@@ -36,5 +47,27 @@ func TestParseErrorLines(t *testing.T) {
 	}
 	if _, err := Parse("k.yaml", []byte("checks: {only: [a], disable: [b]}\nexemptions:\n- {reason: r, path: \"**/x/**/*.yaml\", name: \"web-*\"}\n"), known); err != nil {
 		t.Errorf("valid config rejected: %v", err)
+	}
+}
+
+// TestAdmissionModeOf: a check's own mode wins over its severity's, which
+// wins over the default; without any, findings warn.
+func TestAdmissionModeOf(t *testing.T) {
+	known := func(id string) bool { return id == "a" || id == "b" }
+	c, err := Parse("k.yaml", []byte("admission:\n  mode: audit\n  severity: {critical: enforce}\n  checks: {a: warn}\n  mutate: [a]\n  failurePolicy: Fail\n"), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		id   string
+		sev  check.Severity
+		want string
+	}{{"a", check.Critical, Warn}, {"b", check.Critical, Enforce}, {"b", check.High, Audit}} {
+		if got := c.Admission.ModeOf(x.id, x.sev); got != x.want {
+			t.Errorf("ModeOf(%s, %s) = %s, want %s", x.id, x.sev, got, x.want)
+		}
+	}
+	if got := Default().Admission.ModeOf("a", check.Critical); got != Warn {
+		t.Errorf("default mode %s, want warn", got)
 	}
 }

@@ -207,6 +207,10 @@ type ObjectResult struct {
 	// Errors are the object's input errors: fields the API server would
 	// reject.
 	Errors []source.Error
+	// Deferred are the findings of Findings and Suppressed that depend on
+	// other objects (decided against the facts): the webhook does not deny
+	// them before it knows the cluster's facts.
+	Deferred []check.Finding
 }
 
 // Object runs the checks over one object, deciding the findings that
@@ -227,6 +231,7 @@ func (e *Engine) ObjectWith(o *object.Object, facts check.Facts, checks []*check
 	}
 	out := ObjectResult{Findings: r.findings, Suppressed: r.suppressed, Errors: r.errors}
 	for _, d := range decide(r.deferred, idx, nil) {
+		out.Deferred = append(out.Deferred, d)
 		if d.Suppression != nil {
 			out.Suppressed = append(out.Suppressed, d)
 		} else {
@@ -236,6 +241,20 @@ func (e *Engine) ObjectWith(o *object.Object, facts check.Facts, checks []*check
 	sortFindings(out.Findings, nil)
 	sortFindings(out.Suppressed, nil)
 	return out
+}
+
+// Keep runs the checks over o only for the facts they keep about it
+// (check.Pass.Keep), handed to keep in the order kept; findings are
+// dropped. The webhook keeps the facts of the cluster's objects this way,
+// never the objects.
+func (e *Engine) Keep(o *object.Object, keep func(key string, v any)) {
+	ref := &check.ObjectRef{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, Origin: o.Origin}
+	pass := check.NewPass(o, e.pol.Params(), e.namespace(o), ref, func(check.Finding, check.Deferral) {}, keep)
+	for _, c := range e.objChecks {
+		if c.Applies == nil || c.Applies(o) {
+			pass.Run(c)
+		}
+	}
 }
 
 // RunImages runs the image checks on flattened images. Findings are
