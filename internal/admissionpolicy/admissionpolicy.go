@@ -301,7 +301,7 @@ func validating(id string, sev check.Severity, r rule, p *check.Params, conds []
 			Validations: []admissionv1.Validation{{
 				Expression: expr,
 				MessageExpression: "variables.introduced.join(', ') + ' " + celQuote(r.want(p)) +
-					" (kubeharden " + id + "; suppress with annotation ignore.kubeharden.io/" + id + ": <reason>)'",
+					" (kubeharden " + id + ")'",
 				Reason: ptr(metav1.StatusReasonForbidden),
 			}},
 		},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -95,16 +96,14 @@ type verdict struct {
 
 var policyRef = "ValidatingAdmissionPolicy '" + admissionpolicy.Prefix
 
-// create creates u with dryRun=All in its namespace (or ns).
+// create creates u with dryRun=All in namespace ns.
 func (s *server) create(t *testing.T, u *unstructured.Unstructured, ns string) verdict {
 	t.Helper()
 	gvr, ok := resources[u.GetAPIVersion()+"/"+u.GetKind()]
 	if !ok {
 		return verdict{rejected: fmt.Errorf("kind %s %s is not matched", u.GetAPIVersion(), u.GetKind())}
 	}
-	if u.GetNamespace() != "" {
-		ns = u.GetNamespace()
-	}
+	u.SetNamespace(ns)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.namespaces[ns] {
@@ -117,6 +116,9 @@ func (s *server) create(t *testing.T, u *unstructured.Unstructured, ns string) v
 	for _, w := range s.warn.take() {
 		if id, ok := policyOf(w); ok {
 			v.warned[id] = w
+			if !strings.HasSuffix(w, "(kubeharden "+id+")") {
+				t.Errorf("the API server truncated a warning (too many at once): %q", w)
+			}
 		}
 	}
 	if err != nil {
@@ -199,6 +201,37 @@ func scanned(e *scan.Engine, o *object.Object) map[string][]string {
 	return out
 }
 
+// groupLabel labels the namespaces that each hold a few policies' bindings.
+const groupLabel = "kubeharden.io/test-group"
+
+const perGroup = 4
+
+func groupOf(i int) string { return fmt.Sprint(i / perGroup) }
+
+func groupNamespace(g int) string { return fmt.Sprintf("%s-%d", testNamespace, g) }
+
+// createAll creates u in every group namespace and merges the verdicts.
+func (s *server) createAll(t *testing.T, u *unstructured.Unstructured, policies int) verdict {
+	t.Helper()
+	all := verdict{warned: map[string]string{}}
+	for g := 0; g*perGroup < policies; g++ {
+		ns := groupNamespace(g)
+		if !s.namespaces[ns] {
+			s.env.CreateNamespace(t, ns, map[string]string{groupLabel: fmt.Sprint(g)})
+			s.namespaces[ns] = true
+		}
+		v := s.create(t, u.DeepCopy(), ns)
+		if v.rejected != nil {
+			return v
+		}
+		for id, w := range v.warned {
+			all.warned[id] = w
+		}
+		all.obj = v.obj
+	}
+	return all
+}
+
 // tally counts a check's comparisons.
 type tally struct{ compared, denied, agreed int }
 
@@ -225,6 +258,9 @@ func load(t *testing.T, env *testenv.Env, s *server, out *admissionpolicy.Output
 		if _, err := a.ValidatingAdmissionPolicies().Create(ctx, &out.Validating[i], metav1.CreateOptions{}); err != nil {
 			t.Fatalf("creating %s: %v", out.Validating[i].Name, err)
 		}
+		// The API server truncates the warnings of one request beyond
+		// 4 KiB: each namespace gets the warnings of a few policies.
+		out.Bindings[i].Spec.MatchResources.NamespaceSelector.MatchLabels = map[string]string{groupLabel: groupOf(i)}
 		if _, err := a.ValidatingAdmissionPolicyBindings().Create(ctx, &out.Bindings[i], metav1.CreateOptions{}); err != nil {
 			t.Fatalf("creating binding %s: %v", out.Bindings[i].Name, err)
 		}
@@ -258,7 +294,7 @@ spec:
     securityContext: {privileged: true, allowPrivilegeEscalation: true, capabilities: {add: [SYS_ADMIN]}}
 `))[0]
 	testenv.Eventually(t, func(context.Context) error {
-		v := s.create(t, bad.u.DeepCopy(), testNamespace)
+		v := s.createAll(t, bad.u, len(out.Validating))
 		var missing []string
 		for _, id := range ids {
 			if _, ok := v.warned[id]; !ok {
@@ -313,7 +349,7 @@ func TestEquivalence(t *testing.T) {
 			skipped["in a namespace the bindings exclude"]++
 			continue
 		}
-		v := s.create(t, f.u.DeepCopy(), testNamespace)
+		v := s.createAll(t, f.u, len(out.Validating))
 		if v.rejected != nil {
 			skipped[reason(v.rejected)]++
 			continue
@@ -359,6 +395,7 @@ func TestEquivalence(t *testing.T) {
 	}
 
 	t.Run("deny", func(t *testing.T) { testDeny(t, env, s, out) })
+	t.Run("mutate", func(t *testing.T) { testMutate(t, env, s, generated(t, 400)) })
 }
 
 func sum(m map[string]int) int {
@@ -369,13 +406,16 @@ func sum(m map[string]int) int {
 	return n
 }
 
+var invalidValue = regexp.MustCompile(`^Invalid value: .*\}: `)
+
 // reason shortens an API error to what makes it a skip reason.
 func reason(err error) string {
 	if se, ok := err.(apierrors.APIStatus); ok {
 		st := se.Status()
 		if st.Details != nil && len(st.Details.Causes) > 0 {
 			c := st.Details.Causes[0]
-			return fmt.Sprintf("rejected by the API server (%s): %s: %s", st.Reason, c.Field, c.Message)
+			msg := invalidValue.ReplaceAllString(c.Message, "")
+			return fmt.Sprintf("rejected by the API server (%s): %s: %s", st.Reason, c.Field, msg)
 		}
 		return fmt.Sprintf("rejected by the API server (%s): %s", st.Reason, st.Message)
 	}
@@ -387,6 +427,12 @@ func reason(err error) string {
 // finding passes while one that adds a finding is refused.
 func testDeny(t *testing.T, env *testenv.Env, s *server, out *admissionpolicy.Output) {
 	ctx := context.Background()
+	denyNS := ""
+	for i, p := range out.Validating {
+		if p.Name == admissionpolicy.Prefix+"privileged-container" {
+			denyNS = groupNamespace(i / perGroup)
+		}
+	}
 	a := env.Client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
 	b, err := a.Get(ctx, admissionpolicy.Prefix+"privileged-container", metav1.GetOptions{})
 	if err != nil {
@@ -406,14 +452,14 @@ spec:
   - name: app
     image: busybox:1.36
     securityContext: {privileged: %v}
-`, name, testNamespace, privileged)
+`, name, denyNS, privileged)
 		if err := sigsyaml.Unmarshal([]byte(y), &u.Object); err != nil {
 			t.Fatal(err)
 		}
 		u.SetLabels(labels)
 		return u
 	}
-	pods := s.dyn.Resource(resources["v1/Pod"]).Namespace(testNamespace)
+	pods := s.dyn.Resource(resources["v1/Pod"]).Namespace(denyNS)
 	testenv.Eventually(t, func(ctx context.Context) error {
 		_, err := pods.Create(ctx, pod("denied", true, nil), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err == nil {
@@ -435,7 +481,7 @@ spec:
 		p := pod(name, privileged, nil)
 		u := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "apps/v1", "kind": "Deployment",
-			"metadata": map[string]any{"name": name, "namespace": testNamespace},
+			"metadata": map[string]any{"name": name, "namespace": denyNS},
 			"spec": map[string]any{
 				"selector": map[string]any{"matchLabels": map[string]any{"app": name}},
 				"template": map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": name}}, "spec": p.Object["spec"]},
@@ -444,7 +490,7 @@ spec:
 		u.SetLabels(labels)
 		return u
 	}
-	deps := s.dyn.Resource(resources["apps/v1/Deployment"]).Namespace(testNamespace)
+	deps := s.dyn.Resource(resources["apps/v1/Deployment"]).Namespace(denyNS)
 	legacy := deploy("legacy", true, nil)
 	legacy.SetAnnotations(map[string]string{"ignore.kubeharden.io/privileged-container": "legacy, being fixed"})
 	created, err := deps.Create(ctx, legacy, metav1.CreateOptions{})
@@ -465,4 +511,101 @@ spec:
 	if _, err := deps.Update(ctx, clean, metav1.UpdateOptions{}); err == nil || !strings.Contains(err.Error(), "privileged=true") {
 		t.Errorf("making a Deployment privileged was not refused: %v", err)
 	}
+}
+
+// unfixable are the findings a mutation leaves, as `kubeharden fix`
+// does: what it cannot clear without changing what the container is.
+var unfixable = map[string][]string{
+	"allow-privilege-escalation": {"must not set securityContext.privileged=true", "must not add capability"},
+}
+
+// testMutate loads the MutatingAdmissionPolicies, bound to one namespace
+// only so that the equivalence above judges objects as written, and
+// creates every fail fixture of the mutated checks, and the generated
+// objects, there: the object the API server would store must scan clean
+// for each mutated check, but for what its fix leaves too.
+func testMutate(t *testing.T, env *testenv.Env, s *server, fixtures []fixture) {
+	ctx := context.Background()
+	reg := checks.Registry()
+	pol := policy.New(nil, reg, time.Time{})
+	var mutated []string
+	for _, c := range admissionpolicy.CoverageOf(reg) {
+		if c.Mutated {
+			mutated = append(mutated, c.ID)
+		}
+	}
+	out, err := admissionpolicy.Generate(admissionpolicy.Options{Registry: reg, Policy: pol, Only: mutated, Mutate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ns = "mutate"
+	env.CreateNamespace(t, ns, nil)
+	s.namespaces[ns] = true
+	a := env.Client.AdmissionregistrationV1()
+	for i := range out.Mutating {
+		if _, err := a.MutatingAdmissionPolicies().Create(ctx, &out.Mutating[i], metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating %s: %v", out.Mutating[i].Name, err)
+		}
+		b := out.MBindings[i]
+		b.Spec.MatchResources.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}
+		if _, err := a.MutatingAdmissionPolicyBindings().Create(ctx, &b, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating binding %s: %v", b.Name, err)
+		}
+	}
+	for _, id := range mutated {
+		fixtures = append(fixtures, loadFixtures(t, filepath.Join("..", "checks", "testdata", id, "fail", "*.yaml"))...)
+	}
+	probe := parseFixtures(t, "probe.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: probe}\nspec:\n  containers: [{name: c, image: busybox:1.36}]\n"))[0]
+	testenv.Eventually(t, func(context.Context) error {
+		v := s.create(t, probe.u.DeepCopy(), ns)
+		if v.rejected != nil {
+			return v.rejected
+		}
+		fs := parseFixtures(t, "probe", mustYAML(t, v.obj.Object))
+		if left := scanned(scan.New(scan.Options{Registry: reg, Policy: pol}), fs[0].obj); len(left["capabilities-drop-all"])+len(left["seccomp-profile"])+len(left["allow-privilege-escalation"]) > 0 {
+			return fmt.Errorf("not mutated yet: %v", left)
+		}
+		return nil
+	})
+	engine := scan.New(scan.Options{Registry: reg, Policy: pol, Namespace: ns})
+	counts := map[string]int{}
+	compared, skipped := 0, 0
+	for _, f := range fixtures {
+		before := scanned(engine, f.obj)
+		v := s.create(t, f.u.DeepCopy(), ns)
+		if v.rejected != nil {
+			skipped++
+			continue
+		}
+		compared++
+		after := parseFixtures(t, f.name+" (mutated)", mustYAML(t, v.obj.Object))
+		if len(after) != 1 {
+			t.Fatalf("%s: mutated object does not parse", f.name)
+		}
+		left := scanned(engine, after[0].obj)
+		for _, id := range mutated {
+			if len(before[id]) > len(left[id]) {
+				counts[id]++
+			}
+		next:
+			for _, msg := range left[id] {
+				for _, ok := range unfixable[id] {
+					if strings.Contains(msg, ok) {
+						continue next
+					}
+				}
+				t.Errorf("%s: mutated by %s%s, still: %s", f.name, admissionpolicy.Prefix, id, msg)
+			}
+		}
+	}
+	t.Logf("mutation: %d objects compared (%d rejected by the API server), objects fixed per check: %v", compared, skipped, counts)
+}
+
+func mustYAML(t *testing.T, m map[string]any) []byte {
+	t.Helper()
+	y, err := sigsyaml.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y
 }

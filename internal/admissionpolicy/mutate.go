@@ -19,6 +19,9 @@ type mutation struct {
 	// builds their change given the container type's name T.
 	container string
 	set       func(t string) string
+	// patch, instead of set, builds a JSON patch operation for c, whose
+	// JSON pointer is the CEL string at.
+	patch func(at string) string
 	// pod, when set, is true when the pod-level field must change, and
 	// podSet builds the change of the pod spec type T.
 	pod    string
@@ -35,10 +38,16 @@ var mutations = map[string]mutation{
 		},
 	},
 	"capabilities-drop-all": {
+		// capabilities.drop is an atomic list, which an apply
+		// configuration may not change: a JSON patch appends to it.
 		container: rules["capabilities-drop-all"].container(nil),
-		set: func(t string) string {
-			return "securityContext: " + t + ".securityContext{capabilities: " + t + ".securityContext.capabilities{drop: " +
-				sc("capabilities.?drop") + ".orValue([]) + ['ALL']}}"
+		patch: func(at string) string {
+			op := func(path, value string) string {
+				return "JSONPatch{op: 'add', path: " + at + " + '/securityContext" + path + "', value: " + value + "}"
+			}
+			return "has(c.securityContext) ? (has(c.securityContext.capabilities) ? (has(c.securityContext.capabilities.drop) ? " +
+				op("/capabilities/drop/-", "'ALL'") + " : " + op("/capabilities/drop", "['ALL']") + ") : " +
+				op("/capabilities", "{'drop': ['ALL']}") + ") : " + op("", "{'capabilities': {'drop': ['ALL']}}")
 		},
 	},
 	"seccomp-profile": {
@@ -95,6 +104,19 @@ func mutating(id string, mu mutation, _ *check.Params, _ *policy.Policy, conds [
 		if mu.pod != "" {
 			cond := strings.ReplaceAll(mu.pod, "$spec", "variables.spec")
 			muts = append(muts, applyMutation(when+" && "+cond+" ? "+wrap(sh.path, mu.podSet(t))+" : Object{}"))
+		}
+		if mu.patch != nil {
+			sel := strings.ReplaceAll(mu.container, "$spec", "variables.spec")
+			var lists []string
+			for _, list := range []string{"initContainers", "containers"} {
+				at := "'/" + strings.Join(sh.path, "/") + "/" + list + "/' + string(variables.spec." + list + ".indexOf(c))"
+				lists = append(lists, "variables.spec.?"+list+".orValue([]).filter(c, "+sel+").map(c, "+mu.patch(at)+")")
+			}
+			muts = append(muts, admissionv1.Mutation{
+				PatchType: admissionv1.PatchTypeJSONPatch,
+				JSONPatch: &admissionv1.JSONPatch{Expression: when + " ? " + strings.Join(lists, " + ") + " : []"},
+			})
+			continue
 		}
 		if mu.container != "" {
 			sel := strings.ReplaceAll(mu.container, "$spec", "variables.spec")
