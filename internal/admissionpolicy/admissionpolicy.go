@@ -128,7 +128,11 @@ func Generate(opts Options) (*Output, error) {
 		}
 		sev := pol.Severity(id, c.Severity)
 		conds, notes := matchConditions(pol, id)
-		out.Notes = append(out.Notes, notes...)
+		for _, n := range notes {
+			if !slices.Contains(out.Notes, n) {
+				out.Notes = append(out.Notes, n)
+			}
+		}
 		vap := validating(id, sev, rules[id], params, conds)
 		out.Validating = append(out.Validating, vap)
 		out.Bindings = append(out.Bindings, binding(id, actions.For(sev)))
@@ -351,7 +355,7 @@ func matchConditions(pol *policy.Policy, id string) ([]admissionv1.MatchConditio
 		}
 		where := fmt.Sprintf("exemption %d (%s:%d)", i, cfg.File, x.Line)
 		if x.Path != "" {
-			notes = append(notes, where+": a path exemption cannot apply at admission; "+Prefix+id+" ignores it")
+			notes = append(notes, where+": a path exemption cannot apply at admission; the policies ignore it")
 			continue
 		}
 		var terms []string
@@ -365,7 +369,7 @@ func matchConditions(pol *policy.Policy, id string) ([]admissionv1.MatchConditio
 			}
 			re, ok := globRegexp(sel.glob)
 			if !ok {
-				notes = append(notes, where+": glob "+sel.glob+" has a character class, which "+Prefix+id+" cannot express; it ignores the exemption")
+				notes = append(notes, where+": glob "+sel.glob+" has a character class, which CEL match conditions here cannot express; the policies ignore the exemption")
 				terms = nil
 				break
 			}
