@@ -63,7 +63,7 @@ type Coverage struct {
 	Reason  string
 }
 
-// Coverage lists every check of reg: covered, or the reason it is not.
+// CoverageOf lists every check of reg: covered, or the reason it is not.
 func CoverageOf(reg *check.Registry) []Coverage {
 	var out []Coverage
 	for _, e := range reg.Entries() {

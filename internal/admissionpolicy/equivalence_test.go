@@ -302,7 +302,7 @@ spec:
 			}
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("policies not yet judging: %v (rejected: %v)", missing, v.rejected)
+			return fmt.Errorf("policies not yet judging: %v (rejected: %w)", missing, v.rejected)
 		}
 		return nil
 	})
@@ -466,7 +466,7 @@ spec:
 			return fmt.Errorf("a privileged pod was admitted")
 		}
 		if !strings.Contains(err.Error(), `container "app" must not set securityContext.privileged=true`) {
-			return fmt.Errorf("unexpected refusal: %v", err)
+			return fmt.Errorf("unexpected refusal: %w", err)
 		}
 		return nil
 	})
