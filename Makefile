@@ -126,3 +126,21 @@ clean:
 .PHONY: bench-cluster
 bench-cluster: controlplane
 	$(GO) test -run='^$$' -bench='^BenchmarkCluster$$' -benchtime=3x -timeout=30m ./internal/cluster
+
+# kubeharden's own image, built without a Docker daemon (internal/imagebuild):
+# static, FROM scratch, user 65532, written as an OCI layout to dist/image
+# (and a docker-archive tarball, dist/kubeharden.tar). Prints the reference
+# with its digest: the release copies it into deploy/ (deploy/README.md).
+# Reproducible: the same Go sources, Go toolchain, IMAGE_* and
+# SOURCE_DATE_EPOCH give the same digest (IMAGE_REVISION, the commit label,
+# is left empty unless a release sets it, so that a commit touching only
+# deploy/ or docs builds the same image).
+IMAGE_ARCH ?= amd64
+IMAGE_REVISION ?=
+IMAGE_VERSION ?= dev
+IMAGE_REPOSITORY ?= ghcr.io/kubeharden/kubeharden
+.PHONY: image
+image:
+	rm -rf dist/image dist/kubeharden.tar
+	$(GO) run ./tools/image -o dist/image -tar dist/kubeharden.tar -arch $(IMAGE_ARCH) \
+		-version $(IMAGE_VERSION) -repository $(IMAGE_REPOSITORY) -revision "$(IMAGE_REVISION)"
