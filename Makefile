@@ -144,3 +144,10 @@ image:
 	rm -rf dist/image dist/kubeharden.tar
 	$(GO) run ./tools/image -o dist/image -tar dist/kubeharden.tar -arch $(IMAGE_ARCH) \
 		-version $(IMAGE_VERSION) -repository $(IMAGE_REPOSITORY) -revision "$(IMAGE_REVISION)"
+
+# Rewrites deploy/manifests/kubeharden.yaml from the chart (default values)
+# and the chart's audit role from `kubeharden cluster --print-rbac
+# --write-reports`; internal/deploy's tests fail when either drifts.
+.PHONY: deploy-manifests
+deploy-manifests:
+	$(GO) test ./internal/deploy -run '^(TestManifestsUpToDate|TestAuditIsTheDocumented)$$' -count=1 -args -update
