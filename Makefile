@@ -139,3 +139,28 @@ bench-webhook: controlplane
 	$(GO) test -run='^$$' -bench='^BenchmarkLoad$$' -benchtime=1x -timeout=10m ./internal/webhook
 	$(GO) test -run='^$$' -bench='^BenchmarkAPIServer$$' -benchtime=1x -timeout=10m ./internal/webhook
 	$(GO) test -run='^$$' -bench='^BenchmarkReview$$' -benchtime=20000x ./internal/webhook
+
+# kubeharden's own image, built without a Docker daemon (internal/imagebuild):
+# static, FROM scratch, user 65532, written as an OCI layout to dist/image
+# (and a docker-archive tarball, dist/kubeharden.tar). Prints the reference
+# with its digest: the release copies it into deploy/ (deploy/README.md).
+# Reproducible: the same Go sources, Go toolchain, IMAGE_* and
+# SOURCE_DATE_EPOCH give the same digest (IMAGE_REVISION, the commit label,
+# is left empty unless a release sets it, so that a commit touching only
+# deploy/ or docs builds the same image).
+IMAGE_ARCH ?= amd64
+IMAGE_REVISION ?=
+IMAGE_VERSION ?= dev
+IMAGE_REPOSITORY ?= ghcr.io/kubeharden/kubeharden
+.PHONY: image
+image:
+	rm -rf dist/image dist/kubeharden.tar
+	$(GO) run ./tools/image -o dist/image -tar dist/kubeharden.tar -arch $(IMAGE_ARCH) \
+		-version $(IMAGE_VERSION) -repository $(IMAGE_REPOSITORY) -revision "$(IMAGE_REVISION)"
+
+# Rewrites deploy/manifests/kubeharden.yaml from the chart (default values)
+# and the chart's audit role from `kubeharden cluster --print-rbac
+# --write-reports`; internal/deploy's tests fail when either drifts.
+.PHONY: deploy-manifests
+deploy-manifests:
+	$(GO) test ./internal/deploy -run '^(TestManifestsUpToDate|TestAuditIsTheDocumented)$$' -count=1 -args -update
