@@ -158,9 +158,10 @@ image:
 	$(GO) run ./tools/image -o dist/image -tar dist/kubeharden.tar -arch $(IMAGE_ARCH) \
 		-version $(IMAGE_VERSION) -repository $(IMAGE_REPOSITORY) -revision "$(IMAGE_REVISION)"
 
-# Rewrites deploy/manifests/kubeharden.yaml from the chart (default values)
-# and the chart's audit role from `kubeharden cluster --print-rbac
-# --write-reports`; internal/deploy's tests fail when either drifts.
+# Rewrites deploy/manifests/kubeharden.yaml from the chart (default values),
+# the chart's audit role from `kubeharden cluster --print-rbac
+# --write-reports` and deploy/policies from `kubeharden generate
+# admission-policy`; internal/deploy's tests fail when either drifts.
 .PHONY: deploy-manifests
 deploy-manifests:
-	$(GO) test ./internal/deploy -run '^(TestManifestsUpToDate|TestAuditIsTheDocumented)$$' -count=1 -args -update
+	$(GO) test ./internal/deploy -run '^(TestManifestsUpToDate|TestAuditIsTheDocumented|TestPoliciesUpToDate)$$' -count=1 -args -update

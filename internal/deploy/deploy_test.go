@@ -30,6 +30,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/fix"
 	"github.com/kubeharden/kubeharden/internal/source/helm"
 	"github.com/kubeharden/kubeharden/internal/testenv"
+	"github.com/kubeharden/kubeharden/internal/webhook"
 )
 
 var update = flag.Bool("update", false, "rewrite deploy/manifests and the chart's audit role from the chart and the CLI")
@@ -220,8 +221,18 @@ func TestWebhookSafeByConstruction(t *testing.T) {
 				}
 			}
 			slices.Sort(resources)
-			if got := strings.Join(resources, " "); got != "clusterrolebindings clusterroles namespaces networkpolicies rolebindings roles serviceaccounts" {
-				t.Errorf("webhook role reads %s", got)
+			// Exactly what the webhook's informers watch.
+			var want []string
+			for _, k := range webhook.FactKinds {
+				r := strings.ToLower(k)
+				if strings.HasSuffix(r, "y") {
+					r = strings.TrimSuffix(r, "y") + "ie"
+				}
+				want = append(want, r+"s")
+			}
+			slices.Sort(want)
+			if got := strings.Join(resources, " "); got != strings.Join(want, " ") {
+				t.Errorf("webhook role reads %s, the webhook watches %s", got, want)
 			}
 		})
 	}
@@ -375,5 +386,33 @@ func TestAPIServerAccepts(t *testing.T) {
 	}
 	if len(w.list) > 0 {
 		t.Errorf("warnings: %q", w.list)
+	}
+}
+
+// The policies in deploy/policies are what `kubeharden generate
+// admission-policy` writes, validating and mutating (go test -update, or
+// make deploy-manifests, rewrites them).
+func TestPoliciesUpToDate(t *testing.T) {
+	for file, args := range map[string][]string{
+		"kubeharden-policies.yaml":               {"generate", "admission-policy"},
+		"kubeharden-policies-with-mutation.yaml": {"generate", "admission-policy", "--mutate"},
+	} {
+		got, errOut, code := run(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		path := filepath.Join(root, "deploy", "policies", file)
+		if *update {
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != string(want) {
+			t.Errorf("%s drifted from kubeharden %v (make deploy-manifests):\n%s", path, args, fix.UnifiedDiff(path, "generated", string(want), got))
+		}
 	}
 }
