@@ -290,7 +290,7 @@ spec:
   volumes: [{name: h, hostPath: {path: /etc}}]
   containers:
   - name: c
-    image: busybox:1.36
+    image: busybox
     securityContext: {privileged: true, allowPrivilegeEscalation: true, capabilities: {add: [SYS_ADMIN]}}
 `))[0]
 	testenv.Eventually(t, func(context.Context) error {
@@ -339,6 +339,7 @@ func TestEquivalence(t *testing.T) {
 			fixtures = append(fixtures, loadFixtures(t, filepath.Join("..", "checks", "testdata", id, dir, "*.yaml"))...)
 		}
 	}
+	fixtures = append(fixtures, imagePods(t)...)
 	fixtures = append(fixtures, generated(t, 400)...)
 
 	tallies := map[string]*tally{}

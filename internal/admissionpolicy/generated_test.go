@@ -3,6 +3,7 @@ package admissionpolicy_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	sigsyaml "sigs.k8s.io/yaml"
@@ -102,8 +103,54 @@ func resourcesOf(r *rand.Rand) any {
 	return res
 }
 
+var (
+	hex64  = strings.Repeat("ab12", 16)
+	hex96  = strings.Repeat("0f", 48)
+	hex128 = strings.Repeat("9e", 64)
+)
+
+// images are references for image-tag and image-digest: tags, latest,
+// none, digests (sha256, the other algorithms go-digest knows, malformed
+// ones), registries with ports, and references the kubelet refuses.
+var images = []string{
+	"busybox:1.36", "busybox:1.36", "busybox", "busybox:latest", "nginx:LATEST", "docker.io/library/nginx",
+	"registry.example.com:5000/team/app", "registry.example.com:5000/team/app:v1.2", "localhost:5000/app:latest",
+	"localhost:5000", "host:5000/img", "[::1]:5000/app:1", "[::1]:5000/app", "my_org/app:1", "a.b-c__d/e--f:1",
+	"busybox:1.36@sha256:" + hex64, "busybox@sha256:" + hex64, "ghcr.io/org/app:latest@sha256:" + hex64,
+	"busybox@sha384:" + hex96, "busybox:1@sha512:" + hex128,
+	"busybox@sha256:" + strings.ToUpper(hex64), "busybox@sha256:" + hex64[:40], "busybox@md5:" + hex64, "busybox@SHA256:" + hex64,
+	"Busybox:1.36", "example.com/UPPER/app", "REGISTRY.example.com/app:1", "a:b:c", "app:-bad", "app:", "app@", "/app", "app/", "app//x",
+	"app:" + strings.Repeat("v", 128), "app:" + strings.Repeat("v", 129),
+	"registry.example.com/" + strings.Repeat("p", 255) + ":1", "registry.example.com/" + strings.Repeat("p", 256) + ":1",
+	"team/" + strings.Repeat("p", 250), "my_org/" + strings.Repeat("p", 250) + ":latest",
+}
+
+// imagePods returns a pod per reference of images, its only container
+// running it (and an init container with it, beside a pinned container,
+// half the time): whole objects over random containers would let another
+// container's finding hide a disagreement on one reference.
+func imagePods(t *testing.T) []fixture {
+	t.Helper()
+	var out []fixture
+	pinned := "busybox:1.36@sha256:" + hex64
+	for i, img := range images {
+		spec := map[string]any{"containers": []any{map[string]any{"name": "app", "image": img}}}
+		if i%2 == 1 {
+			spec["initContainers"] = []any{map[string]any{"name": "init", "image": img}}
+			spec["containers"] = []any{map[string]any{"name": "app", "image": pinned}}
+		}
+		obj := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": fmt.Sprintf("image%d", i)}, "spec": spec}
+		y, err := sigsyaml.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, parseFixtures(t, fmt.Sprintf("image#%d %s", i, img), y)...)
+	}
+	return out
+}
+
 func container(r *rand.Rand, name string, windows bool) map[string]any {
-	c := map[string]any{"name": name, "image": "busybox:1.36"}
+	c := map[string]any{"name": name, "image": pick(r, images...)}
 	maybe(c, "resources", resourcesOf(r))
 	if r.IntN(2) == 0 {
 		c["volumeMounts"] = []any{map[string]any{"name": "data", "mountPath": "/data", "readOnly": r.IntN(2) == 0}}
@@ -127,7 +174,7 @@ func container(r *rand.Rand, name string, windows bool) map[string]any {
 	return c
 }
 
-var checkIDs = []string{"privileged-container", "allow-privilege-escalation", "run-as-non-root", "seccomp-profile", "capabilities-drop-all", "resources-limits"}
+var checkIDs = []string{"privileged-container", "allow-privilege-escalation", "run-as-non-root", "seccomp-profile", "capabilities-drop-all", "resources-limits", "image-tag", "image-digest"}
 
 func randomObject(r *rand.Rand, i int) map[string]any {
 	windows := r.IntN(10) == 0

@@ -48,8 +48,6 @@ var notCovered = map[string]string{
 	"default-namespace":               "at admission every namespaced object has a namespace, and denying all of them in default would also block the API server's own objects there (the kubernetes Service, Events)",
 	"deprecated-api":                  "a removed API version never reaches admission: the API server refuses it first",
 	"helm-tiller":                     "recognises Tiller by names and images across kinds, not a field rule; left to the scanner",
-	"image-digest":                    "not yet: needs the Docker reference grammar in CEL",
-	"image-tag":                       "not yet: needs the Docker reference grammar in CEL",
 	"pss-baseline":                    "not yet: Kubernetes' own PodSecurity admission enforces it (label the namespace)",
 	"pss-restricted":                  "not yet: Kubernetes' own PodSecurity admission enforces it (label the namespace)",
 }
@@ -117,6 +115,49 @@ func rangeText(lo, hi int64) string {
 		return fmt.Sprintf(" <= %d", hi)
 	}
 	return ""
+}
+
+// The image reference grammar of github.com/distribution/reference, which
+// internal/imageref (and the kubelet) parse images with, as RE2 pieces.
+const (
+	refDomainComponent = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+	refDomain          = `(?:` + refDomainComponent + `(?:\.` + refDomainComponent + `)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?`
+	refPathComponent   = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
+	refName            = `(?:` + refDomain + `/)?` + refPathComponent + `(?:/` + refPathComponent + `)*`
+	refTag             = `[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}`
+	// refDigest is the grammar's digest narrowed to what go-digest then
+	// validates: a known algorithm (sha384 and sha512 as imageref links
+	// them in) with exactly its length of lower-case hex.
+	refDigest = `(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})`
+	refFull   = `^` + refName + `(?::` + refTag + `)?(?:@` + refDigest + `)?$`
+	// refMaxPath is the longest repository path (the name without its
+	// registry) reference.Parse accepts.
+	refMaxPath = 255
+)
+
+// imageRef binds, over the container c, img to its image, nt to the image
+// without its digest, tag to its tag ("" when none is written: the part
+// after the last ':' unless a '/' follows, which makes it a registry
+// port) and valid to whether imageref.Parse accepts the image, and
+// evaluates body, a condition over them, for an image that is set (the
+// loader reports a missing one).
+func imageRef(body string) string {
+	colon := "nt.lastIndexOf(':')"
+	tagExpr := colon + " >= 0 && !nt.substring(" + colon + " + 1).contains('/') ? nt.substring(" + colon + " + 1) : ''"
+	// The registry is the first component when the name has more than
+	// one and the first is a host, as reference.Parse splits it.
+	first := "name.split('/')[0]"
+	path := "name.contains('/') && " + first + ".matches('" + celQuote("^"+refDomain+"$") + "') ? name.substring(size(" + first + ") + 1) : name"
+	validExpr := "img.matches('" + celQuote(refFull) + "') && (size(img) <= " + strconv.Itoa(refMaxPath) +
+		" || " + bind("name", "tag == '' ? nt : nt.substring(0, size(nt) - size(tag) - 1)", "size("+path+") <= "+strconv.Itoa(refMaxPath)) + ")"
+	return bind("img", "c.?image.orValue('')", "img != '' && "+
+		bind("nt", "img.split('@')[0]", bind("tag", tagExpr, bind("valid", validExpr, body))))
+}
+
+// bind evaluates body with v bound to the value of expr. (The API server's
+// CEL environment has no cel.bind: a one-element list's exists binds.)
+func bind(v, expr, body string) string {
+	return "[" + expr + "].exists(" + v + ", " + body + ")"
 }
 
 func fixed(s string) func(*check.Params) string { return func(*check.Params) string { return s } }
@@ -240,6 +281,18 @@ var rules = map[string]rule{
 			}
 			return "must set resources.limits.memory"
 		},
+	},
+	"image-tag": {
+		ephemeral: true,
+		// A digest pins the image whatever the tag says; an invalid
+		// reference is a finding, as the scanner reports it.
+		container: fixed(imageRef("!valid || (!img.contains('@') && (tag == '' || tag == 'latest'))")),
+		want:      fixed("must reference the image by a version tag other than latest, or by digest, in a valid image reference"),
+	},
+	"image-digest": {
+		ephemeral: true,
+		container: fixed(imageRef("!valid || !img.contains('@sha256:')")),
+		want:      fixed("must pin the image by a sha256 digest (name:tag@sha256:<digest>)"),
 	},
 	"resources-requests": {
 		container: fixed("!(c.?resources.?requests.?cpu.hasValue() || c.?resources.?limits.?cpu.hasValue()) || " +
