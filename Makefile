@@ -70,7 +70,8 @@ FUZZ_TARGETS := \
 	./internal/dockerfile:FuzzExpansionBound:100000x \
 	./internal/source/kustomize:FuzzDocSizes:60000x \
 	./internal/source/helm:FuzzRenderBounded:100x \
-	./internal/webhook:FuzzReview:20000x
+	./internal/webhook:FuzzReview:20000x \
+	./internal/admissionpolicy:FuzzImageGrammar:50000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
