@@ -46,31 +46,11 @@ var resources = map[string]schema.GroupVersionResource{
 	"batch/v1/CronJob":         {Group: "batch", Version: "v1", Resource: "cronjobs"},
 }
 
-// warnings collects the warnings of the requests made one at a time.
-type warnings struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.list = append(w.list, text)
-}
-
-func (w *warnings) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	l := w.list
-	w.list = nil
-	return l
-}
-
 // server is the API server side of the comparison.
 type server struct {
 	env  *testenv.Env
 	dyn  dynamic.Interface
-	warn *warnings
+	warn *testenv.Warnings
 	// mu serialises requests so that warnings belong to one.
 	mu         sync.Mutex
 	namespaces map[string]bool
@@ -78,7 +58,7 @@ type server struct {
 
 func newServer(t *testing.T, env *testenv.Env) *server {
 	cfg := rest.CopyConfig(env.Config)
-	w := &warnings{}
+	w := &testenv.Warnings{}
 	cfg.WarningHandler = w
 	return &server{env: env, dyn: dynamic.NewForConfigOrDie(cfg), warn: w, namespaces: map[string]bool{"default": true}}
 }
@@ -110,10 +90,10 @@ func (s *server) create(t *testing.T, u *unstructured.Unstructured, ns string) v
 		s.env.CreateNamespace(t, ns, nil)
 		s.namespaces[ns] = true
 	}
-	s.warn.take()
+	s.warn.Take()
 	got, err := s.dyn.Resource(gvr).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	v := verdict{warned: map[string]string{}, obj: got}
-	for _, w := range s.warn.take() {
+	for _, w := range s.warn.Take() {
 		if id, ok := policyOf(w); ok {
 			v.warned[id] = w
 			if !strings.HasSuffix(w, "(kubeharden "+id+")") {

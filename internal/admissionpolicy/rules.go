@@ -1,7 +1,6 @@
 package admissionpolicy
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,18 +102,6 @@ func idRange(v string, lo, hi int64) string {
 		cond += " || " + v + " > " + strconv.FormatInt(hi, 10)
 	}
 	return cond
-}
-
-func rangeText(lo, hi int64) string {
-	switch {
-	case lo > 0 && hi > 0:
-		return fmt.Sprintf(" between %d and %d", lo, hi)
-	case lo > 0:
-		return fmt.Sprintf(" >= %d", lo)
-	case hi > 0:
-		return fmt.Sprintf(" <= %d", hi)
-	}
-	return ""
 }
 
 // The image reference grammar of github.com/distribution/reference, which
@@ -224,7 +211,7 @@ var rules = map[string]rule{
 		ephemeral: true,
 		container: func(p *check.Params) string { return idRange(effective("runAsUser", "-1"), p.MinUID, p.MaxUID) },
 		want: func(p *check.Params) string {
-			return "must set securityContext.runAsUser" + rangeText(p.MinUID, p.MaxUID) + " (container or pod)"
+			return "must set securityContext.runAsUser" + check.RangeText(p.MinUID, p.MaxUID) + " (container or pod)"
 		},
 	},
 	"run-as-high-gid": {
@@ -232,14 +219,14 @@ var rules = map[string]rule{
 		ephemeral: true,
 		container: func(p *check.Params) string { return idRange(effective("runAsGroup", "-1"), p.MinGID, p.MaxGID) },
 		want: func(p *check.Params) string {
-			return "must set securityContext.runAsGroup" + rangeText(p.MinGID, p.MaxGID) + " (container or pod)"
+			return "must set securityContext.runAsGroup" + check.RangeText(p.MinGID, p.MaxGID) + " (container or pod)"
 		},
 	},
 	"fs-group": {
 		linux: true,
 		pod:   func(p *check.Params) string { return idRange(podSC("fsGroup")+".orValue(-1)", p.MinGID, p.MaxGID) },
 		want: func(p *check.Params) string {
-			return "must set spec.securityContext.fsGroup" + rangeText(p.MinGID, p.MaxGID)
+			return "must set spec.securityContext.fsGroup" + check.RangeText(p.MinGID, p.MaxGID)
 		},
 	},
 	"seccomp-profile": {

@@ -345,6 +345,21 @@ type Params struct {
 	KubernetesVersion string
 }
 
+// RangeText phrases an allowed ID range for a message, e.g. " >= 10000"
+// or " between 10000 and 60000" (0 bounds are open); the checks and the
+// admission policies say it alike.
+func RangeText(lo, hi int64) string {
+	switch {
+	case lo > 0 && hi > 0:
+		return fmt.Sprintf(" between %d and %d", lo, hi)
+	case lo > 0:
+		return fmt.Sprintf(" >= %d", lo)
+	case hi > 0:
+		return fmt.Sprintf(" <= %d", hi)
+	}
+	return ""
+}
+
 // UIDAllowed reports whether uid is within MinUID and MaxUID.
 func (p *Params) UIDAllowed(uid int64) bool {
 	return uid >= p.MinUID && (p.MaxUID <= 0 || uid <= p.MaxUID)

@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -82,7 +81,7 @@ type idField struct {
 // reportIDRange reports f when it is unset, below min, or above max (max 0:
 // no maximum).
 func reportIDRange(p *check.Pass, f idField) {
-	want := "securityContext." + f.field + idRangeText(f.min, f.max)
+	want := "securityContext." + f.field + check.RangeText(f.min, f.max)
 	v := f.value
 	from := inheritedNote(!f.inherited)
 	switch {
@@ -93,20 +92,6 @@ func reportIDRange(p *check.Pass, f idField) {
 	case f.max != 0 && v.V > f.max:
 		p.Report(v.Ref, "%s must set %s, not %d%s", f.who, want, v.V, from)
 	}
-}
-
-// idRangeText phrases the allowed range, e.g. " >= 10000" or
-// " between 10000 and 60000".
-func idRangeText(lo, hi int64) string {
-	switch {
-	case lo > 0 && hi > 0:
-		return fmt.Sprintf(" between %d and %d", lo, hi)
-	case lo > 0:
-		return fmt.Sprintf(" >= %d", lo)
-	case hi > 0:
-		return fmt.Sprintf(" <= %d", hi)
-	}
-	return ""
 }
 
 // fixRunAsHighUID sets runAsUser at pod level to the fix UID where it is

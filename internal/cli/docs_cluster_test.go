@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,18 +19,6 @@ import (
 	"github.com/kubeharden/kubeharden/internal/fix"
 	"github.com/kubeharden/kubeharden/internal/testenv"
 )
-
-// warnings records the API server's warnings.
-type warnings struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.list = append(w.list, text)
-}
 
 // TestClusterDocs keeps docs/cluster.md true: its ClusterRole is what
 // --print-rbac --write-reports prints, its manifests scan with no finding,
@@ -69,7 +56,7 @@ func TestClusterDocs(t *testing.T) {
 
 	env := testenv.Start(t)
 	cfg := rest.CopyConfig(env.Config)
-	w := &warnings{}
+	w := &testenv.Warnings{}
 	cfg.WarningHandler = w
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
@@ -95,7 +82,7 @@ func TestClusterDocs(t *testing.T) {
 			n++
 		}
 	}
-	if n != 7 || len(w.list) > 0 {
-		t.Errorf("%d objects created, want 7; warnings %q", n, w.list)
+	if n != 7 || len(w.List()) > 0 {
+		t.Errorf("%d objects created, want 7; warnings %q", n, w.List())
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -321,18 +320,6 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b) + "\n"
 }
 
-// warnings records the API server's warnings.
-type warnings struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.list = append(w.list, text)
-}
-
 // TestAPIServerAccepts: a real kube-apiserver accepts every object of the
 // plain manifests (the Namespace created, the rest with dryRun=All:
 // webhook registrations, PodDisruptionBudget, CronJob, NetworkPolicies,
@@ -346,7 +333,7 @@ func TestAPIServerAccepts(t *testing.T) {
 	objs := objects(t, data)
 	env := testenv.Start(t)
 	cfg := rest.CopyConfig(env.Config)
-	w := &warnings{}
+	w := &testenv.Warnings{}
 	cfg.WarningHandler = w
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
@@ -384,8 +371,8 @@ func TestAPIServerAccepts(t *testing.T) {
 	if err != nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" || ns.Labels["pod-security.kubernetes.io/warn"] != "restricted" {
 		t.Errorf("namespace: %v %v", ns, err)
 	}
-	if len(w.list) > 0 {
-		t.Errorf("warnings: %q", w.list)
+	if len(w.List()) > 0 {
+		t.Errorf("warnings: %q", w.List())
 	}
 }
 

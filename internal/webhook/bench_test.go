@@ -264,7 +264,7 @@ func BenchmarkAPIServer(b *testing.B) {
 		}
 		env.CreateNamespace(b, "probe", map[string]string{"scenario": "with"})
 		// Live once a probe gets the webhook's warnings.
-		got := &warnings{}
+		got := &testenv.Warnings{}
 		pcfg := rest.CopyConfig(env.Config)
 		pcfg.WarningHandler = got
 		pc := kubernetes.NewForConfigOrDie(pcfg)
@@ -272,7 +272,7 @@ func BenchmarkAPIServer(b *testing.B) {
 			if _, err := pc.CoreV1().Pods("probe").Create(ctx, pod("probe"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 				return err
 			}
-			if len(got.text) == 0 {
+			if len(got.List()) == 0 {
 				return errors.New("webhook not live yet")
 			}
 			return nil

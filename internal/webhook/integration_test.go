@@ -227,17 +227,6 @@ func waitDenied(t *testing.T, c kubernetes.Interface, ns string, d *appsv1.Deplo
 	return denial
 }
 
-type warnings struct {
-	mu   sync.Mutex
-	text []string
-}
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.text = append(w.text, text)
-}
-
 // checkIDs are the checks the scan finds on y.
 func checkIDs(t *testing.T, y []byte) map[string]bool {
 	ids := map[string]bool{}
@@ -336,9 +325,9 @@ func TestIntegration(t *testing.T) {
 	t.Run("warn mode creates and the client sees the warnings", func(t *testing.T) {
 		w := startWebhook(t, ca, "admission: {mode: warn}\n", env.Config)
 		register(t, c, "warn", w.url, ca.pem, admissionregistrationv1.Ignore, selectorFor("warn"), false)
-		var got *warnings
+		var got *testenv.Warnings
 		testenv.Eventually(t, func(context.Context) error {
-			got = &warnings{}
+			got = &testenv.Warnings{}
 			cfg := rest.CopyConfig(env.Config)
 			cfg.WarningHandler = got
 			wc := kubernetes.NewForConfigOrDie(cfg)
@@ -346,12 +335,12 @@ func TestIntegration(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if len(got.text) == 0 {
+			if len(got.List()) == 0 {
 				return errors.New("no warnings yet")
 			}
 			return nil
 		})
-		joined := strings.Join(got.text, "\n")
+		joined := strings.Join(got.List(), "\n")
 		for id := range checkIDs(t, []byte(insecure)) {
 			if !strings.Contains(joined, "["+id+"]") {
 				t.Errorf("no warning for %s:\n%s", id, joined)
@@ -408,21 +397,21 @@ func TestIntegration(t *testing.T) {
 		nobody := env.User(t, "nobody")
 		ns := startWebhook(t, ca, only, nobody.Config)
 		register(t, c, "nosync", ns.url, ca.pem, admissionregistrationv1.Fail, selectorFor("nosync"), false)
-		var got *warnings
+		var got *testenv.Warnings
 		testenv.Eventually(t, func(context.Context) error {
-			got = &warnings{}
+			got = &testenv.Warnings{}
 			cfg := rest.CopyConfig(env.Config)
 			cfg.WarningHandler = got
 			if _, err := create(kubernetes.NewForConfigOrDie(cfg), "nosync", deployment(t, insecure, "web"), true); err != nil {
 				return fmt.Errorf("denied before sync: %w", err)
 			}
-			if len(got.text) == 0 {
+			if len(got.List()) == 0 {
 				return errors.New("webhook not live yet")
 			}
 			return nil
 		})
-		if !strings.Contains(strings.Join(got.text, "\n"), "not enforced until the cluster's objects are known") {
-			t.Errorf("warnings: %q", got.text)
+		if !strings.Contains(strings.Join(got.List(), "\n"), "not enforced until the cluster's objects are known") {
+			t.Errorf("warnings: %q", got.List())
 		}
 		if err := ns.srv.Ready(); err == nil {
 			t.Error("ready without synced informers")
