@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/source"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -83,7 +83,7 @@ func encode(orig []byte, pristine, root *yaml.Node) ([]byte, error) {
 	if st.crlf {
 		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
 	}
-	got, err := parseAll(out)
+	got, err := source.DecodeNodes(out)
 	if err != nil {
 		return nil, fmt.Errorf("the re-encoded document does not parse: %w", err)
 	}
@@ -187,23 +187,6 @@ func replaceNodes(n *yaml.Node, swap, done map[*yaml.Node]*yaml.Node, depth int)
 	return out
 }
 
-// parseAll parses every document of data.
-func parseAll(data []byte) ([]*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, &n)
-	}
-}
-
 // LostComment returns a comment of orig that out no longer has. Comments
 // are those the YAML parser reads: head, line and foot comments, after a
 // flow collection or inside one too; each comment of orig must be a
@@ -211,8 +194,8 @@ func parseAll(data []byte) ([]*yaml.Node, error) {
 // start of a line or after a blank is taken for a comment, and must be in
 // out.
 func LostComment(orig, out []byte) string {
-	a, errA := parseAll(orig)
-	b, errB := parseAll(out)
+	a, errA := source.DecodeNodes(orig)
+	b, errB := source.DecodeNodes(out)
 	if errA != nil || errB != nil {
 		return lostCommentText(orig, out)
 	}

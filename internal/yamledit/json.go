@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/source"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -103,7 +104,7 @@ func encodeJSON(orig []byte, root *yaml.Node) ([]byte, error) {
 	if !json.Valid(out) {
 		return nil, errors.New("the fixed document is not valid JSON")
 	}
-	got, err := parseAll(out)
+	got, err := source.DecodeNodes(out)
 	if err != nil || len(got) != 1 || !SameNode(got[0], root) {
 		return nil, errors.New("the fixed document does not read back as JSON the same")
 	}

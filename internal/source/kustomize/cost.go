@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeharden/kubeharden/internal/source"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -72,7 +73,7 @@ func (c *costCheck) cost(n *yaml.Node, depth int) int64 {
 		total = c.cost(n.Alias, depth)
 	case yaml.ScalarNode:
 		if depth < c.inline && strings.Contains(n.Value, "\n") {
-			if docs, err := parseDocs([]byte(n.Value)); err == nil {
+			if docs, err := source.DecodeNodes([]byte(n.Value)); err == nil {
 				for _, d := range docs {
 					if checkAliases(d, 0) == nil {
 						total = saturatingAdd(total, c.cost(d, depth+1))

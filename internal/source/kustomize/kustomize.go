@@ -263,7 +263,7 @@ func (o *overlayFS) ReadFile(p string) ([]byte, error) {
 // every file first. Data that does not parse is left for kustomize to
 // report.
 func (o *overlayFS) check(p string, data []byte) error {
-	docs, _ := parseDocs(data)
+	docs, _ := source.DecodeNodes(data)
 	inline := 0
 	if isKustomizationName(filepath.Base(p)) {
 		inline = 2 // inline patches
@@ -342,7 +342,7 @@ func (o *overlayFS) RemoveAll(p string) error {
 // kustomize's errors stay those of the file, and otherwise re-encodes it.
 // Anything it cannot read is returned unchanged for kustomize to report.
 func injectOrigin(data []byte) []byte {
-	docs, err := parseDocs(data)
+	docs, err := source.DecodeNodes(data)
 	if err != nil || len(docs) != 1 {
 		return data
 	}
@@ -390,7 +390,7 @@ func injectOrigin(data []byte) []byte {
 // appended checks that out is the original mapping of n keys plus a last
 // buildMetadata key (the file did not end inside something else).
 func appended(out []byte, n int) bool {
-	docs, err := parseDocs(out)
+	docs, err := source.DecodeNodes(out)
 	if err != nil || len(docs) != 1 {
 		return false
 	}
@@ -585,7 +585,7 @@ func newBuiltObject(r *resource.Resource) (*builtObject, error) {
 		origin:    origin,
 		data:      data,
 	}
-	if docs, err := parseDocs(data); err == nil && len(docs) == 1 {
+	if docs, err := source.DecodeNodes(data); err == nil && len(docs) == 1 {
 		b.node = resolve(docs[0])
 	}
 	return b, nil

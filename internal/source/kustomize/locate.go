@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/source"
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/resource"
 )
@@ -184,7 +185,7 @@ func (l *locator) file(p string) *origFile {
 	if data, err := readInput(p, l.t.l); err == nil {
 		// A document that does not parse ends the file, as it ended
 		// kustomize's reading of it.
-		docs, _ := parseDocs(data)
+		docs, _ := source.DecodeNodes(data)
 		f = &origFile{docs: docs}
 		for _, d := range docs {
 			if checkAliases(d, 0) != nil {

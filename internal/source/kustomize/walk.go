@@ -255,23 +255,6 @@ func docMarker(b []byte) bool {
 	return bytes.HasPrefix(b, []byte("---")) && (len(b) == 3 || b[3] == ' ' || b[3] == '\t' || b[3] == '\n' || b[3] == '\r')
 }
 
-// parseDocs parses every document of a YAML stream.
-func parseDocs(data []byte) ([]*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return docs, err
-		}
-		docs = append(docs, &n)
-	}
-}
-
 // kustomization walks one kustomization file. configs is true when the
 // resources it lists are plugin configurations (it was reached through
 // generators, transformers or validators).
@@ -289,7 +272,7 @@ func (t *tree) kustomization(kfile string, configs bool, depth int) int64 {
 		t.errs = append(t.errs, source.Error{File: kfile, Message: "cannot read: " + err.Error(), Err: err})
 		return 0
 	}
-	docs, err := parseDocs(data)
+	docs, err := source.DecodeNodes(data)
 	if err != nil {
 		line, msg := yamlErrorLine(err)
 		t.errs = append(t.errs, source.Error{File: kfile, Line: clampLine(line, data), Message: "invalid kustomization: " + msg})
@@ -381,7 +364,7 @@ func (t *tree) field(kfile, kdir string, key, val *yaml.Node, configs bool, dept
 			}
 			// An entry is an inline plugin configuration when it parses as
 			// one, else a path: both are checked.
-			if docs, err := parseDocs([]byte(p)); err == nil {
+			if docs, err := source.DecodeNodes([]byte(p)); err == nil {
 				for _, d := range docs {
 					if err := checkAliases(d, 0); err != nil {
 						t.errorf(kfile, it, "invalid plugin configuration: %v", err)
@@ -471,7 +454,7 @@ func (t *tree) loadable(kdir, file string) bool {
 	if err != nil {
 		return false
 	}
-	docs, err := parseDocs(data)
+	docs, err := source.DecodeNodes(data)
 	if err != nil || len(docs) == 0 {
 		return false
 	}
@@ -514,7 +497,7 @@ func (t *tree) configFile(p string) {
 	if err != nil {
 		return // kustomize reports it
 	}
-	docs, err := parseDocs(data)
+	docs, err := source.DecodeNodes(data)
 	if err != nil {
 		line, msg := yamlErrorLine(err)
 		t.errs = append(t.errs, source.Error{File: p, Line: clampLine(line, data), Message: "invalid plugin configuration: " + msg})
@@ -758,7 +741,7 @@ func checkYAMLDepth(data []byte, depth int) error {
 	if bytes.IndexByte(data, '*') < 0 || depth > 4 {
 		return nil
 	}
-	docs, _ := parseDocs(data)
+	docs, _ := source.DecodeNodes(data)
 	for _, d := range docs {
 		if err := checkAliases(d, depth); err != nil {
 			return err
