@@ -55,7 +55,7 @@ type Kind struct {
 	// CronJob) is judged on them, and skipped.
 	PodTemplate bool
 	// Controlled kinds are mostly created by a controller: they are
-	// listed as metadata first (see controlledPage).
+	// listed as metadata first (see judgedInPage).
 	Controlled bool
 }
 
@@ -468,7 +468,13 @@ func (l *lister) page(ctx context.Context, k Kind, ns string, lo metav1.ListOpti
 		return list.Continue, nil
 	}
 	if k.Controlled {
-		return l.controlledPage(ctx, k, ns, lo, emit)
+		judged, cont, err := l.judgedInPage(ctx, k, ns, lo)
+		if err != nil || !judged {
+			return cont, err
+		}
+		// Same options, same page: the continue token pins the snapshot
+		// (the first page is listed anew, and may have changed a little
+		// since); the next pages follow the page the objects came from.
 	}
 	list, err := l.dyn.Resource(k.Resource).Namespace(ns).List(ctx, lo)
 	if err != nil {
@@ -484,42 +490,24 @@ func (l *lister) page(ctx context.Context, k Kind, ns string, lo metav1.ListOpti
 	return list.GetContinue(), nil
 }
 
-// controlledPage lists a page of a kind whose objects are mostly
-// controlled (Pods, ReplicaSets, Jobs) as metadata first: what a
-// pod-template kind controls is skipped without ever being fetched in
-// full, which in a cluster of Deployments is nearly all of them. When the
-// page holds others, the same page is listed again in full (not fetched
-// one by one: the audit needs list only, never get).
-func (l *lister) controlledPage(ctx context.Context, k Kind, ns string, lo metav1.ListOptions, emit func(map[string]any) error) (string, error) {
+// judgedInPage lists a page of a kind whose objects are mostly
+// controlled (Pods, ReplicaSets, Jobs) as metadata, and tells whether it
+// holds any object no pod-template kind controls, with the page's
+// continue token. What a pod-template kind controls is skipped without
+// ever being fetched in full, which in a cluster of Deployments is nearly
+// all of it; a page with others is listed again in full (not fetched one
+// by one: the audit needs list only, never get).
+func (l *lister) judgedInPage(ctx context.Context, k Kind, ns string, lo metav1.ListOptions) (bool, string, error) {
 	metas, err := l.meta.Resource(k.Resource).Namespace(ns).List(ctx, lo)
 	if err != nil {
-		return "", err
+		return false, "", err
 	}
-	judged := false
 	for i := range metas.Items {
 		if c := metav1.GetControllerOfNoCopy(&metas.Items[i]); c == nil || !templateController(c) {
-			judged = true
-			break
+			return true, metas.Continue, nil
 		}
 	}
-	if !judged {
-		return metas.Continue, nil
-	}
-	// Same options, same page: the continue token pins the snapshot (the
-	// first page is listed anew, and may have changed a little since); the
-	// next pages follow the page the objects came from.
-	list, err := l.dyn.Resource(k.Resource).Namespace(ns).List(ctx, lo)
-	if err != nil {
-		return "", err
-	}
-	for i := range list.Items {
-		obj := list.Items[i].Object
-		list.Items[i].Object = nil
-		if err := emit(obj); err != nil {
-			return "", err
-		}
-	}
-	return list.GetContinue(), nil
+	return false, metas.Continue, nil
 }
 
 // templateController tells whether c is a kind whose pod template the
@@ -529,16 +517,19 @@ func (l *lister) controlledPage(ctx context.Context, k Kind, ns string, lo metav
 // its origin.
 func templateController(c *metav1.OwnerReference) bool {
 	gv, err := schema.ParseGroupVersion(c.APIVersion)
-	if err != nil {
-		return false
-	}
+	return err == nil && templateKinds[schema.GroupKind{Group: gv.Group, Kind: c.Kind}]
+}
+
+// templateKinds are the pod-template kinds of Kinds.
+var templateKinds = func() map[schema.GroupKind]bool {
+	m := map[schema.GroupKind]bool{}
 	for _, k := range Kinds() {
-		if k.PodTemplate && k.Kind == c.Kind && k.Resource.Group == gv.Group {
-			return true
+		if k.PodTemplate {
+			m[schema.GroupKind{Group: k.Resource.Group, Kind: k.Kind}] = true
 		}
 	}
-	return false
-}
+	return m
+}()
 
 // secretObject rebuilds a Secret from its metadata and the type it was
 // selected by. The last-applied annotation is dropped: kubectl apply copies

@@ -14,20 +14,11 @@ import (
 // with these rules can read Secrets. Leave Secret out (skip the checks
 // that read it) where that matters.
 func Rules(kinds []Kind) []rbacv1.PolicyRule {
-	byGroup := map[string][]string{}
-	for _, k := range append([]Kind{Kinds()[0]}, kinds...) {
-		g := k.Resource.Group
-		if !slices.Contains(byGroup[g], k.Resource.Resource) {
-			byGroup[g] = append(byGroup[g], k.Resource.Resource)
-		}
-	}
 	var rules []rbacv1.PolicyRule
-	for g, rs := range byGroup {
-		slices.Sort(rs)
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: rs, Verbs: []string{"list"}})
+	for _, k := range append([]Kind{Kinds()[0]}, kinds...) {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{k.Resource.Group}, Resources: []string{k.Resource.Resource}, Verbs: []string{"list"}})
 	}
-	SortRules(rules)
-	return rules
+	return MergeRules(rules)
 }
 
 // MergeRules merges the resource rules of one API group and the same
