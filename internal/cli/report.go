@@ -18,6 +18,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/config"
 	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/report"
+	"github.com/kubeharden/kubeharden/internal/report/html"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -32,6 +33,7 @@ type reportFlags struct {
 	only       []string
 	skip       []string
 	color      string
+	htmlMax    int
 }
 
 func (f *reportFlags) register(fl *pflag.FlagSet) {
@@ -42,6 +44,7 @@ func (f *reportFlags) register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.only, "checks", nil, "run only these checks (comma-separated IDs)")
 	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these checks (comma-separated IDs)")
 	fl.StringVar(&f.color, "color", "auto", "colour the text report: auto (on a terminal, unless NO_COLOR is set), always, never")
+	fl.IntVar(&f.htmlMax, "html-max-findings", html.DefaultMaxFindings, "most findings the html report lists one by one, the most severe first (its counts, charts and scores cover all)")
 }
 
 // reporter is what reportFlags resolve to before a scan.
@@ -62,6 +65,9 @@ func (f *reportFlags) prepare(cmd *cobra.Command, inputs []string) (*reporter, e
 	var err error
 	if r.render, err = report.Lookup(f.output); err != nil {
 		return nil, usageError("--output: %v", err)
+	}
+	if f.htmlMax <= 0 {
+		return nil, usageError("--html-max-findings must be positive")
 	}
 	if r.failOn, r.failEnabled, err = parseFailOn(f.failOn); err != nil {
 		return nil, usageError("--fail-on: %v", err)
@@ -107,7 +113,7 @@ func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
 		}
 		out = file
 	}
-	opts := report.Options{Color: r.color, Version: version(), FailOn: r.failOn}
+	opts := report.Options{Color: r.color, Version: version(), FailOn: r.failOn, HTMLMaxFindings: f.htmlMax}
 	if err := r.render(out, res, opts); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("writing report: %w", err)}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/report/html"
 	"github.com/kubeharden/kubeharden/internal/report/json"
 	"github.com/kubeharden/kubeharden/internal/report/junit"
 	"github.com/kubeharden/kubeharden/internal/report/openreports"
@@ -39,6 +40,9 @@ type Options struct {
 	// ToolURI is sarif's tool.driver.informationUri; DefaultToolURI when
 	// empty.
 	ToolURI string
+	// HTMLMaxFindings bounds the findings the html format lists one by
+	// one; zero means html.DefaultMaxFindings.
+	HTMLMaxFindings int
 }
 
 // Renderer writes res to w in one format. It fails only when w does.
@@ -63,6 +67,9 @@ var formats = []struct {
 	}},
 	{"junit", func(w io.Writer, res *scan.Result, _ Options) error {
 		return junit.Render(w, res)
+	}},
+	{"html", func(w io.Writer, res *scan.Result, opts Options) error {
+		return html.Render(w, res, html.Options{Version: opts.Version, MaxFindings: opts.HTMLMaxFindings})
 	}},
 	{"openreports", func(w io.Writer, res *scan.Result, _ Options) error {
 		return openreports.RenderResult(w, res, openreports.Options{})

@@ -1,0 +1,55 @@
+(function () {
+  "use strict";
+  var form = document.getElementById("filters");
+  var shown = document.getElementById("shown");
+  // Print everything: open every "How to fix" before printing.
+  window.addEventListener("beforeprint", function () {
+    var ds = document.querySelectorAll("details");
+    for (var i = 0; i < ds.length; i++) { ds[i].open = true; }
+  });
+  if (!form) { return; }
+  var rows = Array.prototype.slice.call(document.querySelectorAll("li.finding"));
+  var objects = Array.prototype.slice.call(document.querySelectorAll("article.object"));
+  var groups = Array.prototype.slice.call(document.querySelectorAll("section.group"));
+  var owner = rows.map(function (r) { return objects.indexOf(r.closest("article.object")); });
+  var texts = null;
+  var check = document.getElementById("f-check");
+  var ns = document.getElementById("f-ns");
+  var q = document.getElementById("f-q");
+  var boxes = Array.prototype.slice.call(form.querySelectorAll("input.f-sev"));
+
+  function apply() {
+    var sev = {};
+    boxes.forEach(function (b) { sev[b.value] = b.checked; });
+    var want = q.value.trim().toLowerCase();
+    if (want && texts === null) {
+      texts = rows.map(function (r) {
+        var o = r.closest("article.object");
+        var head = o.querySelector("h4").textContent;
+        var subs = o.querySelectorAll("p.sub");
+        for (var j = 0; j < subs.length; j++) { head += " " + subs[j].textContent; }
+        return (head + " " + r.textContent).toLowerCase();
+      });
+    }
+    var visible = new Array(objects.length).fill(0);
+    var n = 0;
+    rows.forEach(function (r, i) {
+      var ok = sev[r.dataset.sev] &&
+        (check.value === "" || r.dataset.check === check.value) &&
+        (ns.value === "" || r.dataset.ns === ns.value) &&
+        (want === "" || texts[i].indexOf(want) >= 0);
+      r.hidden = !ok;
+      if (ok) { n++; visible[owner[i]]++; }
+    });
+    objects.forEach(function (o, i) { o.hidden = visible[i] === 0; });
+    groups.forEach(function (g) { g.hidden = g.querySelector("article.object:not([hidden])") === null; });
+    shown.textContent = "Showing " + n + " of " + rows.length + " listed findings.";
+  }
+
+  form.hidden = false;
+  form.addEventListener("input", apply);
+  form.addEventListener("change", apply);
+  form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
+  form.addEventListener("reset", function () { setTimeout(apply, 0); });
+  apply();
+}());

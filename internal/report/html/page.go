@@ -1,0 +1,459 @@
+package html
+
+import (
+	"cmp"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"html/template"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/report/text"
+)
+
+var (
+	//go:embed page.tmpl
+	pageText string
+	//go:embed style.css
+	styleText string
+	//go:embed filter.js
+	scriptText string
+)
+
+// pageTemplate is parsed once; the style and script go in verbatim, and
+// the Content-Security-Policy allows exactly them by hash.
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"upper": strings.ToUpper,
+	"pct": func(n, of int) string {
+		if of == 0 {
+			return "0%"
+		}
+		return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
+	},
+	"commas": commas,
+}).Parse(pageText))
+
+var (
+	styleHash  = hash(styleText)
+	scriptHash = hash(scriptText)
+)
+
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// page is what the template reads.
+type page struct {
+	Version    string
+	Summary    string
+	CSP        string
+	Style      template.CSS
+	Script     template.JS
+	Overall    Score
+	Ring       ring
+	Namespaces []namespaceRow
+	Severity   []bar
+	TopChecks  []bar
+	ChartH     map[string]int
+	Fix        fixView
+	Total      int
+	Listed     int
+	Truncated  bool
+	Groups     []groupView
+	Images     []imageView
+	Errors     []string
+	Suppressed []suppressedView
+	// SuppressedMore counts the suppressed findings not listed.
+	SuppressedMore int
+	Severities     []option
+	CheckOptions   []option
+	NSOptions      []option
+}
+
+// ring is the score gauge: the arc's length on a circle of radius 52.
+type ring struct {
+	Dash, Gap float64
+	Class     string
+}
+
+// bar is one bar of a chart.
+type bar struct {
+	Label, Detail, Class string
+	Count                int
+	Y, TextY             int
+	W                    float64
+	Href                 string
+}
+
+type fixView struct {
+	Total, Now, Flags, ByHand int
+	FlagList                  []option
+	NowW, FlagsW, ByHandW     float64
+	HandX                     float64
+}
+
+type option struct {
+	Value, Label string
+	Count        int
+}
+
+type groupView struct {
+	Kind, Title, Anchor string
+	Objects             []objectView
+	// Unlisted counts the group's findings not listed (over the bound).
+	Unlisted int
+}
+
+type objectView struct {
+	Heading, Sub, Kubectl string
+	Total, Listed         int
+	Findings              []rowView
+}
+
+type rowView struct {
+	Sev, Check, Message, Where, Path, NS string
+	Info                                 *checkInfo
+}
+
+// checkInfo is a check as a finding shows it.
+type checkInfo struct {
+	Title, Remediation, Command string
+	References                  []string
+}
+
+type imageView struct {
+	Ref, Anchor, Digest, Platform, User, Entrypoint, Cmd, Base string
+	Layers                                                     int
+	Lists                                                      []inventoryList
+}
+
+type inventoryList struct {
+	Label string
+	Items []string
+}
+
+type suppressedView struct {
+	Check, Where, Kind, Reason, Source string
+}
+
+// maxSuppressedListed bounds the suppressed findings listed; the rest are
+// counted (the json format lists them all).
+const maxSuppressedListed = 1000
+
+// chart geometry, in SVG user units.
+const (
+	barTrack = 200.0
+	barStep  = 26
+)
+
+var severityOrder = []check.Severity{check.Critical, check.High, check.Medium, check.Low, check.Info}
+
+func (m *model) page(opts Options) *page {
+	res := m.res
+	p := &page{
+		Version: opts.Version,
+		Summary: text.Summary(res),
+		CSP:     "default-src 'none'; style-src " + styleHash + "; script-src " + scriptHash + "; img-src data:; form-action 'none'; base-uri 'none'",
+		Style:   template.CSS(styleText), //nolint:gosec // our own embedded stylesheet
+		Script:  template.JS(scriptText), //nolint:gosec // our own embedded script
+		Overall: m.overall,
+		Total:   len(res.Findings),
+		Listed:  m.nListed,
+		ChartH:  map[string]int{},
+	}
+	p.Truncated = p.Listed < p.Total
+	circumference := 2 * 3.14159265 * 52
+	p.Ring = ring{Dash: circumference * float64(m.overall.Value) / 100, Class: "grade-" + strings.ToLower(m.overall.Grade)}
+	p.Ring.Gap = circumference - p.Ring.Dash
+	p.Namespaces = m.namespaces()
+
+	// Findings by severity.
+	most := 1
+	for _, n := range m.bySev {
+		most = max(most, n)
+	}
+	for i, sev := range severityOrder {
+		n := m.bySev[sev]
+		p.Severity = append(p.Severity, bar{
+			Label: strings.ToUpper(sev.String()), Class: "sev-" + sev.String(), Count: n,
+			Y: i * barStep, TextY: i*barStep + 16, W: barTrack * float64(n) / float64(most),
+		})
+		p.Severities = append(p.Severities, option{Value: sev.String(), Label: sev.String(), Count: n})
+	}
+	p.ChartH["severity"] = len(p.Severity) * barStep
+
+	// Top checks: the ten with the most findings.
+	type checkCount struct {
+		id string
+		n  int
+	}
+	var counts []checkCount
+	for id, n := range m.byCheck {
+		counts = append(counts, checkCount{id, n})
+	}
+	slices.SortFunc(counts, func(a, b checkCount) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.id, b.id)) })
+	for i, c := range counts {
+		if i == 10 {
+			break
+		}
+		sev := check.Info
+		if meta := m.metas[c.id]; meta != nil {
+			sev = meta.Severity
+		}
+		p.TopChecks = append(p.TopChecks, bar{
+			Label: c.id, Class: "sev-" + sev.String(), Count: c.n, Detail: sev.String(),
+			Y: i * barStep, TextY: i*barStep + 16, W: barTrack * float64(c.n) / float64(counts[0].n),
+		})
+	}
+	p.ChartH["checks"] = max(1, len(p.TopChecks)) * barStep
+
+	// What kubeharden fix clears.
+	p.Fix = fixView{Total: len(res.Findings), Now: m.fixNow}
+	for flag, n := range m.fixFlags {
+		p.Fix.Flags += n
+		p.Fix.FlagList = append(p.Fix.FlagList, option{Value: flag, Count: n})
+	}
+	slices.SortFunc(p.Fix.FlagList, func(a, b option) int { return cmp.Compare(a.Value, b.Value) })
+	p.Fix.ByHand = p.Fix.Total - p.Fix.Now - p.Fix.Flags
+	if p.Fix.Total > 0 {
+		scale := 360 / float64(p.Fix.Total)
+		p.Fix.NowW, p.Fix.FlagsW, p.Fix.ByHandW = scale*float64(p.Fix.Now), scale*float64(p.Fix.Flags), scale*float64(p.Fix.ByHand)
+		p.Fix.HandX = p.Fix.NowW + p.Fix.FlagsW
+	}
+
+	p.Groups, p.CheckOptions, p.NSOptions = m.groups()
+	p.Images = m.images()
+	for _, e := range res.Errors {
+		p.Errors = append(p.Errors, e.Error())
+	}
+	for i, f := range res.Suppressed {
+		if i == maxSuppressedListed {
+			p.SuppressedMore = len(res.Suppressed) - i
+			break
+		}
+		s := suppressedView{Check: f.Check, Where: where(&f)}
+		if f.Suppression != nil {
+			s.Kind, s.Reason, s.Source = f.Suppression.Kind, f.Suppression.Reason, f.Suppression.Source
+		}
+		p.Suppressed = append(p.Suppressed, s)
+	}
+	return p
+}
+
+// groups lays out the listed findings: namespaces by name, then files,
+// images and the cluster, each object's findings in input order. It also
+// returns the options of the check and namespace filters.
+func (m *model) groups() ([]groupView, []option, []option) {
+	infos := map[string]*checkInfo{}
+	info := func(id string) *checkInfo {
+		if ci, ok := infos[id]; ok {
+			return ci
+		}
+		ci := &checkInfo{Title: id}
+		if meta := m.metas[id]; meta != nil {
+			ci = &checkInfo{Title: meta.Title, Remediation: meta.Remediation, Command: meta.FixCommand(), References: meta.References}
+		}
+		infos[id] = ci
+		return ci
+	}
+	byKey := map[string]*groupView{}
+	var order []string
+	listedByCheck := map[string]int{}
+	listedByNS := map[string]int{}
+	for _, u := range m.units {
+		key, title, kind := "", "", ""
+		switch u.kind {
+		case unitObject:
+			key, kind = "0"+u.ref.Namespace, "namespace"
+			title = "Namespace " + strconv.Quote(u.ref.Namespace)
+			if u.ref.Namespace == "" {
+				title = "No namespace (cluster-scoped, or none set in the manifest)"
+			}
+		case unitFile:
+			key, kind, title = "1"+u.file, "file", "File "+u.file
+		case unitImage:
+			key, kind, title = "2"+u.file, "image", "Image "+u.file
+		case unitCluster:
+			key, kind, title = "3", "cluster", "Cluster"
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &groupView{Kind: kind, Title: title, Anchor: anchor("g"+key[:1], key[1:])}
+			if kind == "namespace" {
+				g.Anchor = anchor("ns", u.ref.Namespace)
+			}
+			byKey[key] = g
+			order = append(order, key)
+		}
+		g.Unlisted += len(u.findings) - u.listed
+		if u.listed == 0 {
+			continue
+		}
+		ov := objectView{Total: len(u.findings), Listed: u.listed}
+		ns := ""
+		switch u.kind {
+		case unitObject:
+			ns = "ns:" + u.ref.Namespace
+			ov.Heading = u.ref.Kind + " " + u.ref.Name
+			ov.Sub = objectSub(u)
+			if live(m, u) {
+				ov.Kubectl = kubectlEdit(u.ref)
+			}
+		case unitFile, unitImage:
+			ov.Heading = u.file
+		case unitCluster:
+			ov.Heading = "the cluster as a whole"
+		}
+		for _, i := range u.findings {
+			if !m.listed[i] {
+				continue
+			}
+			f := &m.res.Findings[i]
+			sev := min(max(f.Severity, check.Info), check.Critical)
+			ov.Findings = append(ov.Findings, rowView{
+				Sev: sev.String(), Check: f.Check, Message: f.Message, Where: where(f), Path: f.Path, NS: ns, Info: info(f.Check),
+			})
+			listedByCheck[f.Check]++
+			if u.kind == unitObject {
+				listedByNS[ns]++
+			}
+		}
+		g.Objects = append(g.Objects, ov)
+	}
+	slices.Sort(order)
+	groups := make([]groupView, 0, len(order))
+	for _, k := range order {
+		groups = append(groups, *byKey[k])
+	}
+	var checks, namespaces []option
+	for id, n := range listedByCheck {
+		checks = append(checks, option{Value: id, Label: info(id).Title, Count: n})
+	}
+	slices.SortFunc(checks, func(a, b option) int { return cmp.Compare(a.Value, b.Value) })
+	for ns, n := range listedByNS {
+		label := strings.TrimPrefix(ns, "ns:")
+		if label == "" {
+			label = "(none)"
+		}
+		namespaces = append(namespaces, option{Value: ns, Label: label, Count: n})
+	}
+	slices.SortFunc(namespaces, func(a, b option) int { return cmp.Compare(a.Value, b.Value) })
+	return groups, checks, namespaces
+}
+
+// live reports whether an object's findings carry no line: the object was
+// read from a cluster, and is fixed with kubectl edit.
+func live(m *model, u *unit) bool {
+	for _, i := range u.findings {
+		if m.res.Findings[i].Location.Line > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func objectSub(u *unit) string {
+	var parts []string
+	if u.ref.Namespace != "" {
+		parts = append(parts, "namespace "+u.ref.Namespace)
+	}
+	if u.file != "" {
+		parts = append(parts, "in "+u.file)
+	}
+	if u.ref.Origin != "" {
+		parts = append(parts, "from "+u.ref.Origin)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// kubectlEdit is the command that opens a live object in an editor.
+func kubectlEdit(o *check.ObjectRef) string {
+	resource := strings.ToLower(o.Kind)
+	if group, _, ok := strings.Cut(o.APIVersion, "/"); ok && group != "" {
+		resource += "." + group
+	}
+	s := "kubectl edit " + resource + " " + o.Name
+	if o.Namespace != "" {
+		s += " -n " + o.Namespace
+	}
+	return s
+}
+
+// where is a finding's location: file:line:col, or the object's identity
+// when it has no line (a live object), the image, or "(cluster)".
+func where(f *check.Finding) string {
+	l := f.Location
+	if l.Line > 0 {
+		s := l.File + ":" + strconv.Itoa(l.Line)
+		if l.Column > 0 {
+			s += ":" + strconv.Itoa(l.Column)
+		}
+		return s
+	}
+	if o := f.Object; o != nil {
+		s := o.Kind + "/"
+		if o.Namespace != "" {
+			s += o.Namespace + "/"
+		}
+		return s + o.Name
+	}
+	if l.File == "" {
+		return "(cluster)"
+	}
+	return l.File
+}
+
+func (m *model) images() []imageView {
+	var out []imageView
+	for _, img := range m.res.Images {
+		inv := inventoryOf(img)
+		v := imageView{
+			Ref: img.Ref, Anchor: anchor("g2", img.Ref), Digest: img.Digest, Platform: img.OS + "/" + img.Arch,
+			User: img.User, Entrypoint: args(img.Entrypoint), Cmd: args(img.Cmd), Layers: img.Layers, Base: inv.Base,
+		}
+		if v.User == "" {
+			v.User = "(none: root)"
+		}
+		if inv.BaseDetail != "" {
+			v.Base += " (" + inv.BaseDetail + ")"
+		}
+		for _, l := range []struct {
+			name  string
+			items []string
+		}{
+			{"Shells", inv.Shells}, {"Package managers", inv.PackageManagers}, {"Network tools", inv.NetworkTools},
+			{"File system tools", inv.FSTools}, {"Setuid, setgid and capabilities", inv.Setuid},
+		} {
+			v.Lists = append(v.Lists, inventoryList{Label: l.name, Items: l.items})
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func args(a []string) string {
+	if len(a) == 0 {
+		return "(none)"
+	}
+	q := make([]string, len(a))
+	for i, s := range a {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// commas writes 1234567 as 1,234,567.
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + commas(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
