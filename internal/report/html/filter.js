@@ -50,6 +50,8 @@
   form.addEventListener("input", apply);
   form.addEventListener("change", apply);
   form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
-  form.addEventListener("reset", function () { setTimeout(apply, 0); });
+  // Clear resets the form and applies at once (a reset event comes before
+  // the form is reset).
+  document.getElementById("f-clear").addEventListener("click", function () { form.reset(); apply(); });
   apply();
 }());
