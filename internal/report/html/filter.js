@@ -2,7 +2,7 @@
   "use strict";
   var form = document.getElementById("filters");
   var shown = document.getElementById("shown");
-  // Print everything: open every "How to fix" before printing.
+  // Print everything: open the collapsed lists before printing.
   window.addEventListener("beforeprint", function () {
     var ds = document.querySelectorAll("details");
     for (var i = 0; i < ds.length; i++) { ds[i].open = true; }
@@ -11,7 +11,8 @@
   var rows = Array.prototype.slice.call(document.querySelectorAll("li.finding"));
   var objects = Array.prototype.slice.call(document.querySelectorAll("article.object"));
   var groups = Array.prototype.slice.call(document.querySelectorAll("section.group"));
-  var owner = rows.map(function (r) { return objects.indexOf(r.closest("article.object")); });
+  // The object of each row, by index: found once, on first use.
+  var owner = null;
   var texts = null;
   var check = document.getElementById("f-check");
   var ns = document.getElementById("f-ns");
@@ -31,6 +32,10 @@
         return (head + " " + r.textContent).toLowerCase();
       });
     }
+    if (owner === null) {
+      objects.forEach(function (o, i) { o.dataset.i = i; });
+      owner = rows.map(function (r) { return +r.closest("article.object").dataset.i; });
+    }
     var visible = new Array(objects.length).fill(0);
     var n = 0;
     rows.forEach(function (r, i) {
@@ -43,9 +48,10 @@
     });
     objects.forEach(function (o, i) { o.hidden = visible[i] === 0; });
     groups.forEach(function (g) { g.hidden = g.querySelector("article.object:not([hidden])") === null; });
-    shown.textContent = "Showing " + n + " of " + rows.length + " listed findings.";
+    status(n);
   }
 
+  function status(n) { shown.textContent = "Showing " + n + " of " + rows.length + " listed findings."; }
   form.hidden = false;
   form.addEventListener("input", apply);
   form.addEventListener("change", apply);
@@ -53,5 +59,6 @@
   // Clear resets the form and applies at once (a reset event comes before
   // the form is reset).
   document.getElementById("f-clear").addEventListener("click", function () { form.reset(); apply(); });
-  apply();
+  // Nothing is filtered yet: no need to touch the rows.
+  status(rows.length);
 }());

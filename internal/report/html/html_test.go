@@ -153,7 +153,7 @@ func TestFull(t *testing.T) {
 	// message, the place and the remediation.
 	for i, r := range rows {
 		text := textOf(r)
-		for _, want := range []string{"How to fix"} {
+		for _, want := range []string{"how to fix"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("row %d %q lacks %q", i, text, want)
 			}
@@ -188,6 +188,19 @@ func TestFull(t *testing.T) {
 	for _, want := range []string{"1 CRITICAL, 1 HIGH, 2 MEDIUM, 2 LOW, 1 INFO", "2 of 7 findings fixed by kubeharden fix"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("charts lack %q", want)
+		}
+	}
+	// Each row links to its check's remediation, which exists once.
+	for _, r := range rows {
+		var href string
+		for _, a := range all(r, tag("a")) {
+			if hasClass(a, "howto") {
+				href = attr(a, "href")
+			}
+		}
+		targets := all(doc, func(n *xhtml.Node) bool { return n.Type == xhtml.ElementNode && "#"+attr(n, "id") == href })
+		if len(targets) != 1 || !strings.Contains(textOf(targets[0]), attr(r, "data-check")) {
+			t.Errorf("row of %s links to %q, not to its check", attr(r, "data-check"), href)
 		}
 	}
 	if bytes.Contains(page, []byte("<fix>")) {

@@ -67,6 +67,8 @@ type page struct {
 	Images     []imageView
 	Errors     []string
 	Suppressed []suppressedView
+	// Catalog describes each check with findings: the rows link to it.
+	Catalog []*checkInfo
 	// SuppressedMore counts the suppressed findings not listed.
 	SuppressedMore int
 	Severities     []option
@@ -121,8 +123,10 @@ type rowView struct {
 
 // checkInfo is a check as a finding shows it.
 type checkInfo struct {
-	Title, Remediation, Command string
-	References                  []string
+	ID, Anchor, Title, Description, Remediation, Command, Severity string
+	References                                                     []string
+	Count                                                          int
+	rank                                                           check.Severity
 }
 
 type imageView struct {
@@ -225,7 +229,7 @@ func (m *model) page(opts Options) *page {
 		p.Fix.HandX = p.Fix.NowW + p.Fix.FlagsW
 	}
 
-	p.Groups, p.CheckOptions, p.NSOptions = m.groups()
+	p.Groups, p.CheckOptions, p.NSOptions, p.Catalog = m.groups()
 	p.Images = m.images()
 	for _, e := range res.Errors {
 		p.Errors = append(p.Errors, e.Error())
@@ -247,15 +251,17 @@ func (m *model) page(opts Options) *page {
 // groups lays out the listed findings: namespaces by name, then files,
 // images and the cluster, each object's findings in input order. It also
 // returns the options of the check and namespace filters.
-func (m *model) groups() ([]groupView, []option, []option) {
+func (m *model) groups() ([]groupView, []option, []option, []*checkInfo) {
 	infos := map[string]*checkInfo{}
 	info := func(id string) *checkInfo {
 		if ci, ok := infos[id]; ok {
 			return ci
 		}
-		ci := &checkInfo{Title: id}
+		ci := &checkInfo{ID: id, Title: id, Anchor: anchor("c", id), Severity: check.Info.String(), Count: m.byCheck[id]}
 		if meta := m.metas[id]; meta != nil {
-			ci = &checkInfo{Title: meta.Title, Remediation: meta.Remediation, Command: meta.FixCommand(), References: meta.References}
+			sev := min(max(meta.Severity, check.Info), check.Critical)
+			ci.Title, ci.Description, ci.Remediation, ci.Command, ci.References = meta.Title, meta.Description, meta.Remediation, meta.FixCommand(), meta.References
+			ci.Severity, ci.rank = sev.String(), sev
 		}
 		infos[id] = ci
 		return ci
@@ -342,7 +348,18 @@ func (m *model) groups() ([]groupView, []option, []option) {
 		namespaces = append(namespaces, option{Value: ns, Label: label, Count: n})
 	}
 	slices.SortFunc(namespaces, func(a, b option) int { return cmp.Compare(a.Value, b.Value) })
-	return groups, checks, namespaces
+	// Every check with findings, listed or not, the most severe first.
+	for id := range m.byCheck {
+		info(id)
+	}
+	catalog := make([]*checkInfo, 0, len(infos))
+	for _, ci := range infos {
+		catalog = append(catalog, ci)
+	}
+	slices.SortFunc(catalog, func(a, b *checkInfo) int {
+		return cmp.Or(cmp.Compare(b.rank, a.rank), cmp.Compare(b.Count, a.Count), cmp.Compare(a.ID, b.ID))
+	})
+	return groups, checks, namespaces, catalog
 }
 
 // live reports whether an object's findings carry no line: the object was
