@@ -245,7 +245,7 @@ func TestBrowserExample(t *testing.T) {
 	if v.N != total {
 		t.Fatalf("%d findings visible, want all %d", v.N, total)
 	}
-	if want := fmt.Sprintf("Showing %d of %d listed findings.", total, total); v.Shown != want {
+	if want := fmt.Sprintf("Showing %s of %s listed findings.", commas(total), commas(total)); v.Shown != want {
 		t.Errorf("status %q, want %q (did the script run?)", v.Shown, want)
 	}
 	if hidden := tb.eval(t, `String(document.getElementById("filters").hidden)`); hidden != "false" {
@@ -266,7 +266,7 @@ func TestBrowserExample(t *testing.T) {
 	if v.N != high || v.Sev["high"] != high {
 		t.Errorf("with only high ticked: %d visible (%v), want %d high", v.N, v.Sev, high)
 	}
-	if want := fmt.Sprintf("Showing %d of %d listed findings.", high, total); v.Shown != want {
+	if want := fmt.Sprintf("Showing %s of %s listed findings.", commas(high), commas(total)); v.Shown != want {
 		t.Errorf("status %q, want %q", v.Shown, want)
 	}
 

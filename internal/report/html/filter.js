@@ -51,7 +51,9 @@
     status(n);
   }
 
-  function status(n) { shown.textContent = "Showing " + n + " of " + rows.length + " listed findings."; }
+  function status(n) {
+    shown.textContent = "Showing " + n.toLocaleString("en-US") + " of " + rows.length.toLocaleString("en-US") + " listed findings.";
+  }
   form.hidden = false;
   form.addEventListener("input", apply);
   form.addEventListener("change", apply);
