@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/report/json"
 	"github.com/kubeharden/kubeharden/internal/report/junit"
@@ -39,6 +40,10 @@ type Options struct {
 	// ToolURI is sarif's tool.driver.informationUri; DefaultToolURI when
 	// empty.
 	ToolURI string
+	// Baseline compares the result with an earlier report (--baseline):
+	// the status of each finding by its index in the result's Findings,
+	// and the baseline's fixed findings. nil without --baseline.
+	Baseline *baseline.Comparison
 }
 
 // Renderer writes res to w in one format. It fails only when w does.
