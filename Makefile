@@ -71,7 +71,8 @@ FUZZ_TARGETS := \
 	./internal/source/kustomize:FuzzDocSizes:60000x \
 	./internal/source/helm:FuzzRenderBounded:100x \
 	./internal/webhook:FuzzReview:20000x \
-	./internal/admissionpolicy:FuzzImageGrammar:50000x
+	./internal/admissionpolicy:FuzzImageGrammar:50000x \
+	./internal/baseline:FuzzParse:200000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"syscall"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -101,7 +102,7 @@ func Parse(data []byte, name string) (*Report, error) {
 			return nil, fmt.Errorf("%s:%s: baseline is not valid JSON: %w", name, position(data, syn.Offset), err)
 		case errors.As(err, &typ):
 			return nil, fmt.Errorf("%s:%s: baseline is not a kubeharden JSON report: %s is a JSON %s, want %s",
-				name, position(data, typ.Offset), fieldName(typ.Field), typ.Value, typ.Type)
+				name, position(data, typ.Offset), fieldName(typ.Field), typ.Value, jsonKind(typ.Type))
 		}
 		return nil, fmt.Errorf("%s: baseline is not valid JSON: %w", name, err)
 	}
@@ -129,6 +130,21 @@ func Parse(data []byte, name string) (*Report, error) {
 	return rep, nil
 }
 
+// jsonKind names what a Go type reads from, as the JSON contract does.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	}
+	return "a number"
+}
+
 func fieldName(f string) string {
 	if f == "" {
 		return "the document"
@@ -136,8 +152,13 @@ func fieldName(f string) string {
 	return f
 }
 
-// position turns a byte offset into "line:column" (both from 1).
+// position turns the offset encoding/json reports, just past the bad
+// byte, into the "line:column" (both from 1) of that byte, or of the end
+// of data when the input ended too soon.
 func position(data []byte, off int64) string {
+	if off < int64(len(data)) {
+		off--
+	}
 	off = max(0, min(off, int64(len(data))))
 	before := data[:off]
 	line := bytes.Count(before, []byte("\n")) + 1
