@@ -105,7 +105,9 @@ func TestIdentityParts(t *testing.T) {
 // Identical findings (a Dockerfile with the same mistake twice) are a
 // multiset: counts decide, and the nearest lines pick which is new.
 func TestDuplicates(t *testing.T) {
-	df := func(line int) check.Finding { return fd("apt-no-recommends", "Dockerfile", line, "", "", "apt-get install must use --no-install-recommends") }
+	df := func(line int) check.Finding {
+		return fd("apt-no-recommends", "Dockerfile", line, "", "", "apt-get install must use --no-install-recommends")
+	}
 	base := &Report{Findings: []check.Finding{df(10), df(20)}}
 
 	// One more, added above: everything moved down by 3, the first is new.
