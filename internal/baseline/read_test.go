@@ -1,7 +1,6 @@
 package baseline
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,44 +10,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/limits"
-	"github.com/kubeharden/kubeharden/internal/report/json"
-	"github.com/kubeharden/kubeharden/internal/scan"
 )
-
-// A report the json renderer writes reads back as the same findings.
-func TestReadsTheJSONReport(t *testing.T) {
-	res := &scan.Result{
-		Findings: []check.Finding{
-			fd("privileged-container", "deploy/web.yaml", 21, "web", "spec.template.spec.containers[0].securityContext.privileged", `container "api" must not set <x> & "y"`),
-			{Check: "apt-no-recommends", Severity: check.Low, Message: "m", Location: check.Location{File: "Dockerfile", Line: 4, Column: 1}},
-		},
-		Suppressed: []check.Finding{{Check: "image-tag", Severity: check.Low, Message: "s", Suppression: &check.Suppression{Kind: "config", Reason: "r", Source: ".kubeharden.yaml:3"}}},
-	}
-	res.Findings[0].Object.Origin = "templates/web.yaml"
-	var buf bytes.Buffer
-	if err := json.Render(&buf, res, json.Options{Version: "v1.4.0"}); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Parse(buf.Bytes(), "old.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Version != "v1.4.0" || rep.Name != "old.json" || len(rep.Findings) != 2 {
-		t.Fatalf("got version %q, name %q, %d findings", rep.Version, rep.Name, len(rep.Findings))
-	}
-	for i := range rep.Findings {
-		got, want := rep.Findings[i], res.Findings[i]
-		if got.Check != want.Check || got.Severity != want.Severity || got.Message != want.Message || got.Path != want.Path ||
-			got.Location != want.Location || (got.Object == nil) != (want.Object == nil) || (got.Object != nil && *got.Object != *want.Object) {
-			t.Errorf("finding %d: got %+v, want %+v", i, got, want)
-		}
-	}
-	// The scan compared with its own report: nothing new, nothing fixed.
-	c := Compare(rep, res.Findings, res.Suppressed)
-	if c.New != 0 || c.Unchanged != 2 || len(c.Fixed) != 0 {
-		t.Errorf("self comparison: %d new, %d unchanged, %d fixed", c.New, c.Unchanged, len(c.Fixed))
-	}
-}
 
 // An older or newer kubeharden's report: fields missing (no path, no
 // remediation, no summary) or unknown are fine as long as findings are
