@@ -54,10 +54,10 @@ var formats = []struct {
 	render Renderer
 }{
 	{"text", func(w io.Writer, res *scan.Result, opts Options) error {
-		return text.Render(w, res, text.Options{Color: opts.Color})
+		return text.Render(w, res, text.Options{Color: opts.Color, Baseline: opts.Baseline})
 	}},
 	{"json", func(w io.Writer, res *scan.Result, opts Options) error {
-		return json.Render(w, res, json.Options{Version: opts.Version})
+		return json.Render(w, res, json.Options{Version: opts.Version, Baseline: opts.Baseline})
 	}},
 	{"sarif", func(w io.Writer, res *scan.Result, opts Options) error {
 		uri := opts.ToolURI
