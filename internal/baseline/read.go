@@ -60,7 +60,7 @@ func Load(name string, l limits.Limits) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading baseline: %w", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read only
 	info, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("reading baseline: %w", err)
