@@ -8,7 +8,7 @@ GOLANGCI := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
 CORPUS ?= $(abspath ../shared/corpus)
 SCALE := $(CACHE)/scale
 
-.PHONY: all build example test unit race fuzz lint generate verify bench clean controlplane
+.PHONY: all build example test unit race fuzz lint generate verify bench clean controlplane krew-manifest
 
 all: build
 
@@ -92,7 +92,8 @@ FUZZ_TARGETS := \
 	./internal/source/kustomize:FuzzDocSizes:60000x \
 	./internal/source/helm:FuzzRenderBounded:100x \
 	./internal/webhook:FuzzReview:20000x \
-	./internal/admissionpolicy:FuzzImageGrammar:50000x
+	./internal/admissionpolicy:FuzzImageGrammar:50000x \
+	./internal/baseline:FuzzParse:200000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -123,6 +124,13 @@ verify:
 		diff -u docs/$$f $$tmp/$$f || { echo "docs/$$f is out of date: run make generate"; exit 1; }; \
 	done
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+# The krew plugin manifest of a release (docs/integrations.md): the tag and
+# the sha256 of each archive in DIST.
+DIST ?= dist
+krew-manifest:
+	@test -n "$(VERSION)" || { echo "usage: make krew-manifest VERSION=v1.2.3 DIST=dist" >&2; exit 1; }
+	@bash tools/krew/manifest.sh $(VERSION) $(DIST)
 
 $(SCALE)/N10k.yaml:
 	bash $(CORPUS)/scale.sh $(SCALE) >/dev/null

@@ -21,6 +21,6 @@ func main() {
 		debug.SetMemoryLimit(200 << 20)
 	}
 	ctx, stop := cli.SignalContext()
-	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := cli.MainAs(ctx, os.Args[0], os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	os.Exit(stop(code))
 }

@@ -43,6 +43,7 @@ type fixFlags struct {
 	insecure       bool
 	kustomizePatch bool
 	force          bool
+	exitCode       bool
 	render         renderFlags
 }
 
@@ -84,7 +85,10 @@ the findings left alone (and why) goes to standard error, grouped by check
 (the first objects of each, all with -v).
 
 Exit codes: 0 on success, 2 for a usage or input error (every other file
-is still fixed).`,
+is still fixed). With --exit-code, 1 when something was fixed (with
+--write: files changed) or would be (a diff, chart values), as git diff
+--exit-code does: the pre-commit hook and CI use it to fail a run that
+changed files.`,
 		Example: `  kubeharden fix deploy/
   kubeharden fix --write deploy.yaml Dockerfile
   kubeharden fix --checks run-as-non-root,seccomp-profile --write k8s/
@@ -109,6 +113,7 @@ is still fixed).`,
 	fl.BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries for --resolve-digests")
 	fl.BoolVar(&f.kustomizePatch, "kustomize-patch", false, "fix a kustomization with a patch file listed in it instead of editing its resources")
 	fl.BoolVar(&f.force, "force", false, "with --write, write read-only files too (their mode is kept)")
+	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 1 when something was fixed, or would be without --write (pre-commit, CI)")
 	f.render.register(fl)
 	return cmd
 }
@@ -258,6 +263,9 @@ func runFix(cmd *cobra.Command, args []string, f *fixFlags) error {
 	r.sum.print(r.stderr, f.write)
 	if r.failed {
 		return &exitError{code: ExitError}
+	}
+	if f.exitCode && r.sum.fixes > 0 {
+		return &exitError{code: ExitFindings}
 	}
 	return nil
 }

@@ -13,9 +13,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/config"
+	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/report"
 	"github.com/kubeharden/kubeharden/internal/report/html"
@@ -34,6 +36,8 @@ type reportFlags struct {
 	skip       []string
 	color      string
 	htmlMax    int
+	baseline   string
+	failOnNew  bool
 }
 
 func (f *reportFlags) register(fl *pflag.FlagSet) {
@@ -45,6 +49,8 @@ func (f *reportFlags) register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these checks (comma-separated IDs)")
 	fl.StringVar(&f.color, "color", "auto", "colour the text report: auto (on a terminal, unless NO_COLOR is set), always, never")
 	fl.IntVar(&f.htmlMax, "html-max-findings", html.DefaultMaxFindings, "most findings the html report lists one by one, the most severe first (its counts, charts and scores cover all)")
+	fl.StringVar(&f.baseline, "baseline", "", "compare with this earlier JSON report (-o json): findings are new or unchanged, the baseline's gone ones fixed")
+	fl.BoolVar(&f.failOnNew, "fail-on-new", false, "with --baseline: exit 1 only for new findings at or above --fail-on")
 }
 
 // reporter is what reportFlags resolve to before a scan.
@@ -55,6 +61,8 @@ type reporter struct {
 	failEnabled bool
 	color       bool
 	cfg         *config.Config
+	// base is the --baseline report, nil without one.
+	base *baseline.Report
 }
 
 // prepare validates the flags and loads the configuration (found upward
@@ -79,6 +87,15 @@ func (f *reportFlags) prepare(cmd *cobra.Command, inputs []string) (*reporter, e
 	}
 	if r.color, err = useColor(f.color, cmd.OutOrStdout(), f.outputFile); err != nil {
 		return nil, err
+	}
+	if f.failOnNew && f.baseline == "" {
+		return nil, usageError("--fail-on-new needs --baseline")
+	}
+	if f.baseline != "" {
+		// Read before the scan: a bad baseline costs no scan.
+		if r.base, err = baseline.Load(f.baseline, limits.From(cmd.Context())); err != nil {
+			return nil, &exitError{code: ExitError, err: err}
+		}
 	}
 	if r.cfg, err = loadConfig(f.configFile, inputs); err != nil {
 		return nil, &exitError{code: ExitError, err: err}
@@ -114,6 +131,9 @@ func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
 		out = file
 	}
 	opts := report.Options{Color: r.color, Version: version(), FailOn: r.failOn, HTMLMaxFindings: f.htmlMax}
+	if r.base != nil {
+		opts.Baseline = baseline.Compare(r.base, res.Findings, res.Suppressed)
+	}
 	if err := r.render(out, res, opts); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("writing report: %w", err)}
 	}
@@ -145,8 +165,8 @@ func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
 		return &exitError{code: ExitError}
 	}
 	if r.failEnabled {
-		for _, fd := range res.Findings {
-			if fd.Severity >= r.failOn {
+		for i, fd := range res.Findings {
+			if fd.Severity >= r.failOn && (!f.failOnNew || opts.Baseline.IsNew(i)) {
 				return &exitError{code: ExitFindings}
 			}
 		}

@@ -9,7 +9,9 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -55,6 +57,10 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: ExitError, err: fmt.Errorf(format, args...)}
 }
 
+// PluginName is the binary name under which kubectl runs kubeharden as a
+// plugin: `kubectl harden` runs the first kubectl-harden on the PATH.
+const PluginName = "kubectl-harden"
+
 // NewRoot builds the command tree.
 func NewRoot() *cobra.Command {
 	root := &cobra.Command{
@@ -73,13 +79,24 @@ and Dockerfiles. Every finding points at the file, line and column to change.`,
 	lf.register(root.PersistentFlags())
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return lf.apply(cmd) }
 	root.AddCommand(newScanCommand(), newImageCommand(), newGenerateCommand(), newChecksCommand(), newVersionCommand(), newDocsCommand(), newFixCommand(), newClusterCommand(), newWebhookCommand())
+	registerCompletions(root)
 	return root
 }
 
 // Main runs the command line and returns the process exit code. It prints
 // an error once, as "kubeharden: error: ...".
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return MainAs(ctx, "kubeharden", args, stdin, stdout, stderr)
+}
+
+// MainAs is Main for a binary run as argv0. Run as kubectl-harden (a
+// kubectl plugin, installed by krew or by hand), the usage, help and
+// examples say `kubectl harden`, the command a person typed.
+func MainAs(ctx context.Context, argv0 string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := NewRoot()
+	if asPlugin(argv0) {
+		setDisplayName(root, "kubectl harden")
+	}
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -100,6 +117,31 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "kubeharden: error: %v\n", err)
 	return ExitError
+}
+
+// asPlugin reports whether argv0 names the kubectl plugin binary
+// (kubectl-harden, or kubectl-harden.exe on Windows), by any path.
+func asPlugin(argv0 string) bool {
+	base := filepath.Base(argv0)
+	base = strings.TrimSuffix(base, ".exe")
+	return base == PluginName
+}
+
+// setDisplayName makes the root command call itself name in usage lines
+// and help, and rewrites the examples, which are written for kubeharden.
+func setDisplayName(root *cobra.Command, name string) {
+	if root.Annotations == nil {
+		root.Annotations = map[string]string{}
+	}
+	root.Annotations[cobra.CommandDisplayNameAnnotation] = name
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Example = strings.ReplaceAll(c.Example, "kubeharden ", name+" ")
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 func logger(cmd *cobra.Command) *slog.Logger {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/report/html"
 	"github.com/kubeharden/kubeharden/internal/report/json"
@@ -43,6 +44,10 @@ type Options struct {
 	// HTMLMaxFindings bounds the findings the html format lists one by
 	// one; zero means html.DefaultMaxFindings.
 	HTMLMaxFindings int
+	// Baseline compares the result with an earlier report (--baseline):
+	// the status of each finding by its index in the result's Findings,
+	// and the baseline's fixed findings. nil without --baseline.
+	Baseline *baseline.Comparison
 }
 
 // Renderer writes res to w in one format. It fails only when w does.
@@ -53,10 +58,10 @@ var formats = []struct {
 	render Renderer
 }{
 	{"text", func(w io.Writer, res *scan.Result, opts Options) error {
-		return text.Render(w, res, text.Options{Color: opts.Color})
+		return text.Render(w, res, text.Options{Color: opts.Color, Baseline: opts.Baseline})
 	}},
 	{"json", func(w io.Writer, res *scan.Result, opts Options) error {
-		return json.Render(w, res, json.Options{Version: opts.Version})
+		return json.Render(w, res, json.Options{Version: opts.Version, Baseline: opts.Baseline})
 	}},
 	{"sarif", func(w io.Writer, res *scan.Result, opts Options) error {
 		uri := opts.ToolURI

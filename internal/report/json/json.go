@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/image"
 	"github.com/kubeharden/kubeharden/internal/report/jsonenc"
@@ -24,6 +25,9 @@ import (
 type Options struct {
 	// Version is the tool version written at the top of the document.
 	Version string
+	// Baseline, when set, adds each finding's baseline status, the
+	// baseline's fixed findings and a baseline summary.
+	Baseline *baseline.Comparison
 }
 
 type inError struct {
@@ -41,6 +45,18 @@ type summary struct {
 	Errors     int            `json:"errors"`
 	BySeverity bySeverity     `json:"bySeverity"`
 	ByCheck    map[string]int `json:"byCheck"`
+	// Baseline is present only with --baseline.
+	Baseline *baselineSummary `json:"baseline,omitempty"`
+}
+
+// baselineSummary sums up a comparison with a baseline report.
+type baselineSummary struct {
+	Report        string `json:"report"`
+	Version       string `json:"version"`
+	New           int    `json:"new"`
+	Unchanged     int    `json:"unchanged"`
+	Fixed         int    `json:"fixed"`
+	NowSuppressed int    `json:"nowSuppressed"`
 }
 
 // bySeverity is a struct, not a map, to keep the keys in severity order.
@@ -97,6 +113,10 @@ func renderWith(w io.Writer, res *scan.Result, opts Options, appendFinding findi
 		sum.BySeverity.add(f.Severity)
 		sum.ByCheck[f.Check]++
 	}
+	if c := opts.Baseline; c != nil {
+		sum.Baseline = &baselineSummary{Report: c.Report, Version: c.Version, New: c.New, Unchanged: c.Unchanged,
+			Fixed: len(c.Fixed), NowSuppressed: len(c.NowSuppressed)}
+	}
 	errs := make([]inError, 0, len(res.Errors))
 	for _, e := range res.Errors {
 		errs = append(errs, inError{File: e.File, Line: e.Line, Column: e.Column, Message: e.Message})
@@ -107,14 +127,18 @@ func renderWith(w io.Writer, res *scan.Result, opts Options, appendFinding findi
 	s.raw("{\n  \"version\": ")
 	s.value(opts.Version)
 	s.raw(",\n  \"findings\": ")
-	s.findings(res.Findings, fixes)
+	s.findings(res.Findings, fixes, opts.Baseline)
 	s.raw(",\n  \"suppressed\": ")
-	s.findings(res.Suppressed, fixes)
+	s.findings(res.Suppressed, fixes, nil)
 	s.raw(",\n  \"errors\": ")
 	s.value(errs)
 	if len(res.Images) > 0 {
 		s.raw(",\n  \"images\": ")
 		s.value(imagesJSON(res))
+	}
+	if opts.Baseline != nil {
+		s.raw(",\n  \"fixed\": ")
+		s.findings(opts.Baseline.Fixed, fixes, nil)
 	}
 	s.raw(",\n  \"summary\": ")
 	s.value(sum)
@@ -155,7 +179,9 @@ func (s *stream) value(v any) {
 	_, s.err = s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
 }
 
-func (s *stream) findings(fs []check.Finding, fixes map[string]*check.Meta) {
+// findings writes an array of findings; cmp, when set, gives each its
+// baseline status by its index.
+func (s *stream) findings(fs []check.Finding, fixes map[string]*check.Meta, cmp *baseline.Comparison) {
 	if len(fs) == 0 {
 		s.raw("[]")
 		return
@@ -183,7 +209,7 @@ func (s *stream) findings(fs []check.Finding, fixes map[string]*check.Meta) {
 				if q == nil {
 					q = empty
 				}
-				s.buf.Write(appendQuoted(s.buf.AvailableBuffer(), &fs[i], q, fixable))
+				s.buf.Write(appendQuoted(s.buf.AvailableBuffer(), &fs[i], q, fixable, cmp.Of(i).String()))
 			} else {
 				remediation := ""
 				if m := fixes[fs[i].Check]; m != nil {

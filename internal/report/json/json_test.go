@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/report/reporttest"
 	"github.com/kubeharden/kubeharden/internal/scan"
@@ -199,5 +200,38 @@ func TestSeverityIsAWord(t *testing.T) {
 		if n := doc["summary"].(map[string]any)["bySeverity"].(map[string]any)[s.String()]; n != json.Number("1") {
 			t.Errorf("bySeverity[%s] = %v, want 1", s, n)
 		}
+	}
+}
+
+// With a baseline, the document is still exactly what encoding/json would
+// indent: the hand-written status field included.
+func TestBaselineIndent(t *testing.T) {
+	for _, c := range reporttest.Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			old := &baseline.Report{Name: "old.json", Version: "v0.9.0"}
+			if len(c.Result.Findings) > 1 {
+				old.Findings = c.Result.Findings[1:]
+			}
+			old.Findings = append(old.Findings, check.Finding{Check: "gone", Message: "m"})
+			cmp := baseline.Compare(old, c.Result.Findings, c.Result.Suppressed)
+			got := render(t, c.Result, Options{Version: reporttest.Version, Baseline: cmp})
+			var want bytes.Buffer
+			if err := json.Indent(&want, got, "", "  "); err != nil {
+				t.Fatalf("%v:\n%s", err, got)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("not indented as encoding/json would:\n%s", got)
+			}
+			doc := decode(t, got)
+			fs := doc["findings"].([]any)
+			for i, f := range fs {
+				if want := cmp.Of(i).String(); f.(map[string]any)["baseline"] != want {
+					t.Errorf("findings[%d].baseline = %v, want %s", i, f.(map[string]any)["baseline"], want)
+				}
+			}
+			if n := len(doc["fixed"].([]any)); n != len(cmp.Fixed) || n == 0 {
+				t.Errorf("%d fixed, want %d", n, len(cmp.Fixed))
+			}
+		})
 	}
 }

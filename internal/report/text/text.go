@@ -13,7 +13,9 @@
 //
 // Each finding line starts with file:line:col so that editors and terminals
 // make it a link. Suppressed findings are counted but not listed: the json
-// and sarif formats list them.
+// and sarif formats list them. With a baseline, new findings are marked
+// NEW before their severity, the baseline's fixed findings follow under
+// "fixed since the baseline", and a last line sums up the comparison.
 package text
 
 import (
@@ -23,6 +25,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
@@ -32,6 +35,9 @@ type Options struct {
 	// Color turns on ANSI colours. The CLI sets it only when stdout is a
 	// terminal and NO_COLOR is unset.
 	Color bool
+	// Baseline, when set, marks new findings NEW, lists the baseline's
+	// fixed findings and adds a line that sums up the comparison.
+	Baseline *baseline.Comparison
 }
 
 // ANSI SGR codes.
@@ -43,6 +49,8 @@ const (
 	yellow  = "33"
 	blue    = "34"
 	boldRed = "1;31"
+	// boldMagenta marks new findings, apart from every severity's colour.
+	boldMagenta = "1;35"
 )
 
 var severityColor = map[check.Severity]string{
@@ -66,34 +74,43 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 	}
 
 	writeImages(bw, p, res.Images)
-	findings := groupByFile(res.Findings)
-	for i, f := range findings {
-		if i > 0 && f.Location.File != findings[i-1].Location.File {
-			bw.WriteString("\n")
+	order := groupByFile(res.Findings)
+	for n := range res.Findings {
+		i := n
+		if order != nil {
+			i = order[n]
 		}
-		where := place(f.Location.File, f.Location.Line, f.Location.Column)
-		if where == "" && f.Object == nil {
-			// A cluster finding: about the cluster as a whole, in no file.
-			where = "(cluster)"
+		f := &res.Findings[i]
+		if n > 0 {
+			prev := n - 1
+			if order != nil {
+				prev = order[n-1]
+			}
+			if f.Location.File != res.Findings[prev].Location.File {
+				bw.WriteString("\n")
+			}
 		}
-		bw.WriteString(p.paint(bold, where))
-		bw.WriteString("  ")
-		bw.WriteString(p.paint(severityColor[f.Severity], strings.ToUpper(f.Severity.String())))
-		bw.WriteString("  ")
-		bw.WriteString(clean(f.Check))
-		bw.WriteString("  ")
-		bw.WriteString(clean(f.Message))
-		if f.Object != nil {
-			bw.WriteString("  ")
-			bw.WriteString(p.paint(faint, "("+objectName(f.Object)+")"))
+		mark := ""
+		if opts.Baseline.IsNew(i) {
+			mark = "NEW"
 		}
-		bw.WriteString("\n")
+		writeFinding(bw, p, f, mark)
 		if fix := fixes[f.Check]; fix != "" {
 			bw.WriteString("    ")
 			bw.WriteString(p.paint(green, "fix:"))
 			bw.WriteString(" ")
 			bw.WriteString(clean(fix))
 			bw.WriteString("\n")
+		}
+	}
+	if c := opts.Baseline; c != nil && len(c.Fixed) > 0 {
+		if len(res.Findings) > 0 {
+			bw.WriteString("\n")
+		}
+		bw.WriteString(p.paint(green, "fixed since the baseline"))
+		bw.WriteString("\n")
+		for i := range c.Fixed {
+			writeFinding(bw, p, &c.Fixed[i], "")
 		}
 	}
 
@@ -111,12 +128,57 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 		}
 	}
 
-	if len(res.Findings) > 0 || len(res.Errors) > 0 {
+	if len(res.Findings) > 0 || len(res.Errors) > 0 || (opts.Baseline != nil && len(opts.Baseline.Fixed) > 0) {
 		bw.WriteString("\n")
 	}
 	bw.WriteString(p.paint(bold, Summary(res)))
 	bw.WriteString("\n")
+	if opts.Baseline != nil {
+		bw.WriteString(p.paint(bold, BaselineSummary(opts.Baseline)))
+		bw.WriteString("\n")
+	}
 	return bw.Flush()
+}
+
+// writeFinding writes a finding's line: place, mark (NEW, or nothing),
+// severity, check, message and object.
+func writeFinding(bw *bufio.Writer, p painter, f *check.Finding, mark string) {
+	where := place(f.Location.File, f.Location.Line, f.Location.Column)
+	if where == "" && f.Object == nil {
+		// A cluster finding: about the cluster as a whole, in no file.
+		where = "(cluster)"
+	}
+	bw.WriteString(p.paint(bold, where))
+	bw.WriteString("  ")
+	if mark != "" {
+		bw.WriteString(p.paint(boldMagenta, mark))
+		bw.WriteString(" ")
+	}
+	bw.WriteString(p.paint(severityColor[f.Severity], strings.ToUpper(f.Severity.String())))
+	bw.WriteString("  ")
+	bw.WriteString(clean(f.Check))
+	bw.WriteString("  ")
+	bw.WriteString(clean(f.Message))
+	if f.Object != nil {
+		bw.WriteString("  ")
+		bw.WriteString(p.paint(faint, "("+objectName(f.Object)+")"))
+	}
+	bw.WriteString("\n")
+}
+
+// BaselineSummary returns the line that sums up a comparison with a
+// baseline, such as "since old.json (v1.2.0): 2 new · 5 fixed ·
+// 40 unchanged · 1 now suppressed" (now suppressed only when some are).
+func BaselineSummary(c *baseline.Comparison) string {
+	s := "since " + clean(c.Report)
+	if c.Version != "" {
+		s += " (" + clean(c.Version) + ")"
+	}
+	s += ": " + strconv.Itoa(c.New) + " new · " + strconv.Itoa(len(c.Fixed)) + " fixed · " + strconv.Itoa(c.Unchanged) + " unchanged"
+	if n := len(c.NowSuppressed); n > 0 {
+		s += " · " + strconv.Itoa(n) + " now suppressed"
+	}
+	return s
 }
 
 // grouped reports whether each file's findings are already together, as
@@ -135,22 +197,24 @@ func grouped(fs []check.Finding) bool {
 	return true
 }
 
-// groupByFile puts the findings of each file together, files in the order
-// they first appear. The engine's results already are; other front ends'
-// may not be.
-func groupByFile(fs []check.Finding) []check.Finding {
+// groupByFile returns the order, as indexes into fs, that puts the
+// findings of each file together, files in the order they first appear;
+// nil when fs already is in it, as the engine's results are (other front
+// ends' may not be). Indexes, not copies: a finding's index is its
+// identity in a baseline comparison.
+func groupByFile(fs []check.Finding) []int {
 	if grouped(fs) {
-		return fs
+		return nil
 	}
 	var files []string
-	byFile := map[string][]check.Finding{}
-	for _, f := range fs {
+	byFile := map[string][]int{}
+	for i, f := range fs {
 		if _, ok := byFile[f.Location.File]; !ok {
 			files = append(files, f.Location.File)
 		}
-		byFile[f.Location.File] = append(byFile[f.Location.File], f)
+		byFile[f.Location.File] = append(byFile[f.Location.File], i)
 	}
-	out := make([]check.Finding, 0, len(fs))
+	out := make([]int, 0, len(fs))
 	for _, file := range files {
 		out = append(out, byFile[file]...)
 	}

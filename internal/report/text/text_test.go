@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/report/reporttest"
 	"github.com/kubeharden/kubeharden/internal/scan"
@@ -188,5 +191,68 @@ func TestFindingsAreGroupedByFile(t *testing.T) {
 	want := "b.yaml:9:1  LOW  c  m\nb.yaml:2:1  LOW  c  m\n\na.yaml:1:1  LOW  c  m\n\n3 findings (3 low) · 0 objects in 0 files\n"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestBaseline(t *testing.T) {
+	res := reporttest.Full()
+	// The baseline had every finding but the first (on other lines), one
+	// since fixed, with a control character, and a check now suppressed.
+	old := &baseline.Report{Name: "old.json", Version: "v1.0.0"}
+	for _, f := range res.Findings[1:] {
+		f.Location.Line += 4
+		old.Findings = append(old.Findings, f)
+	}
+	gone := check.Finding{Check: "host-pid", Severity: check.High, Message: "pod must not set hostPID=true\x1b[2J",
+		Object: &check.ObjectRef{Kind: "Pod", Name: "debug"}, Location: check.Location{File: "deploy/debug.yaml", Line: 7, Column: 3}}
+	old.Findings = append(old.Findings, gone)
+	old.Findings = append(old.Findings, res.Suppressed...)
+	cmp := baseline.Compare(old, res.Findings, res.Suppressed)
+	got := render(t, res, Options{Baseline: cmp})
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+
+	first := res.Findings[0]
+	newLine := place(first.Location.File, first.Location.Line, first.Location.Column) + "  NEW " + strings.ToUpper(first.Severity.String()) + "  " + first.Check + "  "
+	news := 0
+	for _, l := range lines {
+		if strings.Contains(l, "  NEW ") {
+			news++
+			if !strings.HasPrefix(l, newLine) {
+				t.Errorf("marked new: %q, want only the line starting %q", l, newLine)
+			}
+		}
+	}
+	if news != 1 {
+		t.Errorf("%d lines marked NEW, want 1:\n%s", news, got)
+	}
+	fixedAt := slices.Index(lines, "fixed since the baseline")
+	if fixedAt < 0 || fixedAt+1 >= len(lines) ||
+		lines[fixedAt+1] != `deploy/debug.yaml:7:3  HIGH  host-pid  pod must not set hostPID=true\x1b[2J  (Pod/debug)` {
+		t.Errorf("no fixed section with the fixed finding, escaped:\n%s", got)
+	}
+	if want := "since old.json (v1.0.0): 1 new · 1 fixed · " + strconv.Itoa(len(res.Findings)-1) + " unchanged · " +
+		strconv.Itoa(len(res.Suppressed)) + " now suppressed"; lines[len(lines)-1] != want {
+		t.Errorf("last line %q, want %q", lines[len(lines)-1], want)
+	}
+	if lines[len(lines)-2] != Summary(res) {
+		t.Errorf("the summary must come before the baseline line:\n%s", got)
+	}
+
+	// Findings out of file order: the marks follow the findings, not
+	// their places in the output.
+	shuffled := &scan.Result{Findings: []check.Finding{
+		{Check: "a", Severity: check.Low, Message: "m", Location: check.Location{File: "x.yaml", Line: 1}},
+		{Check: "b", Severity: check.Low, Message: "m", Location: check.Location{File: "y.yaml", Line: 1}},
+		{Check: "c", Severity: check.Low, Message: "m", Location: check.Location{File: "x.yaml", Line: 2}},
+	}}
+	cmp = baseline.Compare(&baseline.Report{Findings: shuffled.Findings[:2]}, shuffled.Findings, nil)
+	got = render(t, shuffled, Options{Baseline: cmp})
+	if !strings.Contains(got, "x.yaml:2  NEW LOW  c  m\n") || strings.Count(got, "NEW") != 1 {
+		t.Errorf("regrouped output marks the wrong finding:\n%s", got)
+	}
+
+	// Without a baseline: no marks, no comparison line.
+	if got := render(t, res, Options{}); strings.Contains(got, "NEW") || strings.Contains(got, "since ") {
+		t.Errorf("baseline output without a baseline:\n%s", got)
 	}
 }

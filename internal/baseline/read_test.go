@@ -1,0 +1,125 @@
+package baseline
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/limits"
+)
+
+// An older or newer kubeharden's report: fields missing (no path, no
+// remediation, no summary) or unknown are fine as long as findings are
+// there.
+func TestOtherVersions(t *testing.T) {
+	old := `{"version":"v0.3.0","findings":[{"check":"privileged-container","severity":"critical","message":"m",
+	  "object":{"kind":"Pod","name":"p","namespace":""},"location":{"file":"pod.yaml","line":7}}],"errors":[]}`
+	rep, err := Parse([]byte(old), "old.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Path != "" || rep.Findings[0].Object.Kind != "Pod" || rep.Findings[0].Severity != check.Critical {
+		t.Errorf("old report: %+v", rep.Findings)
+	}
+	newer := `{"version":"v9.0.0","schema":2,"findings":[{"check":"c","severity":"low","message":"m","location":{"file":"f","line":1,"column":1},
+	  "path":"","fingerprint":"abc","baseline":"new","extra":{"a":[1,2]}}],"fixed":[],"summary":{"findings":1,"baseline":{"new":1}}}`
+	if rep, err = Parse([]byte(newer), "new.json"); err != nil || len(rep.Findings) != 1 {
+		t.Fatalf("newer report: %v, %+v", err, rep)
+	}
+	if rep, err = Parse([]byte(`{"findings":[]}`), "min.json"); err != nil || rep.Version != "" || len(rep.Findings) != 0 {
+		t.Fatalf("minimal report: %v, %+v", err, rep)
+	}
+}
+
+func TestBadBaselines(t *testing.T) {
+	for _, tc := range []struct{ name, doc, want string }{
+		{"truncated", "{\n  \"version\": \"1\",\n  \"findings\": [\n    {\"check\": ", "bad.json:4:15: baseline is not valid JSON"},
+		{"not JSON", "findings: []\n", "bad.json:1:2: baseline is not valid JSON"},
+		{"empty", "", "bad.json:1:1: baseline is not valid JSON"},
+		{"sarif", `{"version":"2.1.0","runs":[]}`, "bad.json: baseline is not a kubeharden JSON report (from kubeharden scan -o json): it has no findings array"},
+		{"null findings", `{"findings":null}`, "has no findings array"},
+		{"findings not an array", "{\n\"findings\": {}}", "bad.json:2:13: baseline is not a kubeharden JSON report: findings is a JSON object, want an array"},
+		{"line a string", `{"findings":[{"check":"c","severity":"low","location":{"line":"7"}}]}`, "findings.location.line is a JSON string, want a number"},
+		{"no check", `{"findings":[{"severity":"low"}]}`, "bad.json: baseline findings[0] has no check"},
+		{"bad severity", `{"findings":[{"check":"c","severity":"urgent"}]}`, `bad.json: baseline findings[0]: unknown severity "urgent"`},
+		{"trailing garbage", `{"findings":[]} {}`, "bad.json:1:17: baseline is not valid JSON"},
+		{"top level array", `[]`, "baseline is not a kubeharden JSON report: the document is a JSON array"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc), "bad.json")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "huge.json")
+	doc := `{"findings":[` + strings.Repeat(`{"check":"c","severity":"low"},`, 100) + `{"check":"c","severity":"low"}]}`
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p, limits.Limits{InputSize: 1024})
+	var ex *limits.Exceeded
+	if !errors.As(err, &ex) || !strings.Contains(err.Error(), "reading baseline "+p+": exceeds the input size limit of 1 KiB (raise it with --max-input-size)") {
+		t.Fatalf("Load past the limit: %v", err)
+	}
+	// A reader that does not say its size is cut at the limit too.
+	if _, err := Read(strings.NewReader(doc), "-", 1024); !errors.As(err, &ex) {
+		t.Fatalf("Read past the limit: %v", err)
+	}
+	rep, err := Load(p, limits.Limits{InputSize: int64(len(doc))})
+	if err != nil || len(rep.Findings) != 101 {
+		t.Fatalf("Load at the limit: %v", err)
+	}
+}
+
+func TestNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Opening a FIFO without a writer would block: it must not.
+	if _, err := Load(fifo, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("fifo: %v", err)
+	}
+	if _, err := Load(dir, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("directory: %v", err)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.json"), limits.Default()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+// FuzzParse holds Parse to its contract on any input: an error or a
+// report, never a panic, and every finding it returns has a check and a
+// known severity.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"version":"1","findings":[{"check":"c","severity":"high","message":"m","object":{"kind":"Pod","name":"p"},"location":{"file":"f","line":3,"column":2},"path":"spec"}]}`))
+	f.Add([]byte(`{"findings":[]}`))
+	f.Add([]byte(`{"findings":[{"check":"c","severity":"low","object":null}]}` + "\n"))
+	f.Add([]byte("{\n\"findings\": [1]}"))
+	f.Add([]byte(`[[[[[[`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rep, err := Parse(data, "fuzz.json")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.json") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, f := range rep.Findings {
+			if f.Check == "" || f.Severity < check.Info || f.Severity > check.Critical {
+				t.Fatalf("finding without a check or severity: %+v", f)
+			}
+		}
+		Compare(rep, rep.Findings, nil)
+	})
+}
