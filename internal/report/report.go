@@ -74,7 +74,7 @@ var formats = []struct {
 		return junit.Render(w, res)
 	}},
 	{"html", func(w io.Writer, res *scan.Result, opts Options) error {
-		return html.Render(w, res, html.Options{Version: opts.Version, MaxFindings: opts.HTMLMaxFindings})
+		return html.Render(w, res, html.Options{Version: opts.Version, MaxFindings: opts.HTMLMaxFindings, Baseline: opts.Baseline})
 	}},
 	{"openreports", func(w io.Writer, res *scan.Result, _ Options) error {
 		return openreports.RenderResult(w, res, openreports.Options{})

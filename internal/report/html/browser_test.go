@@ -321,6 +321,45 @@ func TestBrowserExample(t *testing.T) {
 	tb.noProblems(t)
 }
 
+// TestBrowserBaseline filters the example's report by its comparison with
+// a baseline: two findings new, the others only moved, one fixed.
+func TestBrowserBaseline(t *testing.T) {
+	res := scantest.Paths([]string{repoPath("examples", "insecure-app")}, scan.Options{Registry: checks.Registry()})
+	gone := check.Finding{Check: "privileged-container", Severity: check.Critical, Message: `container "old" must not set securityContext.privileged=true`,
+		Object: &check.ObjectRef{Kind: "Deployment", Name: "old"}, Location: check.Location{File: "examples/insecure-app/old.yaml", Line: 9}}
+	cmp := moved(res, 2, gone)
+	if cmp.New != 2 || len(cmp.Fixed) != 1 || cmp.Unchanged != len(res.Findings)-2 {
+		t.Fatalf("comparison: %d new, %d fixed, %d unchanged; want 2, 1, %d", cmp.New, len(cmp.Fixed), cmp.Unchanged, len(res.Findings)-2)
+	}
+	path := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(path, render(t, res, Options{Baseline: cmp}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tb := openTab(t, true)
+	tb.load(t, path)
+	choose := func(value string) {
+		tb.do(t, "choosing "+value, chromedp.SetValue(chromedp.ID("f-base"), value),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("f-base").dispatchEvent(new Event("change", {bubbles: true}))`))
+	}
+	choose("new")
+	if v := tb.visible(t); v.N != 2 {
+		t.Errorf("new only: %d visible, want 2", v.N)
+	}
+	badges := tb.eval(t, `String([...document.querySelectorAll("li.finding")].filter(r => r.checkVisibility() && r.querySelector(".new")).length)`)
+	if badges != "2" {
+		t.Errorf("new only: %s visible rows marked NEW, want 2", badges)
+	}
+	choose("unchanged")
+	if v := tb.visible(t); v.N != len(res.Findings)-2 {
+		t.Errorf("unchanged only: %d visible, want %d", v.N, len(res.Findings)-2)
+	}
+	fixed := tb.eval(t, `document.getElementById("fixed").checkVisibility() ? document.getElementById("fixed").textContent : ""`)
+	if !strings.Contains(fixed, gone.Message) {
+		t.Errorf("the fixed finding is not shown: %q", fixed)
+	}
+	tb.noProblems(t)
+}
+
 // TestBrowserNoScript opens the example's report with JavaScript off:
 // every finding is shown, the filters (which need it) are not.
 func TestBrowserNoScript(t *testing.T) {

@@ -17,6 +17,7 @@
   var check = document.getElementById("f-check");
   var ns = document.getElementById("f-ns");
   var q = document.getElementById("f-q");
+  var base = document.getElementById("f-base");
   var boxes = Array.prototype.slice.call(form.querySelectorAll("input.f-sev"));
 
   function apply() {
@@ -42,6 +43,7 @@
       var ok = sev[r.dataset.sev] &&
         (check.value === "" || r.dataset.check === check.value) &&
         (ns.value === "" || r.dataset.ns === ns.value) &&
+        (base === null || base.value === "" || r.dataset.base === base.value) &&
         (want === "" || texts[i].indexOf(want) >= 0);
       r.hidden = !ok;
       if (ok) { n++; visible[owner[i]]++; }

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/image"
 	"github.com/kubeharden/kubeharden/internal/scan"
@@ -42,6 +43,10 @@ type Options struct {
 	// first; zero means DefaultMaxFindings. Counts, charts and scores
 	// cover every finding whatever the bound.
 	MaxFindings int
+	// Baseline, when set (--baseline), marks each finding new or
+	// unchanged, adds a filter by it, and lists the baseline's findings
+	// fixed since.
+	Baseline *baseline.Comparison
 }
 
 // weights are the penalty points of one finding by severity; an object's
@@ -130,6 +135,7 @@ type model struct {
 	byCheck  map[string]int
 	fixNow   int
 	fixFlags map[string]int
+	base     *baseline.Comparison
 }
 
 func newModel(res *scan.Result, maxFindings int) *model {
@@ -285,12 +291,17 @@ func anchor(prefix, name string) string {
 // Render writes res to w as one HTML page.
 func Render(w io.Writer, res *scan.Result, opts Options) error {
 	m := newModel(res, opts.MaxFindings)
+	m.base = opts.Baseline
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := pageTemplate.Execute(bw, m.page(opts)); err != nil {
 		return err
 	}
 	return bw.Flush()
 }
+
+// baseStatus is the baseline status of the i-th finding, "" without a
+// baseline.
+func (m *model) baseStatus(i int) string { return m.base.Of(i).String() }
 
 // inventoryOf is the inventory of an image, for the template.
 func inventoryOf(img *image.Image) image.Inventory { return img.Inventory() }

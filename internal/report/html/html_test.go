@@ -12,6 +12,7 @@ import (
 
 	xhtml "golang.org/x/net/html"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/image"
@@ -398,5 +399,54 @@ func TestCommas(t *testing.T) {
 		if got := commas(n); got != want {
 			t.Errorf("commas(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// moved returns a baseline that had res's findings three lines lower
+// (a line shift alone is not new), except the first drop (new now), plus
+// gone, which is fixed.
+func moved(res *scan.Result, drop int, gone ...check.Finding) *baseline.Comparison {
+	base := &baseline.Report{Name: "old.json", Version: "1.0.0"}
+	for _, f := range res.Findings[drop:] {
+		f.Location.Line += 3
+		base.Findings = append(base.Findings, f)
+	}
+	base.Findings = append(base.Findings, gone...)
+	return baseline.Compare(base, res.Findings, res.Suppressed)
+}
+
+func TestBaseline(t *testing.T) {
+	res := reporttest.Full()
+	gone := check.Finding{Check: "host-namespaces", Severity: check.High, Message: `pod must not set hostNetwork=true`,
+		Object: &check.ObjectRef{Kind: "Deployment", Name: "old", Namespace: "shop"}, Location: check.Location{File: "deploy/old.yaml", Line: 4}}
+	cmp := moved(res, 1, gone)
+	doc := parse(t, render(t, res, Options{Baseline: cmp}))
+	rows := all(doc, func(n *xhtml.Node) bool { return hasClass(n, "finding") })
+	for i, r := range rows {
+		want := "unchanged"
+		if strings.Contains(textOf(r), res.Findings[0].Message) {
+			want = "new"
+		}
+		if got := attr(r, "data-base"); got != want {
+			t.Errorf("row %d (%s) is %q, want %q", i, attr(r, "data-check"), got, want)
+		}
+		if badge := strings.Contains(textOf(r), "NEW"); badge != (want == "new") {
+			t.Errorf("row %d: NEW badge %v, want %v", i, badge, want == "new")
+		}
+	}
+	body := textOf(doc)
+	for _, want := range []string{
+		"since old.json (1.0.0): 1 new · 1 fixed · 6 unchanged", "Fixed since the baseline",
+		"pod must not set hostNetwork=true", "deploy/old.yaml:4", "Deployment old", "new (1)", "unchanged (6)",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// Without a baseline, no trace of one.
+	doc = parse(t, render(t, res, Options{}))
+	ids := all(doc, func(n *xhtml.Node) bool { id := attr(n, "id"); return id == "f-base" || id == "fixed" })
+	if strings.Contains(strings.ToLower(textOf(doc)), "since the baseline") || len(ids) > 0 {
+		t.Error("a page without --baseline mentions a baseline")
 	}
 }

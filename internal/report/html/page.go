@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/report/text"
 )
@@ -69,6 +70,8 @@ type page struct {
 	Suppressed []suppressedView
 	// Catalog describes each check with findings: the rows link to it.
 	Catalog []*checkInfo
+	// Baseline is the comparison with --baseline, nil without.
+	Baseline *baselineView
 	// SuppressedMore counts the suppressed findings not listed.
 	SuppressedMore int
 	Severities     []option
@@ -118,6 +121,8 @@ type objectView struct {
 
 type rowView struct {
 	Sev, Check, Message, Where, Path, NS string
+	// Base is "new" or "unchanged" with a baseline, else "".
+	Base string
 	Info                                 *checkInfo
 }
 
@@ -138,6 +143,17 @@ type imageView struct {
 type inventoryList struct {
 	Label string
 	Items []string
+}
+
+// baselineView is the comparison with a baseline report.
+type baselineView struct {
+	Summary                           string
+	New, Unchanged, Fixed, Suppressed int
+	Bars                              []bar
+	ChartH                            int
+	FixedList, SuppressedList         []suppressedView
+	// FixedMore counts the fixed findings not listed.
+	FixedMore int
 }
 
 type suppressedView struct {
@@ -234,6 +250,9 @@ func (m *model) page(opts Options) *page {
 	for _, e := range res.Errors {
 		p.Errors = append(p.Errors, e.Error())
 	}
+	if c := m.base; c != nil {
+		p.Baseline = baselineFor(c)
+	}
 	for i, f := range res.Suppressed {
 		if i == maxSuppressedListed {
 			p.SuppressedMore = len(res.Suppressed) - i
@@ -246,6 +265,39 @@ func (m *model) page(opts Options) *page {
 		p.Suppressed = append(p.Suppressed, s)
 	}
 	return p
+}
+
+func baselineFor(c *baseline.Comparison) *baselineView {
+	v := &baselineView{Summary: text.BaselineSummary(c), New: c.New, Unchanged: c.Unchanged, Fixed: len(c.Fixed), Suppressed: len(c.NowSuppressed)}
+	most := max(1, v.New, v.Fixed, v.Unchanged)
+	for i, b := range []struct {
+		label, class string
+		n            int
+	}{{"NEW", "base-new", v.New}, {"FIXED", "base-fixed", v.Fixed}, {"UNCHANGED", "base-unchanged", v.Unchanged}} {
+		v.Bars = append(v.Bars, bar{Label: b.label, Class: b.class, Count: b.n, Y: i * barStep, TextY: i*barStep + 16, W: barTrack * float64(b.n) / float64(most)})
+	}
+	v.ChartH = len(v.Bars) * barStep
+	view := func(f *check.Finding) suppressedView {
+		s := suppressedView{Check: f.Check, Where: where(f), Reason: f.Message, Kind: f.Severity.String()}
+		if o := f.Object; o != nil {
+			s.Source = o.Kind + " " + o.Name
+		}
+		return s
+	}
+	for i := range c.Fixed {
+		if i == maxSuppressedListed {
+			v.FixedMore = len(c.Fixed) - i
+			break
+		}
+		v.FixedList = append(v.FixedList, view(&c.Fixed[i]))
+	}
+	for i := range c.NowSuppressed {
+		if i == maxSuppressedListed {
+			break
+		}
+		v.SuppressedList = append(v.SuppressedList, view(&c.NowSuppressed[i]))
+	}
+	return v
 }
 
 // groups lays out the listed findings: namespaces by name, then files,
@@ -322,6 +374,7 @@ func (m *model) groups() ([]groupView, []option, []option, []*checkInfo) {
 			sev := min(max(f.Severity, check.Info), check.Critical)
 			ov.Findings = append(ov.Findings, rowView{
 				Sev: sev.String(), Check: f.Check, Message: f.Message, Where: where(f), Path: f.Path, NS: ns, Info: info(f.Check),
+				Base: m.baseStatus(i),
 			})
 			listedByCheck[f.Check]++
 			if u.kind == unitObject {

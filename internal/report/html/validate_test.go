@@ -59,6 +59,7 @@ func TestValidHTML(t *testing.T) {
 		"truncated": render(t, reporttest.Large(500), Options{MaxFindings: 50}),
 		"hostile":   render(t, hostile, Options{}),
 		"example":   render(t, example, Options{}),
+		"baseline":  render(t, example, Options{Baseline: moved(example, 2, reporttest.Full().Findings[0])}),
 	} {
 		p := filepath.Join(dir, name+".html")
 		if err := os.WriteFile(p, page, 0o644); err != nil {
