@@ -123,7 +123,7 @@ type rowView struct {
 	Sev, Check, Message, Where, Path, NS string
 	// Base is "new" or "unchanged" with a baseline, else "".
 	Base string
-	Info                                 *checkInfo
+	Info *checkInfo
 }
 
 // checkInfo is a check as a finding shows it.
