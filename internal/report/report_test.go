@@ -17,7 +17,7 @@ import (
 
 func TestFormats(t *testing.T) {
 	got := report.Formats()
-	if want := []string{"text", "json", "sarif", "junit", "openreports"}; !slices.Equal(got, want) {
+	if want := []string{"text", "json", "sarif", "junit", "html", "openreports"}; !slices.Equal(got, want) {
 		t.Errorf("Formats() = %v, want %v", got, want)
 	}
 	if got[0] != report.DefaultFormat {
