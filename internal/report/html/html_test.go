@@ -319,7 +319,7 @@ func TestLiveObject(t *testing.T) {
 	pod := &check.ObjectRef{APIVersion: "v1", Kind: "Pod", Name: "debug", Namespace: "shop"}
 	res := &scan.Result{
 		Findings: []check.Finding{
-			{Check: "run-as-non-root", Severity: check.High, Object: web, Message: "m1", Location: check.Location{File: "Deployment/shop/web"}, Path: "spec.template.spec"},
+			{Check: "run-as-non-root", Severity: check.High, Object: web, Message: "m1", Location: check.Location{File: "Deployment/shop/web", Line: 12, Column: 5}, Path: "spec.template.spec"},
 			{Check: "run-as-non-root", Severity: check.High, Object: pod, Message: "m2", Location: check.Location{File: "Pod/shop/debug"}},
 			{Check: "api-server-version", Severity: check.Medium, Message: "cluster-wide", Location: check.Location{}},
 		},
@@ -333,6 +333,14 @@ func TestLiveObject(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+	// A line of the object as the audit serialized it is in no file.
+	if strings.Contains(body, "Deployment/shop/web:12") || strings.Contains(body, "in Deployment/shop/web") {
+		t.Error("a live object is located as if it were a file")
+	}
+	// An object from a file is edited in the file, not with kubectl.
+	if body := textOf(parse(t, render(t, reporttest.Full(), Options{}))); strings.Contains(body, "kubectl edit") {
+		t.Error("objects from files get a kubectl edit hint")
 	}
 }
 

@@ -358,7 +358,7 @@ func (m *model) groups() ([]groupView, []option, []option, []*checkInfo) {
 			ns = "ns:" + u.ref.Namespace
 			ov.Heading = u.ref.Kind + " " + u.ref.Name
 			ov.Sub = objectSub(u)
-			if live(m, u) {
+			if live(&m.res.Findings[u.findings[0]]) {
 				ov.Kubectl = kubectlEdit(u.ref)
 			}
 		case unitFile, unitImage:
@@ -415,15 +415,20 @@ func (m *model) groups() ([]groupView, []option, []option, []*checkInfo) {
 	return groups, checks, namespaces, catalog
 }
 
-// live reports whether an object's findings carry no line: the object was
-// read from a cluster, and is fixed with kubectl edit.
-func live(m *model, u *unit) bool {
-	for _, i := range u.findings {
-		if m.res.Findings[i].Location.Line > 0 {
-			return false
-		}
+// live reports whether an object was read from a cluster: the cluster
+// audit names each object's document Kind/namespace/name (Kind/name when
+// cluster-scoped) instead of a file. It is fixed with kubectl edit.
+func live(f *check.Finding) bool {
+	return f.Object != nil && f.Location.File == identity(f.Object)
+}
+
+// identity is an object's Kind/namespace/name, or Kind/name.
+func identity(o *check.ObjectRef) string {
+	s := o.Kind + "/"
+	if o.Namespace != "" {
+		s += o.Namespace + "/"
 	}
-	return true
+	return s + o.Name
 }
 
 func objectSub(u *unit) string {
@@ -431,7 +436,7 @@ func objectSub(u *unit) string {
 	if u.ref.Namespace != "" {
 		parts = append(parts, "namespace "+u.ref.Namespace)
 	}
-	if u.file != "" {
+	if u.file != "" && u.file != identity(u.ref) {
 		parts = append(parts, "in "+u.file)
 	}
 	if u.ref.Origin != "" {
@@ -453,11 +458,12 @@ func kubectlEdit(o *check.ObjectRef) string {
 	return s
 }
 
-// where is a finding's location: file:line:col, or the object's identity
-// when it has no line (a live object), the image, or "(cluster)".
+// where is a finding's location: file:line:col; the object's identity
+// when it was read from a cluster (its line is in no file a person has) or
+// has no line; the image; or "(cluster)".
 func where(f *check.Finding) string {
 	l := f.Location
-	if l.Line > 0 {
+	if l.Line > 0 && !live(f) {
 		s := l.File + ":" + strconv.Itoa(l.Line)
 		if l.Column > 0 {
 			s += ":" + strconv.Itoa(l.Column)
@@ -465,11 +471,7 @@ func where(f *check.Finding) string {
 		return s
 	}
 	if o := f.Object; o != nil {
-		s := o.Kind + "/"
-		if o.Namespace != "" {
-			s += o.Namespace + "/"
-		}
-		return s + o.Name
+		return identity(o)
 	}
 	if l.File == "" {
 		return "(cluster)"
