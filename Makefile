@@ -93,6 +93,7 @@ FUZZ_TARGETS := \
 	./internal/source/helm:FuzzRenderBounded:100x \
 	./internal/webhook:FuzzReview:20000x \
 	./internal/admissionpolicy:FuzzImageGrammar:50000x \
+	./internal/report/html:FuzzRender:3000x \
 	./internal/baseline:FuzzParse:200000x
 FUZZTIME ?=
 fuzz:
