@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -423,4 +424,63 @@ func loadSeconds(t testing.TB, tb *tab, path string) float64 {
 		t.Fatalf("waiting for the page: %v", err)
 	}
 	return time.Since(start).Seconds()
+}
+
+// contrastJS lists the text whose contrast with its background is below
+// WCAG AA (4.5:1): badges, notes, links, muted text, code.
+const contrastJS = `(() => {
+  const rgb = s => { const m = s.match(/[\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const bg = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0) return c; } return {r: 255, g: 255, b: 255, a: 1}; };
+  const bad = [];
+  const seen = new Set();
+  for (const sel of [".sev", ".grade", ".new", ".sub", "a", "code", ".where", ".note", "h1", "h2", "h3", "h4", "p", "th", "td", "label", "legend", "figcaption", "#shown"]) {
+    for (const el of [...document.querySelectorAll(sel)].slice(0, 60)) {
+      if (!el.checkVisibility() || !el.textContent.trim()) continue;
+      const fg = rgb(getComputedStyle(el).color), b = bg(el);
+      const l1 = lum(fg), l2 = lum(b);
+      const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+      const key = sel + getComputedStyle(el).color + b.r + "," + b.g + "," + b.b;
+      if (ratio < 4.5 && !seen.has(key)) { seen.add(key); bad.push(sel + " " + getComputedStyle(el).color + " on rgb(" + b.r + "," + b.g + "," + b.b + "): " + ratio.toFixed(2)); }
+    }
+  }
+  return bad.join("\n");
+})()`
+
+// TestBrowserAccessible checks the page's text contrast, that the search
+// box is reached with the Tab key, and what printing shows.
+func TestBrowserAccessible(t *testing.T) {
+	_, path, _ := writePage(t, []string{repoPath("examples", "insecure-app")}, Options{})
+	tb := openTab(t, true)
+	tb.load(t, path)
+	if bad := tb.eval(t, contrastJS); bad != "" {
+		t.Errorf("text below WCAG AA contrast:\n%s", bad)
+	}
+	// Tab from the top reaches the search box, past the skip link, the
+	// links above and the severity boxes.
+	reached := false
+	for i := 0; i < 60 && !reached; i++ {
+		tb.do(t, "pressing Tab", chromedp.KeyEvent("\t"))
+		reached = tb.eval(t, `document.activeElement ? document.activeElement.id : ""`) == "f-q"
+	}
+	if !reached {
+		t.Error("Tab never reaches the search box")
+	}
+	// Printing hides the filters and keeps every finding.
+	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tb.eval(t, `String(document.getElementById("filters").checkVisibility())`); got != "false" {
+		t.Error("printing shows the filters")
+	}
+	total := tb.eval(t, `String(document.querySelectorAll("li.finding").length)`)
+	if v := tb.visible(t); fmt.Sprint(v.N) != total {
+		t.Errorf("printing shows %d of %s findings", v.N, total)
+	}
+	pdf, err := chromedp.Run(tb.ctx, chromedp.PrintToPDF())
+	if err != nil || len(pdf) < 1000 {
+		t.Errorf("printing to PDF: %d bytes, %v", len(pdf), err)
+	}
+	tb.noProblems(t)
 }
