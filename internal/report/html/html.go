@@ -108,6 +108,8 @@ const (
 
 // unit is one object, file, image or the cluster, with its findings.
 type unit struct {
+	// id is the unit's index in model.units, its anchor on the page.
+	id       int
 	kind     unitKind
 	ref      *check.ObjectRef
 	file     string
@@ -163,7 +165,7 @@ func newModel(res *scan.Result, maxFindings int) *model {
 		key := unitKey(f)
 		u := index[key]
 		if u == nil {
-			u = &unit{ref: f.Object, file: f.Location.File}
+			u = &unit{id: len(m.units), ref: f.Object, file: f.Location.File}
 			switch {
 			case f.Object != nil:
 				u.kind = unitObject

@@ -458,3 +458,42 @@ func TestBaseline(t *testing.T) {
 		t.Error("a page without --baseline mentions a baseline")
 	}
 }
+
+// TestWorst lists the objects with the highest penalty first, each linked
+// to its findings when they are listed.
+func TestWorst(t *testing.T) {
+	res := reporttest.Full()
+	doc := parse(t, render(t, res, Options{}))
+	var table *xhtml.Node
+	for _, h := range all(doc, tag("h3")) {
+		if textOf(h) == "The worst objects" {
+			for n := h.NextSibling; n != nil; n = n.NextSibling {
+				if n.Type == xhtml.ElementNode && n.Data == "table" {
+					table = n
+					break
+				}
+			}
+		}
+	}
+	if table == nil {
+		t.Fatal("no table of the worst objects")
+	}
+	rows := all(table, tag("tr"))[1:]
+	// web: critical + high + medium = 17, capped at 10; then the config
+	// file (low, 1) ... and db (info, 0) is not listed.
+	if len(rows) == 0 || !strings.HasPrefix(textOf(rows[0]), "Deployment/shop/web") || !strings.Contains(textOf(rows[0]), "10/10") {
+		t.Fatalf("first worst object: %q, want Deployment/shop/web at 10/10", textOf(rows[0]))
+	}
+	for _, r := range rows {
+		if strings.Contains(textOf(r), "StatefulSet/db") {
+			t.Errorf("an object whose findings weigh nothing is among the worst: %q", textOf(r))
+		}
+		for _, a := range all(r, tag("a")) {
+			id := strings.TrimPrefix(attr(a, "href"), "#")
+			targets := all(doc, func(n *xhtml.Node) bool { return attr(n, "id") == id })
+			if len(targets) != 1 || !hasClass(targets[0], "object") {
+				t.Errorf("%q links to %q, not to one object", textOf(r), attr(a, "href"))
+			}
+		}
+	}
+}

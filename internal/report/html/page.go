@@ -70,6 +70,8 @@ type page struct {
 	Suppressed []suppressedView
 	// Catalog describes each check with findings: the rows link to it.
 	Catalog []*checkInfo
+	// Worst are the objects with the highest penalties.
+	Worst []worstRow
 	// Baseline is the comparison with --baseline, nil without.
 	Baseline *baselineView
 	// SuppressedMore counts the suppressed findings not listed.
@@ -114,7 +116,7 @@ type groupView struct {
 }
 
 type objectView struct {
-	Heading, Sub, Kubectl string
+	Anchor, Heading, Sub, Kubectl string
 	Total, Listed         int
 	Findings              []rowView
 }
@@ -143,6 +145,55 @@ type imageView struct {
 type inventoryList struct {
 	Label string
 	Items []string
+}
+
+// worstRow is one of the worst objects.
+type worstRow struct {
+	Name, Where, Href string
+	Penalty, Findings int
+	Counts            []int
+}
+
+// maxWorst is the length of the list of the worst objects.
+const maxWorst = 10
+
+// worst lists the objects (files, images) with the highest penalties,
+// then the most findings, in input order.
+func (m *model) worst() []worstRow {
+	units := slices.Clone(m.units)
+	slices.SortStableFunc(units, func(a, b *unit) int {
+		return cmp.Or(cmp.Compare(b.penalty, a.penalty), cmp.Compare(len(b.findings), len(a.findings)))
+	})
+	var out []worstRow
+	for _, u := range units {
+		if len(out) == maxWorst || u.penalty == 0 {
+			break
+		}
+		r := worstRow{Penalty: u.penalty, Findings: len(u.findings), Where: u.file}
+		switch u.kind {
+		case unitObject:
+			r.Name = identity(u.ref)
+			if r.Where == r.Name {
+				r.Where = ""
+			}
+		case unitCluster:
+			r.Name = "the cluster"
+		default:
+			r.Name, r.Where = u.file, ""
+		}
+		var bySev [check.Critical + 1]int
+		for _, i := range u.findings {
+			bySev[min(max(m.res.Findings[i].Severity, check.Info), check.Critical)]++
+		}
+		for sev := check.Critical; sev >= check.Info; sev-- {
+			r.Counts = append(r.Counts, bySev[sev])
+		}
+		if u.listed > 0 {
+			r.Href = "#o-" + strconv.Itoa(u.id)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // baselineView is the comparison with a baseline report.
@@ -190,6 +241,7 @@ func (m *model) page(opts Options) *page {
 	p.Ring = ring{Dash: circumference * float64(m.overall.Value) / 100, Class: "grade-" + strings.ToLower(m.overall.Grade)}
 	p.Ring.Gap = circumference - p.Ring.Dash
 	p.Namespaces = m.namespaces()
+	p.Worst = m.worst()
 
 	// Findings by severity.
 	most := 1
@@ -351,7 +403,7 @@ func (m *model) groups() ([]groupView, []option, []option, []*checkInfo) {
 		if u.listed == 0 {
 			continue
 		}
-		ov := objectView{Total: len(u.findings), Listed: u.listed}
+		ov := objectView{Anchor: "o-" + strconv.Itoa(u.id), Total: len(u.findings), Listed: u.listed}
 		ns := ""
 		switch u.kind {
 		case unitObject:
