@@ -117,8 +117,8 @@ type groupView struct {
 
 type objectView struct {
 	Anchor, Heading, Sub, Kubectl string
-	Total, Listed         int
-	Findings              []rowView
+	Total, Listed                 int
+	Findings                      []rowView
 }
 
 type rowView struct {
