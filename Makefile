@@ -71,7 +71,14 @@ FUZZ_TARGETS := \
 	./internal/source/kustomize:FuzzDocSizes:60000x \
 	./internal/source/helm:FuzzRenderBounded:100x \
 	./internal/webhook:FuzzReview:20000x \
-	./internal/admissionpolicy:FuzzImageGrammar:50000x
+	./internal/admissionpolicy:FuzzImageGrammar:50000x \
+	./internal/vuln:FuzzDpkgStatus:60000x \
+	./internal/vuln:FuzzApkInstalled:100000x \
+	./internal/vuln:FuzzPythonMetadata:60000x \
+	./internal/vuln:FuzzNpmPackageJSON:100000x \
+	./internal/vuln:FuzzPomProperties:100000x \
+	./internal/image:FuzzGoBuildInfo:12000x \
+	./internal/image:FuzzJAR:100000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -37,9 +37,13 @@ const modInfoSentinel = 16
 // go command itself) is never searched. Binaries older than Go 1.18,
 // whose header points into the data instead of holding it, give errNotGo.
 func readGoBuildInfo(r io.Reader, size int64) (version string, modinfo []byte, err error) {
-	const window = 64 << 10
-	br := bufio.NewReaderSize(io.LimitReader(r, size), window)
-	head, _ := br.Peek(window)
+	// A small executable (a script) needs no large buffer.
+	window := int64(64 << 10)
+	if size < window {
+		window = max(size, 64)
+	}
+	br := bufio.NewReaderSize(io.LimitReader(r, size), int(window))
+	head, _ := br.Peek(int(window))
 	start, end, ok := elfDataSegment(head)
 	if !ok || end > size {
 		return "", nil, errNotGo
