@@ -26,7 +26,8 @@ const (
 	// ApkInstalled is Alpine's /lib/apk/db/installed.
 	ApkInstalled
 	// RPMDB is an RPM database (Packages, rpmdb.sqlite) under /var/lib/rpm
-	// or /usr/lib/sysimage/rpm.
+	// or /usr/lib/sysimage/rpm. Its contents are not kept (Data is nil):
+	// the inventory does not read RPM databases yet.
 	RPMDB
 	// PythonMetadata is the header part (up to the first blank line) of a
 	// *.dist-info/METADATA or *.egg-info/PKG-INFO.
@@ -165,6 +166,11 @@ func (c *capturer) capture(p string, hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	switch kind {
+	case RPMDB:
+		// Not read (see vuln.Inventory): only noted, so that the
+		// inventory says what it is missing.
+		c.keep(PackageFile{Path: p, Kind: kind})
+		return nil
 	case GoBuildInfo:
 		version, mod, err := readGoBuildInfo(r, hdr.Size)
 		switch {
