@@ -30,7 +30,8 @@ const (
 	// the inventory does not read RPM databases yet.
 	RPMDB
 	// PythonMetadata is the header part (up to the first blank line) of a
-	// *.dist-info/METADATA or *.egg-info/PKG-INFO.
+	// *.dist-info/METADATA, a *.egg-info/PKG-INFO, or a *.egg-info file
+	// of a site-packages or dist-packages directory.
 	PythonMetadata
 	// NpmPackageJSON is the package.json of a package under node_modules.
 	NpmPackageJSON
@@ -95,7 +96,10 @@ func packageKind(p string, executable bool) PackageFileKind {
 			return RPMDB
 		}
 	case base == "METADATA" && strings.HasSuffix(dir, ".dist-info"),
-		base == "PKG-INFO" && strings.HasSuffix(dir, ".egg-info"):
+		base == "PKG-INFO" && strings.HasSuffix(dir, ".egg-info"),
+		// distutils installs (Debian's python3-* packages among them)
+		// write the PKG-INFO as a file named NAME-VERSION.egg-info.
+		strings.HasSuffix(base, ".egg-info") && (strings.HasSuffix(dir, "-packages")):
 		return PythonMetadata
 	case base == "package.json":
 		// node_modules/NAME/package.json or node_modules/@SCOPE/NAME/package.json.
