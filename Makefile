@@ -78,7 +78,8 @@ FUZZ_TARGETS := \
 	./internal/vuln:FuzzNpmPackageJSON:100000x \
 	./internal/vuln:FuzzPomProperties:100000x \
 	./internal/image:FuzzGoBuildInfo:12000x \
-	./internal/image:FuzzJAR:100000x
+	./internal/image:FuzzJAR:100000x \
+	./internal/vuln:FuzzInventory:5000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
