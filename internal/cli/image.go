@@ -96,7 +96,7 @@ func writeSBOM(cmd *cobra.Command, args []string, f *imageCmdFlags) error {
 		return usageError("--sbom writes the SBOM instead of the report: --output does not apply")
 	}
 	ctx := cmd.Context()
-	img, err := image.Load(ctx, args[0], image.LoadOptions{Insecure: f.images.insecure, Platform: f.images.platform})
+	img, err := image.Load(ctx, args[0], image.LoadOptions{Insecure: f.images.insecure, Platform: f.images.platform, Packages: true})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}

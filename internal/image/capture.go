@@ -312,6 +312,10 @@ func readMember(m *zip.File, max int64) ([]byte, error) {
 	return data, nil
 }
 
+// PackagesRead says whether the package files were read: an image loaded
+// without LoadOptions.Packages has none, whatever it contains.
+func (img *Image) PackagesRead() bool { return img.packagesRead }
+
 // PackageFiles returns the files the package inventory reads, by path
 // (then member): see PackageFile.
 func (img *Image) PackageFiles() []PackageFile {

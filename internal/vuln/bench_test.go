@@ -131,7 +131,7 @@ func BenchmarkInventory(b *testing.B) {
 	b.ResetTimer()
 	var pkgs []vuln.Package
 	for b.Loop() {
-		loaded, err := image.Load(context.Background(), dir, image.LoadOptions{})
+		loaded, err := image.Load(context.Background(), dir, image.LoadOptions{Packages: true})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -20,7 +20,8 @@ import (
 // of JARs, and of the JARs they hold one level down).
 //
 // It reads only what image.Load kept while the layers streamed
-// (img.PackageFiles): nothing is extracted, and the files are those of the
+// (img.PackageFiles, with LoadOptions.Packages; an image loaded without
+// it is an error): nothing is extracted, and the files are those of the
 // final filesystem, whiteouts honoured. Packages come sorted by
 // ecosystem, name, version and path.
 //
@@ -29,6 +30,10 @@ import (
 // database, line; the packages of every other file are still returned
 // with it. ctx stops it between files.
 func Inventory(ctx context.Context, img *image.Image) ([]Package, error) {
+	if !img.PackagesRead() {
+		// An empty inventory would read as an image without packages.
+		return nil, fmt.Errorf("package inventory of %s: the image was loaded without its package files (image.LoadOptions.Packages)", img.Ref)
+	}
 	errs := append([]error(nil), img.PackageFileErrors()...)
 	distro := distroOf(img.OSRelease)
 	var out []Package

@@ -328,7 +328,7 @@ func TestInventoryLimit(t *testing.T) {
 			reg("var/lib/dpkg/status", []byte(dpkgStatus)),
 		))
 	ctx := limits.With(context.Background(), limits.Limits{InventorySize: 512})
-	loaded, err := image.Load(ctx, WriteLayout(t, img), image.LoadOptions{})
+	loaded, err := image.Load(ctx, WriteLayout(t, img), image.LoadOptions{Packages: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +351,7 @@ func TestInventoryBadFiles(t *testing.T) {
 			reg("app/node_modules/broken/package.json", []byte(`{"name":`)),
 			reg("app/lib.jar", []byte("PK not a zip")),
 		))
-	loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{})
+	loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{Packages: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func forEachSource(t *testing.T, img v1.Image, f func(t *testing.T, got []vuln.P
 	t.Helper()
 	for _, src := range Sources(t, img) {
 		t.Run(src.Kind, func(t *testing.T) {
-			loaded, err := image.Load(context.Background(), src.Ref, image.LoadOptions{Insecure: true})
+			loaded, err := image.Load(context.Background(), src.Ref, image.LoadOptions{Insecure: true, Packages: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -419,7 +419,7 @@ func TestInventoryRPM(t *testing.T) {
 			reg("usr/lib/sysimage/rpm/rpmdb.sqlite", []byte("SQLite format 3\x00")),
 			reg("app/node_modules/x/package.json", []byte(`{"name":"x","version":"1.0.0"}`)),
 		))
-	loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{})
+	loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{Packages: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,5 +429,21 @@ func TestInventoryRPM(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Name != "x" {
 		t.Errorf("packages %+v", got)
+	}
+}
+
+// TestInventoryNotRead: an image loaded without its package files is an
+// error, not an empty inventory, and nothing was kept for it.
+func TestInventoryNotRead(t *testing.T) {
+	img := Image(t, v1.Config{}, Layer(t, reg("var/lib/dpkg/status", []byte(dpkgStatus))))
+	loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.PackagesRead() || len(loaded.PackageFiles()) != 0 {
+		t.Errorf("package files kept without LoadOptions.Packages: %d", len(loaded.PackageFiles()))
+	}
+	if _, err := vuln.Inventory(context.Background(), loaded); err == nil || !strings.Contains(err.Error(), "loaded without its package files") {
+		t.Errorf("error = %v", err)
 	}
 }
