@@ -86,7 +86,7 @@ func BenchmarkInventory(b *testing.B) {
 	}
 
 	bins := newTarWriter()
-	bin := goBinary(b, "-s -w")
+	bin := goBinary(b, "", "-ldflags=-s -w")
 	for i := range 24 {
 		bins.add(fmt.Sprintf("usr/local/bin/tool%d", i), 0o755, bin)
 	}
