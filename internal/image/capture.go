@@ -181,7 +181,11 @@ func (c *capturer) capture(p string, hdr *tar.Header, r io.Reader) error {
 		case errors.Is(err, errNotGo):
 			return nil
 		case err != nil:
-			return fmt.Errorf("reading %s: %w", p, err)
+			// A malformed header (oversized module information) is
+			// this file's problem; a broken stream surfaces again at
+			// the next tar header.
+			c.errs[p] = fmt.Errorf("%s: %w", p, err)
+			return nil
 		}
 		if c.take(p, int64(len(mod))) {
 			c.keep(PackageFile{Path: p, Kind: kind, GoVersion: version, Data: mod})

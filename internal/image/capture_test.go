@@ -1,12 +1,14 @@
 package image
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -101,6 +103,34 @@ func TestReadGoBuildInfo(t *testing.T) {
 		if _, _, err := readGoBuildInfo(bytes.NewReader(data), int64(len(data))); !errors.Is(err, errNotGo) {
 			t.Errorf("%s: %v, want errNotGo", name, err)
 		}
+	}
+}
+
+// TestGoBuildInfoTooLarge: module information past its bound is an
+// error of that file, and the image is still read.
+func TestGoBuildInfoTooLarge(t *testing.T) {
+	data := elfWithBuildInfo("go1.22.0", "path\tx\n")
+	// Claim a module information string far past maxModInfo.
+	i := bytes.Index(data, []byte("go1.22.0")) + len("go1.22.0")
+	huge := binary.AppendUvarint(nil, maxModInfo+1)
+	data = append(append(append([]byte{}, data[:i]...), huge...), make([]byte, 64)...)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: "app", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(data))})
+	_, _ = tw.Write(data)
+	_ = tw.WriteHeader(&tar.Header{Name: "lib/apk/db/installed", Typeflag: tar.TypeReg, Mode: 0o644, Size: 8})
+	_, _ = tw.Write([]byte("P:a\nV:1\n"))
+	_ = tw.Close()
+	img, err := FlattenTar(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := img.PackageFileErrors()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "/app: go build information: a string of 4194305 bytes") {
+		t.Errorf("errors %v", errs)
+	}
+	if files := img.PackageFiles(); len(files) != 1 || files[0].Path != "/lib/apk/db/installed" {
+		t.Errorf("files %+v", files)
 	}
 }
 
