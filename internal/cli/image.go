@@ -22,6 +22,9 @@ import (
 type imageFlags struct {
 	insecure bool
 	platform string
+	// packages reads the package files the inventory needs (not a flag:
+	// set by the options that list or match packages).
+	packages bool
 }
 
 func (f *imageFlags) register(fl *pflag.FlagSet) {
@@ -142,7 +145,7 @@ func inspectImages(ctx context.Context, refs []string, f *imageFlags, opts scan.
 			break
 		}
 		opts.Logger.Debug("loading image", "ref", ref)
-		img, err := image.Load(ctx, ref, image.LoadOptions{Insecure: f.insecure, Platform: f.platform})
+		img, err := image.Load(ctx, ref, image.LoadOptions{Insecure: f.insecure, Platform: f.platform, Packages: f.packages})
 		if err != nil {
 			errs = append(errs, source.Error{File: ref, Message: err.Error(), Err: err})
 			continue
