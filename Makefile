@@ -94,7 +94,15 @@ FUZZ_TARGETS := \
 	./internal/webhook:FuzzReview:20000x \
 	./internal/admissionpolicy:FuzzImageGrammar:50000x \
 	./internal/report/html:FuzzRender:3000x \
-	./internal/baseline:FuzzParse:200000x
+	./internal/baseline:FuzzParse:200000x \
+	./internal/vuln:FuzzDpkgStatus:60000x \
+	./internal/vuln:FuzzApkInstalled:100000x \
+	./internal/vuln:FuzzPythonMetadata:60000x \
+	./internal/vuln:FuzzNpmPackageJSON:100000x \
+	./internal/vuln:FuzzPomProperties:100000x \
+	./internal/image:FuzzGoBuildInfo:100000x \
+	./internal/image:FuzzJAR:100000x \
+	./internal/vuln:FuzzInventory:60000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -37,6 +37,10 @@ type Limits struct {
 	PathDepth int
 	// NetworkTimeout bounds one network operation (a registry request).
 	NetworkTimeout time.Duration
+	// InventorySize bounds the bytes of one image kept or buffered for
+	// its package inventory: package databases, language package
+	// manifests, Go build information, a JAR while its members are read.
+	InventorySize int64
 }
 
 // Default returns the default limits.
@@ -52,6 +56,7 @@ func Default() Limits {
 		BlobSize:       8 << 20,
 		PathDepth:      512,
 		NetworkTimeout: 30 * time.Second,
+		InventorySize:  256 << 20,
 	}
 }
 
@@ -68,6 +73,7 @@ func (l Limits) WithDefaults() Limits {
 	orDefault(&l.BlobSize, d.BlobSize)
 	orDefault(&l.PathDepth, d.PathDepth)
 	orDefault(&l.NetworkTimeout, d.NetworkTimeout)
+	orDefault(&l.InventorySize, d.InventorySize)
 	return l
 }
 
@@ -140,6 +146,12 @@ func (l Limits) PathDepthExceeded() error {
 // NetworkTimeout.
 func (l Limits) NetworkTimeoutExceeded() error {
 	return &Exceeded{Limit: "network timeout", Flag: "--network-timeout", Max: l.NetworkTimeout.String()}
+}
+
+// InventorySizeExceeded is the error of an image whose package files
+// take more than InventorySize.
+func (l Limits) InventorySizeExceeded() error {
+	return &Exceeded{Limit: "package inventory size", Flag: "--max-inventory-size", Max: Bytes(l.InventorySize)}
 }
 
 // Bytes writes a size as a person reads it: 16 MiB, 512 KiB, 100 bytes.
