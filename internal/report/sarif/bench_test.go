@@ -97,8 +97,8 @@ func (r *reflective) appendResult(b []byte, f *check.Finding, ruleIndex int, uri
 		}
 		r.r.Suppressions = r.sup[:]
 	}
-	if f.Path != "" {
-		r.props = resultProperties{Path: f.Path}
+	if tp := templateProps(f); f.Path != "" || tp != nil {
+		r.props = resultProperties{Path: f.Path, Template: tp}
 		r.r.Properties = &r.props
 	}
 	return r.encode(b, r.res, &r.r)

@@ -100,7 +100,17 @@ type result struct {
 }
 
 type resultProperties struct {
-	Path string `json:"path"`
+	Path     string        `json:"path,omitempty"`
+	Template *templateProp `json:"template,omitempty"`
+}
+
+type templateProp struct {
+	Certain      bool   `json:"certain"`
+	Via          string `json:"via,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	RenderedLine int    `json:"renderedLine"`
+	ValuesURI    string `json:"valuesUri,omitempty"`
+	ValuesLine   int    `json:"valuesLine,omitempty"`
 }
 
 type location struct {
@@ -181,6 +191,12 @@ func newResult(f check.Finding, ruleIndex int) result {
 	if f.Path != "" {
 		r.Properties = &resultProperties{Path: f.Path}
 	}
+	if tp := templateProps(&f); tp != nil {
+		if r.Properties == nil {
+			r.Properties = &resultProperties{}
+		}
+		r.Properties.Template = tp
+	}
 	return r
 }
 
@@ -196,4 +212,17 @@ func newPhysicalLocation(file string, line, col int) *physicalLocation {
 		}
 	}
 	return pl
+}
+
+// templateProps is the template property of f's result, nil for none.
+func templateProps(f *check.Finding) *templateProp {
+	t := f.Location.Trace
+	if t == nil {
+		return nil
+	}
+	tp := &templateProp{Certain: t.Uncertain == "", Via: t.Via, Reason: t.Uncertain, RenderedLine: t.Rendered, ValuesLine: t.ValueLine}
+	if t.ValueFile != "" {
+		tp.ValuesURI = artifactURI(t.ValueFile)
+	}
+	return tp
 }

@@ -24,6 +24,7 @@ import (
 	"unicode"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
 
@@ -67,8 +68,16 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 
 	writeImages(bw, p, res.Images)
 	findings := groupByFile(res.Findings)
+	origin := ""
 	for i, f := range findings {
 		if i > 0 && f.Location.File != findings[i-1].Location.File {
+			bw.WriteString("\n")
+		}
+		// A rendered object's origin (the chart and release) is said once,
+		// above its findings, rather than on every one.
+		if o := f.Object; o != nil && o.Origin != "" && o.Origin != origin {
+			origin = o.Origin
+			bw.WriteString(p.paint(bold, "# "+clean(origin)))
 			bw.WriteString("\n")
 		}
 		where := place(f.Location.File, f.Location.Line, f.Location.Column)
@@ -85,7 +94,11 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 		bw.WriteString(clean(f.Message))
 		if f.Object != nil {
 			bw.WriteString("  ")
-			bw.WriteString(p.paint(faint, "("+objectName(f.Object)+")"))
+			bw.WriteString(p.paint(faint, "("+objectName(f.Object, origin)+")"))
+		}
+		if t := traceNote(f.Location.Trace); t != "" {
+			bw.WriteString("  ")
+			bw.WriteString(p.paint(faint, "["+clean(t)+"]"))
 		}
 		bw.WriteString("\n")
 		if fix := fixes[f.Check]; fix != "" {
@@ -222,17 +235,33 @@ func place(file string, line, col int) string {
 
 // objectName is the compact identity of an object: Kind/namespace/name, or
 // Kind/name when the manifest sets no namespace, followed by where a
-// rendered object came from.
-func objectName(o *check.ObjectRef) string {
+// rendered object came from unless that is said already (said).
+func objectName(o *check.ObjectRef, said string) string {
 	s := o.Kind + "/"
 	if o.Namespace != "" {
 		s += o.Namespace + "/"
 	}
 	s += o.Name
-	if o.Origin != "" {
+	if o.Origin != "" && o.Origin != said {
 		s += " from " + o.Origin
 	}
 	return clean(s)
+}
+
+// traceNote says how a rendered object's finding was placed in its
+// template, when the line is not simply the one holding the field.
+func traceNote(t *object.Trace) string {
+	switch {
+	case t == nil:
+		return ""
+	case t.Uncertain != "":
+		return "template line unknown: " + t.Uncertain + "; rendered line " + strconv.Itoa(t.Rendered)
+	case t.Via == object.TraceEmitted && t.ValueFile != "":
+		return "emitted by this line; value set at " + place(t.ValueFile, t.ValueLine, 0)
+	case t.Via == object.TraceEmitted:
+		return "emitted by this line"
+	}
+	return ""
 }
 
 // oneLine folds a multi-line remediation into one line.
