@@ -73,9 +73,10 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 		if i > 0 && f.Location.File != findings[i-1].Location.File {
 			bw.WriteString("\n")
 		}
-		// A rendered object's origin (the chart and release) is said once,
-		// above its findings, rather than on every one.
-		if o := f.Object; o != nil && o.Origin != "" && o.Origin != origin {
+		// A chart's origin (the chart and release) is said once, above its
+		// findings, rather than on every one. A kustomization's stays on
+		// each: one base file is built into several overlays.
+		if o := f.Object; o != nil && strings.HasPrefix(o.Origin, "helm") && o.Origin != origin {
 			origin = o.Origin
 			bw.WriteString(p.paint(bold, "# "+clean(origin)))
 			bw.WriteString("\n")

@@ -162,3 +162,60 @@ func TestCorpusTemplateLines(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseNamespace checks default-namespace and the namespace-scoped
+// checks on a chart with an object in {{ .Release.Namespace }}, one hard
+// coded in "default", and a default-deny policy in the release namespace:
+// without -n the release namespace is chosen at install time, not
+// "default"; with -n default it is "default"; with -n prod it is prod.
+func TestReleaseNamespace(t *testing.T) {
+	const chart = "testdata/releasens"
+	type key struct{ check, kind, name string }
+	tests := []struct {
+		name, ns string
+		want     map[key]bool // true: reported, false: must not be
+	}{
+		{"no -n", "", map[key]bool{
+			{"default-namespace", "Deployment", "in-release"}:       false,
+			{"default-namespace", "NetworkPolicy", "default-deny"}:  false,
+			{"namespace-default-deny", "Deployment", "in-release"}:  false,
+			{"network-policy-coverage", "Deployment", "in-release"}: false,
+			{"default-namespace", "Deployment", "hard-coded"}:       true,
+			{"namespace-default-deny", "Deployment", "hard-coded"}:  true,
+		}},
+		{"-n default", "default", map[key]bool{
+			{"default-namespace", "Deployment", "in-release"}:      true,
+			{"default-namespace", "NetworkPolicy", "default-deny"}: true,
+			{"namespace-default-deny", "Deployment", "in-release"}: false,
+			{"default-namespace", "Deployment", "hard-coded"}:      true,
+			{"namespace-default-deny", "Deployment", "hard-coded"}: false,
+		}},
+		{"-n prod", "prod", map[key]bool{
+			{"default-namespace", "Deployment", "in-release"}:       false,
+			{"namespace-default-deny", "Deployment", "in-release"}:  false,
+			{"network-policy-coverage", "Deployment", "in-release"}: false,
+			{"default-namespace", "Deployment", "hard-coded"}:       true,
+			{"namespace-default-deny", "Deployment", "hard-coded"}:  true,
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := scanChart(t, chart, helm.Options{Namespace: tc.ns}, tc.ns)
+			if len(res.Errors) > 0 {
+				t.Fatalf("input errors: %v", res.Errors)
+			}
+			got := map[key]bool{}
+			for _, f := range res.Findings {
+				got[key{f.Check, f.Object.Kind, f.Object.Name}] = true
+				if f.Object.Name == "in-release" && tc.ns == "" && f.Object.Namespace != "" {
+					t.Errorf("%s: namespace %q, want none (the release's)", f.Check, f.Object.Namespace)
+				}
+			}
+			for k, want := range tc.want {
+				if got[k] != want {
+					t.Errorf("%v reported = %v, want %v", k, got[k], want)
+				}
+			}
+		})
+	}
+}
