@@ -63,14 +63,17 @@ func (o *Object) Place(r Ref) (line, col int, t *Trace) {
 	if n == nil {
 		n = o.Node
 	}
-	if At(o.Node, r.Path) == nil {
-		// The field is missing: r.Node is its nearest parent.
-		missing = true
-		key = parentKey(o.Node, r.Path)
-	}
 	rendered := line
 	if n != nil {
 		rendered = n.Line + o.LineOffset
+	}
+	if at := At(o.Node, r.Path); at == nil {
+		// The field is missing: r.Node is its nearest parent.
+		missing = true
+		key = parentKey(o.Node, r.Path)
+	} else {
+		// r.Node may be the field's key; the tracer compares values.
+		n = at
 	}
 	tr := o.Tracer.Place(rendered, key, r.Path, n, missing)
 	tr.Rendered = rendered

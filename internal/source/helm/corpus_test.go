@@ -18,8 +18,12 @@ import (
 // corpus are real public charts (testdata/charts/SOURCES.md), with the
 // values that turn on more of their templates.
 var corpus = []struct {
-	name string
-	set  []string
+	name   string
+	set    []string
+	values []string
+	// minValues is how many findings at least must name the values file
+	// line that set them.
+	minValues int
 	// maxUnplaced is how many findings may go without a template line
 	// (each is listed); measured, so that a regression fails.
 	maxUnplaced int
@@ -29,6 +33,9 @@ var corpus = []struct {
 	{name: "metrics-server"},
 	{name: "kyverno", set: []string{"grafana.enabled=true"}},
 	{name: "external-secrets"},
+	// Values files whose settings are findings: the values line is named.
+	{name: "external-dns", values: []string{"testdata/values/external-dns-low-uid.yaml"}, minValues: 1},
+	{name: "cert-manager", values: []string{"testdata/values/cert-manager-webhook-root.yaml"}, minValues: 3},
 }
 
 // scanChart renders and scans a chart as `kubeharden scan` does.
@@ -96,7 +103,7 @@ func TestCorpusTemplateLines(t *testing.T) {
 	for _, c := range corpus {
 		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join("testdata", "charts", c.name)
-			res := scanChart(t, dir, helm.Options{Set: c.set}, "")
+			res := scanChart(t, dir, helm.Options{Set: c.set, ValueFiles: c.values}, "")
 			if len(res.Errors) > 0 {
 				t.Fatalf("input errors: %v", res.Errors)
 			}
@@ -155,6 +162,9 @@ func TestCorpusTemplateLines(t *testing.T) {
 			t.Logf("%d findings: %v, %d unplaced", len(res.Findings)+len(res.Suppressed), byVia, len(unplaced))
 			for _, u := range unplaced {
 				t.Logf("unplaced: %s", u)
+			}
+			if byVia["value"] < c.minValues {
+				t.Errorf("%d findings name their values line, want at least %d", byVia["value"], c.minValues)
 			}
 			if len(unplaced) > c.maxUnplaced {
 				t.Errorf("%d findings unplaced, at most %d expected", len(unplaced), c.maxUnplaced)
@@ -217,5 +227,55 @@ func TestReleaseNamespace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTracedChart checks the three ways a finding is placed on a small
+// chart: at its key, at the toYaml line that emitted it with the values
+// line, and not at all (said so) where the traced render differs.
+func TestTracedChart(t *testing.T) {
+	res := scanChart(t, "testdata/traced", helm.Options{}, "")
+	if len(res.Errors) > 0 {
+		t.Fatalf("input errors: %v", res.Errors)
+	}
+	type want struct {
+		line, col int
+		via       string
+		value     int
+		uncertain bool
+	}
+	wants := map[string]want{
+		"resources-limits": {line: 13, col: 9, via: object.TraceKey},
+		"run-as-high-uid":  {line: 19, col: 13, via: object.TraceEmitted, value: 2},
+		"image-digest":     {line: 16, col: 11, uncertain: true},
+	}
+	seen := map[string]bool{}
+	for _, f := range res.Findings {
+		w, ok := wants[f.Check]
+		if !ok {
+			continue
+		}
+		seen[f.Check] = true
+		tr := f.Location.Trace
+		if tr == nil {
+			t.Fatalf("%s: no trace", f.Check)
+		}
+		if f.Location.Line != w.line || f.Location.Column != w.col {
+			t.Errorf("%s at %d:%d, want %d:%d", f.Check, f.Location.Line, f.Location.Column, w.line, w.col)
+		}
+		if got := tr.Uncertain != ""; got != w.uncertain {
+			t.Errorf("%s: uncertain %q, want uncertain %v", f.Check, tr.Uncertain, w.uncertain)
+		}
+		if tr.Via != w.via {
+			t.Errorf("%s: via %q, want %q", f.Check, tr.Via, w.via)
+		}
+		if tr.ValueLine != w.value || (w.value > 0) != strings.HasSuffix(tr.ValueFile, filepath.Join("traced", "values.yaml")) {
+			t.Errorf("%s: value at %s:%d, want values.yaml:%d", f.Check, tr.ValueFile, tr.ValueLine, w.value)
+		}
+	}
+	for c := range wants {
+		if !seen[c] {
+			t.Errorf("no %s finding", c)
+		}
 	}
 }

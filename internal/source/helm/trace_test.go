@@ -1,0 +1,55 @@
+package helm
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMarkTemplate(t *testing.T) {
+	in := strings.Join([]string{
+		"a: 1",                     // 1 marked
+		"",                         // 2 blank: not marked
+		"{{- if .x -}}",            // 3 right trim: not marked
+		"---",                      // 4 separator: not marked
+		`{{ include "x" (dict`,     // 5 open action: not marked
+		`  "a" 1) }}`,              // 6 closes it: marked
+		`{{- define "y" }}`,        // 7 in a define: not marked
+		"b: {{ if .z }}1{{ end }}", // 8 still in the define
+		"{{- end }}",               // 9 closes the define: marked
+		"c: 2\r",                   // 10 CRLF kept after the marker
+	}, "\n")
+	got := strings.Split(string(markTemplate([]byte(in))), "\n")
+	want := []string{
+		"a: 1 #@kh1;", "", "{{- if .x -}}", "---", `{{ include "x" (dict`, `  "a" 1) }} #@kh6;`,
+		`{{- define "y" }}`, "b: {{ if .z }}1{{ end }}", "{{- end }} #@kh9;", "c: 2 #@kh10;\r",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d = %q, want %q", i+1, got[i], want[i])
+		}
+	}
+}
+
+// FuzzMarkTemplate holds markTemplate to what the tracer relies on: the
+// marked text has the template's lines, and stripping the markers gives
+// the template back.
+func FuzzMarkTemplate(f *testing.F) {
+	for _, s := range []string{"a: 1\nb: {{ .x }}\n", "{{- if .a -}}\n\n---\n{{ x\ny }}\r\n", "{{ define \"a\" }}{{ if 1 }}\n{{ end }}{{ end }}\nz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.Contains(s, markerPrefix) {
+			return
+		}
+		got := string(markTemplate([]byte(s)))
+		if strings.Count(got, "\n") != strings.Count(s, "\n") {
+			t.Fatalf("lines changed: %q -> %q", s, got)
+		}
+		if back := markerRE.ReplaceAllString(got, ""); back != s {
+			t.Fatalf("stripped %q, want %q", back, s)
+		}
+	})
+}
