@@ -195,6 +195,7 @@ func AdviseChart(ctx context.Context, keys []helm.ValueKey, values map[string]an
 			}
 			cleared := before.minus(found)
 			var kept []Setting
+			dropped := false
 			for _, s := range settings {
 				var done []fix.Applied
 				for _, a := range s.Fixes {
@@ -202,14 +203,41 @@ func AdviseChart(ctx context.Context, keys []helm.ValueKey, values map[string]an
 						done = append(done, a)
 					}
 				}
-				if len(done) > 0 {
-					s.Fixes = done
-					s.Clears = clearedBy(cleared, done)
+				s.Fixes = done
+				s.Clears = clearedBy(cleared, done)
+				if len(done) > 0 && len(s.Clears) > 0 {
 					kept = append(kept, s)
+				} else {
+					dropped = true
 				}
 			}
 			if len(kept) == 0 {
 				continue
+			}
+			if dropped {
+				// Proposed is only what the proof rendered: without the
+				// settings that clear nothing, render again.
+				all = slices.Clone(sets)
+				for _, s := range kept {
+					all = append(all, s.Set)
+				}
+				again, err := scanRender(ctx, render, all, quiet)
+				if err != nil || len(again.minus(before)) > 0 || len(before.minus(again)) < len(cleared) {
+					continue
+				}
+				found = again
+				if after, err = fixes(ctx, render, all, quiet); err != nil {
+					continue
+				}
+				left = map[string]bool{}
+				for _, p := range after {
+					left[p.key()] = true
+				}
+				for _, p := range todo {
+					if p.class != class {
+						left[p.key()] = true
+					}
+				}
 			}
 			adv.Values = append(adv.Values, kept...)
 			sets, before = all, found
@@ -225,11 +253,32 @@ func AdviseChart(ctx context.Context, keys []helm.ValueKey, values map[string]an
 			todo = rest
 		}
 	}
+	// A securityContext or resources edit that the values made needless
+	// (a container's runAsUser set through the key the pod's was tried
+	// with) is dropped; other edits stay, as above.
+	if final, err := fixes(ctx, render, sets, quietOpts(opts)); err == nil {
+		need := map[string]bool{}
+		for _, p := range final {
+			need[p.key()] = true
+		}
+		var rest []*pending
+		for _, p := range todo {
+			if p.class == noValue || need[p.key()] {
+				rest = append(rest, p)
+			}
+		}
+		todo = rest
+	}
 	for _, p := range todo {
 		v, _ := yaml.Marshal(p.value)
 		adv.Edits = append(adv.Edits, Edit{File: p.file, Applied: p.a, Value: strings.TrimSpace(string(v)), place: p.place})
 	}
 	return adv, nil
+}
+
+func quietOpts(o fix.Options) fix.Options {
+	o.Skip = nil
+	return o
 }
 
 // clearedBy picks, of the findings a render cleared, those of the checks

@@ -3,6 +3,7 @@ package helmfix
 import (
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -111,33 +112,49 @@ func place(d source.Document, root *yaml.Node, path string) *placement {
 // TemplateDiff turns the edits whose template line is certain into a
 // unified diff of the templates, and returns the others.
 func TemplateDiff(edits []Edit) (string, []Edit) {
+	edited, rest := templateEdits(edits)
+	files := make([]string, 0, len(edited))
+	for f := range edited {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(fix.UnifiedDiff("a/"+f, "b/"+f, edited[f][0], edited[f][1]))
+	}
+	return b.String(), rest
+}
+
+// templateEdits applies the edits whose template line is certain to the
+// templates: each file's text before and after. The others are returned.
+func templateEdits(edits []Edit) (map[string][2]string, []Edit) {
 	byFile := map[string][]Edit{}
-	var files []string
 	var rest []Edit
 	for _, e := range edits {
 		if e.place == nil {
 			rest = append(rest, e)
 			continue
 		}
-		if _, ok := byFile[e.File]; !ok {
-			files = append(files, e.File)
-		}
 		byFile[e.File] = append(byFile[e.File], e)
 	}
-	sort.Strings(files)
-	var b strings.Builder
-	for _, f := range files {
+	out := map[string][2]string{}
+	for f, es := range byFile {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			rest = append(rest, byFile[f]...)
+			rest = append(rest, es...)
 			continue
 		}
 		lines := strings.SplitAfter(string(data), "\n")
-		// Inserts after a line, replacements on it; each line once.
+		// Inserts after a line, replacements on it; a block once per
+		// line: one template line serves every copy of an object.
 		inserts := map[int][]string{}
 		done := map[string]bool{}
-		for _, e := range byFile[f] {
+		for _, e := range es {
 			p := e.place
+			if p.line > len(lines) {
+				rest = append(rest, e)
+				continue
+			}
 			if p.rest == "" {
 				l := lines[p.line-1]
 				i := strings.LastIndex(l, p.old)
@@ -145,31 +162,30 @@ func TemplateDiff(edits []Edit) (string, []Edit) {
 					rest = append(rest, e)
 					continue
 				}
-				lines[p.line-1] = l[:i] + yamlScalar(e.Value) + l[i+len(p.old):]
+				lines[p.line-1] = l[:i] + strings.TrimSpace(e.Value) + l[i+len(p.old):]
 				continue
 			}
 			block := nested(p.rest, e.Value, p.indent)
-			if done[block] {
-				continue // one line of a template serves every copy of it
+			if k := strconv.Itoa(p.line) + "\x00" + block; !done[k] {
+				done[k] = true
+				inserts[p.line] = append(inserts[p.line], block)
 			}
-			done[block] = true
-			inserts[p.line] = append(inserts[p.line], block)
 		}
-		var out strings.Builder
+		var b strings.Builder
 		for i, l := range lines {
-			out.WriteString(l)
+			b.WriteString(l)
 			for _, blk := range inserts[i+1] {
 				if !strings.HasSuffix(l, "\n") {
-					out.WriteString("\n")
+					b.WriteString("\n")
 				}
-				out.WriteString(blk)
+				b.WriteString(blk)
 			}
 		}
-		if d := fix.UnifiedDiff("a/"+f, "b/"+f, string(data), out.String()); d != "" {
-			b.WriteString(d)
+		if b.String() != string(data) {
+			out[f] = [2]string{string(data), b.String()}
 		}
 	}
-	return b.String(), rest
+	return out, rest
 }
 
 // nested writes path: value as block YAML at indent.
@@ -185,7 +201,10 @@ func nested(path, value string, indent int) string {
 		}
 	}
 	pad := strings.Repeat(" ", indent+2*len(segs))
-	if !strings.Contains(value, "\n") && !strings.HasSuffix(value, ":") && !strings.HasPrefix(value, "- ") {
+	// yaml.Marshal quotes a scalar holding ": ", so one unquoted is a
+	// mapping; "- " starts a list.
+	block := strings.Contains(value, "\n") || strings.Contains(value, ": ") || strings.HasSuffix(value, ":") || strings.HasPrefix(value, "- ")
+	if !block {
 		b.WriteString(" " + value + "\n")
 		return b.String()
 	}
@@ -196,5 +215,3 @@ func nested(path, value string, indent int) string {
 	return b.String()
 }
 
-// yamlScalar is a fixed scalar value as it goes on a line.
-func yamlScalar(v string) string { return strings.TrimSpace(v) }
