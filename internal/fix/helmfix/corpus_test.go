@@ -193,4 +193,3 @@ func checkTemplateEdits(t *testing.T, dir string, adv *Advice) {
 		}
 	}
 }
-

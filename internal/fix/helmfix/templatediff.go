@@ -214,4 +214,3 @@ func nested(path, value string, indent int) string {
 	}
 	return b.String()
 }
-
