@@ -474,16 +474,6 @@ func (r *fixRun) chart(path string) {
 	}
 }
 
-func countFixes(settings []helmfix.Setting) int {
-	seen := map[string]bool{}
-	for _, s := range settings {
-		for _, a := range s.Fixes {
-			seen[a.Check+a.Object+a.Path] = true
-		}
-	}
-	return len(seen)
-}
-
 // kustomization fixes a kustomization: its local resource files, or with
 // --kustomize-patch a patch file listed in it.
 func (r *fixRun) kustomization(dir string) {

@@ -322,10 +322,11 @@ func (t *tracer) Place(line int, key, path string, n *yaml.Node, missing bool) o
 // keyColumn is the 1-based column of key as a mapping key on a template
 // line, 0 when the line does not hold it.
 func keyColumn(text, key string) int {
-	switch t := strings.TrimLeft(text, " \t"); {
-	case key == "":
+	switch key {
+	case "":
 		return 0
-	case key == "-":
+	case "-":
+		t := strings.TrimLeft(text, " \t")
 		if strings.HasPrefix(t, "- ") || t == "-" {
 			return len(text) - len(t) + 1
 		}
