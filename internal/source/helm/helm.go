@@ -260,6 +260,8 @@ func (p *prepared) documents(out, traced map[string]string, l limits.Limits) ([]
 		if traced != nil {
 			tr = newTracer(r.file, p.sources[r.key], text, splitGlued(traced[r.key]), p.markNamespace,
 				readValuesFiles(chartDir(r.file), p.valueFiles, values))
+		} else {
+			tr = &tracer{why: "the chart was not traced: its render is near the render time or size limit"}
 		}
 		errs = append(errs, source.SplitLimited(r.file, strings.NewReader(text), l, func(d source.Document) {
 			if blank(d.Data) {

@@ -127,7 +127,9 @@ func renderChild(path string, opts Options, l limits.Limits) response {
 		return response{}
 	}
 	p.pristine = copyValues(p.top).(chartutil.Values)
+	start := time.Now()
 	out, err := p.execute()
+	took := time.Since(start)
 	if err != nil {
 		return response{Err: err.Error()}
 	}
@@ -141,7 +143,12 @@ func renderChild(path string, opts Options, l limits.Limits) response {
 	if total > l.RenderSize {
 		return response{Over: over}
 	}
-	traced := p.traced(opts.Namespace == "")
+	// The traced render costs as much again: a chart that took a third
+	// of the time limit goes without it rather than past the limit.
+	var traced map[string]string
+	if took < l.RenderTimeout/3 {
+		traced = p.traced(opts.Namespace == "")
+	}
 	for _, v := range traced {
 		total += int64(len(v))
 	}

@@ -31,6 +31,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v3/pkg/chart"
@@ -225,6 +226,32 @@ type tracer struct {
 	// values are the values files that may have supplied a field, the
 	// last (the one that wins) first.
 	values []*valuesFile
+
+	// next is, for each output line, the first marker at or after it,
+	// found once for all the findings (which documents of the template
+	// place concurrently).
+	once sync.Once
+	next []marker
+}
+
+// marker is a template line (src, 0 for none) and the output line (from
+// 0) that carries its marker.
+type marker struct{ src, at int }
+
+// index fills next, from the last output line up.
+func (t *tracer) index() {
+	t.next = make([]marker, len(t.marked))
+	var cur marker
+	for i := len(t.marked) - 1; i >= 0; i-- {
+		if m := markerRE.FindStringSubmatch(t.marked[i]); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n >= 1 && n <= len(t.src) {
+				cur = marker{src: n, at: i}
+			} else {
+				cur = marker{}
+			}
+		}
+		t.next[i] = cur
+	}
 }
 
 // valuesFile is a values file, read once for all the templates.
@@ -277,14 +304,9 @@ func (t *tracer) source(line int) (src int, own bool, why string) {
 	if t.strip(t.marked[line-1]) != t.out[line-1] {
 		return 0, false, "the line renders differently when traced"
 	}
-	for i := line - 1; i < len(t.marked); i++ {
-		if m := markerRE.FindStringSubmatch(t.marked[i]); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			if n < 1 || n > len(t.src) {
-				break
-			}
-			return n, i == line-1, ""
-		}
+	t.once.Do(t.index)
+	if n := t.next[line-1]; n.src > 0 {
+		return n.src, n.at == line-1, ""
 	}
 	return 0, false, "no template line follows the output line"
 }

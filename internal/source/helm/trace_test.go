@@ -3,6 +3,8 @@ package helm
 import (
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/limits"
 )
 
 func TestMarkTemplate(t *testing.T) {
@@ -52,4 +54,30 @@ func FuzzMarkTemplate(f *testing.F) {
 			t.Fatalf("stripped %q, want %q", back, s)
 		}
 	})
+}
+
+// TestUntraced checks that a chart rendered without its traced render
+// (near a limit) still gives every document a tracer, which says the line
+// is unknown rather than guessing.
+func TestUntraced(t *testing.T) {
+	p, errs := prepare("testdata/traced", Options{})
+	if p == nil {
+		t.Fatal(errs)
+	}
+	out, err := p.execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, errs := p.documents(out, nil, limits.Default())
+	if len(docs) == 0 || len(errs) > 0 {
+		t.Fatalf("%d documents, errors %v", len(docs), errs)
+	}
+	for _, d := range docs {
+		if d.Tracer == nil {
+			t.Fatalf("%s: no tracer", d.File)
+		}
+		if tr := d.Tracer.Place(1, "apiVersion", "apiVersion", nil, false); !strings.Contains(tr.Uncertain, "not traced") {
+			t.Errorf("%s: untraced placement %+v", d.File, tr)
+		}
+	}
 }
