@@ -231,28 +231,32 @@ func TestReleaseNamespace(t *testing.T) {
 }
 
 // TestTracedChart checks the three ways a finding is placed on a small
-// chart: at its key, at the toYaml line that emitted it with the values
-// line, and not at all (said so) where the traced render differs.
+// chart and its subchart: at its key, at the toYaml line that emitted it
+// with the values line, and not at all (said so) where the traced render
+// differs.
 func TestTracedChart(t *testing.T) {
 	res := scanChart(t, "testdata/traced", helm.Options{}, "")
 	if len(res.Errors) > 0 {
 		t.Fatalf("input errors: %v", res.Errors)
 	}
 	type want struct {
+		file      string
 		line, col int
 		via       string
+		values    string // the values file, below testdata/traced
 		value     int
 		uncertain bool
 	}
 	wants := map[string]want{
-		"resources-limits": {line: 13, col: 9, via: object.TraceKey},
-		"run-as-high-uid":  {line: 19, col: 13, via: object.TraceEmitted, value: 2},
-		"image-digest":     {line: 16, col: 11, uncertain: true},
+		"resources-limits":     {file: "templates/deploy.yaml", line: 13, col: 9, via: object.TraceKey},
+		"run-as-high-uid":      {file: "templates/deploy.yaml", line: 19, col: 13, via: object.TraceEmitted, values: "values.yaml", value: 2},
+		"image-digest":         {file: "templates/deploy.yaml", line: 16, col: 11, uncertain: true},
+		"privileged-container": {file: "charts/sub/templates/deploy.yaml", line: 20, col: 13, via: object.TraceEmitted, values: "charts/sub/values.yaml", value: 2},
 	}
 	seen := map[string]bool{}
 	for _, f := range res.Findings {
 		w, ok := wants[f.Check]
-		if !ok {
+		if !ok || !strings.HasSuffix(f.Location.File, filepath.Join("traced", w.file)) {
 			continue
 		}
 		seen[f.Check] = true
@@ -269,8 +273,12 @@ func TestTracedChart(t *testing.T) {
 		if tr.Via != w.via {
 			t.Errorf("%s: via %q, want %q", f.Check, tr.Via, w.via)
 		}
-		if tr.ValueLine != w.value || (w.value > 0) != strings.HasSuffix(tr.ValueFile, filepath.Join("traced", "values.yaml")) {
-			t.Errorf("%s: value at %s:%d, want values.yaml:%d", f.Check, tr.ValueFile, tr.ValueLine, w.value)
+		wantFile := ""
+		if w.values != "" {
+			wantFile = filepath.Join("testdata", "traced", w.values)
+		}
+		if tr.ValueLine != w.value || tr.ValueFile != wantFile {
+			t.Errorf("%s: value at %s:%d, want %s:%d", f.Check, tr.ValueFile, tr.ValueLine, wantFile, w.value)
 		}
 	}
 	for c := range wants {

@@ -6,10 +6,13 @@
 // and remote values files are refused.
 //
 // A rendered document points at the template it came from
-// (chart/templates/deployment.yaml); its lines are those of that
-// template's rendered output, where the first line of the output is line 1.
-// They match the template's own lines where the template does not expand
-// or trim lines, and never the `# Source:` framing `helm template` prints.
+// (chart/templates/deployment.yaml); its node lines are those of that
+// template's rendered output, where the first line of the output is line 1,
+// never the `# Source:` framing `helm template` prints. Its Tracer maps
+// them back to the template's own lines (trace.go): findings are reported
+// at the template line that holds or emits the field, or say that no line
+// is certain. Objects whose namespace is only the render's default
+// (.Release.Namespace without -n) are in the release namespace, unset.
 package helm
 
 import (
