@@ -68,9 +68,21 @@ func (o *Object) Place(r Ref) (line, col int, t *Trace) {
 		rendered = n.Line + o.LineOffset
 	}
 	if at := At(o.Node, r.Path); at == nil {
-		// The field is missing: r.Node is its nearest parent.
+		// The field is missing: r.Node is its nearest parent. A parent
+		// mapping's node starts at its first key; the template holds the
+		// parent's own key on the line before.
 		missing = true
-		key = parentKey(o.Node, r.Path)
+		var parent string
+		parent, key = parentOf(o.Node, r.Path)
+		if n != nil && n.Kind != yaml.ScalarNode && key != "-" {
+			gp, last := "", parent
+			if i := strings.LastIndexByte(parent, '.'); i >= 0 {
+				gp, last = parent[:i], parent[i+1:]
+			}
+			if k := KeyNode(At(o.Node, gp), last); k != nil {
+				rendered = k.Line + o.LineOffset
+			}
+		}
 	} else {
 		// r.Node may be the field's key; the tracer compares values.
 		n = at
@@ -137,18 +149,18 @@ func lastKey(path string) string {
 	return name
 }
 
-// parentKey is the key of the nearest existing parent of a missing
-// field.
-func parentKey(root *yaml.Node, path string) string {
+// parentOf is the path and key of the nearest existing parent of a
+// missing field.
+func parentOf(root *yaml.Node, path string) (string, string) {
 	for path != "" {
 		i := strings.LastIndexByte(path, '.')
 		if i < 0 {
-			return ""
+			return "", ""
 		}
 		path = path[:i]
 		if At(root, path) != nil {
-			return lastKey(path)
+			return path, lastKey(path)
 		}
 	}
-	return ""
+	return "", ""
 }
