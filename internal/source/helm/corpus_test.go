@@ -248,10 +248,13 @@ func TestTracedChart(t *testing.T) {
 		uncertain bool
 	}
 	wants := map[string]want{
-		"resources-limits":     {file: "templates/deploy.yaml", line: 13, col: 9, via: object.TraceKey},
-		"run-as-high-uid":      {file: "templates/deploy.yaml", line: 19, col: 13, via: object.TraceEmitted, values: "values.yaml", value: 2},
-		"image-digest":         {file: "templates/deploy.yaml", line: 16, col: 11, uncertain: true},
-		"privileged-container": {file: "charts/sub/templates/deploy.yaml", line: 20, col: 13, via: object.TraceEmitted, values: "charts/sub/values.yaml", value: 2},
+		"resources-limits": {file: "templates/deploy.yaml", line: 13, col: 9, via: object.TraceKey},
+		"run-as-high-uid":  {file: "templates/deploy.yaml", line: 19, col: 13, via: object.TraceEmitted, values: "values.yaml", value: 2},
+		"image-digest":     {file: "templates/deploy.yaml", line: 16, col: 11, uncertain: true},
+		// The subchart's value set in the parent's values.yaml, under sub.
+		"privileged-container": {file: "charts/sub/templates/deploy.yaml", line: 20, col: 13, via: object.TraceEmitted, values: "values.yaml", value: 6},
+		// The subchart's own values.yaml, for a value the parent leaves.
+		"capabilities-added": {file: "charts/sub/templates/deploy.yaml", line: 20, col: 13, via: object.TraceEmitted, values: "charts/sub/values.yaml", value: 5},
 	}
 	seen := map[string]bool{}
 	for _, f := range res.Findings {

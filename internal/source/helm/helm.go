@@ -262,7 +262,7 @@ func (p *prepared) documents(out, traced map[string]string, l limits.Limits) ([]
 		var tr object.Tracer
 		if traced != nil {
 			tr = newTracer(r.file, p.sources[r.key], text, splitGlued(traced[r.key]), p.markNamespace,
-				readValuesFiles(chartDir(r.file), p.valueFiles, values))
+				readValuesFiles(chartPath, chartDir(r.file), r.key, p.valueFiles, values))
 		} else {
 			tr = &tracer{why: "the chart was not traced: its render is near the render time or size limit"}
 		}

@@ -224,8 +224,8 @@ type tracer struct {
 	// markNamespace: the traced render's namespace was releaseNamespaceMark.
 	markNamespace bool
 	// values are the values files that may have supplied a field, the
-	// last (the one that wins) first.
-	values []*valuesFile
+	// one that wins first.
+	values []valuesSource
 
 	// next is, for each output line, the first marker at or after it,
 	// found once for all the findings (which documents of the template
@@ -260,7 +260,14 @@ type valuesFile struct {
 	root *yaml.Node
 }
 
-func newTracer(file string, src []byte, out, marked string, markNamespace bool, values []*valuesFile) *tracer {
+// valuesSource is a values file as a template's chart sees it: a
+// subchart's values are under its name (or alias) in its parent's.
+type valuesSource struct {
+	*valuesFile
+	prefix string
+}
+
+func newTracer(file string, src []byte, out, marked string, markNamespace bool, values []valuesSource) *tracer {
 	t := &tracer{file: file, src: strings.Split(string(src), "\n"), out: strings.Split(out, "\n"), markNamespace: markNamespace, values: values}
 	switch {
 	case marked == "" && out != "":
@@ -452,6 +459,7 @@ func (t *tracer) valueLine(src int, path string, n *yaml.Node) (string, int) {
 	segs := strings.Split(path, ".")
 	for _, vf := range t.values {
 		for _, ref := range refs {
+			ref = vf.prefix + ref
 			base := object.At(vf.root, ref)
 			if base == nil {
 				continue
@@ -497,22 +505,38 @@ func sameValue(v, n *yaml.Node) bool {
 }
 
 // readValuesFiles reads the values files a template's fields may come
-// from: the user's, last first, then the chart's own values.yaml.
-func readValuesFiles(chartDir string, user []string, cache map[string]*valuesFile) []*valuesFile {
-	var out []*valuesFile
-	names := make([]string, 0, len(user)+1)
-	for i := len(user) - 1; i >= 0; i-- {
-		names = append(names, user[i])
+// from, the one that wins first: the user's (last first) and the root
+// chart's values.yaml, where a subchart's values are under its path of
+// names or aliases (sub.), then the template's own chart's values.yaml.
+// key is the engine's name of the template (root/charts/sub/templates/x).
+func readValuesFiles(rootDir, chartDir, key string, user []string, cache map[string]*valuesFile) []valuesSource {
+	prefix := ""
+	if dir, _, ok := strings.Cut(key, "/templates/"); ok {
+		parts := strings.Split(dir, "/")
+		for i := 1; i+1 < len(parts); i += 2 {
+			if parts[i] == "charts" {
+				prefix += parts[i+1] + "."
+			}
+		}
 	}
-	names = append(names, filepath.Join(chartDir, "values.yaml"))
-	for _, name := range names {
-		vf, ok := cache[name]
+	type src struct{ name, prefix string }
+	var names []src
+	for i := len(user) - 1; i >= 0; i-- {
+		names = append(names, src{user[i], prefix})
+	}
+	if prefix != "" {
+		names = append(names, src{filepath.Join(rootDir, "values.yaml"), prefix})
+	}
+	names = append(names, src{filepath.Join(chartDir, "values.yaml"), ""})
+	var out []valuesSource
+	for _, n := range names {
+		vf, ok := cache[n.name]
 		if !ok {
-			vf = readValues(name)
-			cache[name] = vf
+			vf = readValues(n.name)
+			cache[n.name] = vf
 		}
 		if vf != nil {
-			out = append(out, vf)
+			out = append(out, valuesSource{vf, n.prefix})
 		}
 	}
 	return out
