@@ -101,6 +101,11 @@ func TestAdviseSwitch(t *testing.T) {
 			t.Errorf("%s declared in %q, want templates", key, adv.Values[i].Declared)
 		}
 	}
+	// A switch the schema declares but no template reads clears nothing:
+	// not proposed.
+	if slices.ContainsFunc(adv.Values, func(s Setting) bool { return s.Key == "networkPolicy.enabled" }) {
+		t.Error("networkPolicy.enabled proposed, though nothing reads it")
+	}
 	proveValues(t, render, adv)
 	// What no value reaches is a template edit (the AppArmor profile),
 	// certain and so in the diff.
@@ -192,4 +197,16 @@ func checkTemplateEdits(t *testing.T, dir string, adv *Advice) {
 			}
 		}
 	}
+}
+
+// TestAdviseSubchart proposes a subchart's values under its name in the
+// parent's values.
+func TestAdviseSubchart(t *testing.T) {
+	adv, render := adviseChart(t, filepath.Join("..", "..", "source", "helm", "testdata", "traced"))
+	for _, k := range []string{"sub.containerSecurityContext.privileged", "securityContext.runAsUser"} {
+		if !slices.ContainsFunc(adv.Values, func(s Setting) bool { return s.Key == k }) {
+			t.Errorf("%s not proposed: %q", k, settingSets(adv))
+		}
+	}
+	proveValues(t, render, adv)
 }

@@ -48,7 +48,7 @@ func ValueKeys(path string) ([]ValueKey, error) {
 	return valueKeys(c), nil
 }
 
-func valueKeys(c *chart.Chart) []ValueKey {
+func valueKeys(root *chart.Chart) []ValueKey {
 	keys := map[string]*ValueKey{}
 	add := func(k ValueKey) {
 		if len(keys) >= maxKeys || strings.Count(k.Path, ".") >= maxKeyDepth {
@@ -65,50 +65,62 @@ func valueKeys(c *chart.Chart) []ValueKey {
 		}
 		keys[k.Path] = &k
 	}
-	var walkValues func(m map[string]any, prefix string)
-	walkValues = func(m map[string]any, prefix string) {
-		for k, v := range m {
-			p := prefix + k
-			add(ValueKey{Path: p, Type: jsonType(v), Set: true, Default: v, From: "values.yaml"})
-			if sub, ok := v.(map[string]any); ok && strings.Count(p, ".") < maxKeyDepth {
-				walkValues(sub, p+".")
+	// Each chart's keys, a subchart's under its name, as its parent
+	// passes them (an alias is not known before the dependencies are
+	// processed: the name is what most charts use).
+	var chartKeys func(c *chart.Chart, at string, depth int)
+	chartKeys = func(c *chart.Chart, at string, depth int) {
+		var walkValues func(m map[string]any, prefix string)
+		walkValues = func(m map[string]any, prefix string) {
+			for k, v := range m {
+				p := prefix + k
+				add(ValueKey{Path: p, Type: jsonType(v), Set: true, Default: v, From: "values.yaml"})
+				if sub, ok := v.(map[string]any); ok && strings.Count(p, ".") < maxKeyDepth {
+					walkValues(sub, p+".")
+				}
 			}
 		}
-	}
-	walkValues(c.Values, "")
-	if len(c.Schema) > 0 {
-		var schema map[string]any
-		if json.Unmarshal(c.Schema, &schema) == nil {
-			var walkSchema func(s map[string]any, prefix string, depth int)
-			walkSchema = func(s map[string]any, prefix string, depth int) {
-				props, _ := s["properties"].(map[string]any)
-				for k, v := range props {
-					sub, _ := v.(map[string]any)
-					t, _ := sub["type"].(string)
-					add(ValueKey{Path: prefix + k, Type: t, From: "values.schema.json"})
-					if depth < maxKeyDepth {
-						walkSchema(sub, prefix+k+".", depth+1)
+		walkValues(c.Values, at)
+		if len(c.Schema) > 0 {
+			var schema map[string]any
+			if json.Unmarshal(c.Schema, &schema) == nil {
+				var walkSchema func(s map[string]any, prefix string, depth int)
+				walkSchema = func(s map[string]any, prefix string, depth int) {
+					props, _ := s["properties"].(map[string]any)
+					for k, v := range props {
+						sub, _ := v.(map[string]any)
+						t, _ := sub["type"].(string)
+						add(ValueKey{Path: prefix + k, Type: t, From: "values.schema.json"})
+						if depth < maxKeyDepth {
+							walkSchema(sub, prefix+k+".", depth+1)
+						}
 					}
 				}
+				walkSchema(schema, at, 0)
 			}
-			walkSchema(schema, "", 0)
 		}
-	}
-	for _, f := range c.Templates {
-		if f == nil {
-			continue
-		}
-		for _, m := range templateValuesRef.FindAllSubmatch(f.Data, -1) {
-			p := string(m[1][1:])
-			// Every prefix is a key too: .Values.a.b reads a.
-			for i := range p {
-				if p[i] == '.' {
-					add(ValueKey{Path: p[:i], Type: "object", From: "templates"})
+		for _, f := range c.Templates {
+			if f == nil {
+				continue
+			}
+			for _, m := range templateValuesRef.FindAllSubmatch(f.Data, -1) {
+				p := at + string(m[1][1:])
+				// Every prefix is a key too: .Values.a.b reads a.
+				for i := len(at); i < len(p); i++ {
+					if p[i] == '.' {
+						add(ValueKey{Path: p[:i], Type: "object", From: "templates"})
+					}
 				}
+				add(ValueKey{Path: p, From: "templates"})
 			}
-			add(ValueKey{Path: p, From: "templates"})
+		}
+		if depth < 4 {
+			for _, sc := range c.Dependencies() {
+				chartKeys(sc, at+sc.Name()+".", depth+1)
+			}
 		}
 	}
+	chartKeys(root, "", 0)
 	out := make([]ValueKey, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, *k)

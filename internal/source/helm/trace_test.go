@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,5 +80,54 @@ func TestUntraced(t *testing.T) {
 		if tr := d.Tracer.Place(1, "apiVersion", "apiVersion", nil, false); !strings.Contains(tr.Uncertain, "not traced") {
 			t.Errorf("%s: untraced placement %+v", d.File, tr)
 		}
+	}
+}
+
+func TestValueKeys(t *testing.T) {
+	keys, err := ValueKeys("testdata/traced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]ValueKey{}
+	for _, k := range keys {
+		byPath[k.Path] = k
+	}
+	for path, want := range map[string]ValueKey{
+		// values.yaml of the chart, with its value.
+		"securityContext.runAsUser": {Type: "number", Set: true, From: "values.yaml"},
+		// a subchart's values.yaml, under its name.
+		"sub.containerSecurityContext.capabilities.add": {Type: "array", Set: true, From: "values.yaml"},
+		// read by a template, declared nowhere.
+		"sub.containerSecurityContext": {Type: "object", Set: true, From: "values.yaml"},
+	} {
+		got, ok := byPath[path]
+		if !ok {
+			t.Errorf("no key %s in %d keys", path, len(keys))
+			continue
+		}
+		if got.Type != want.Type || got.Set != want.Set || got.From != want.From {
+			t.Errorf("%s = %+v, want %+v", path, got, want)
+		}
+	}
+	keys, err = ValueKeys("../../fix/helmfix/testdata/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, k := range keys {
+		if k.Path == "frontend.automountServiceAccountToken" {
+			found = true
+			if k.Set || k.From != "templates" || k.Type != "" {
+				t.Errorf("template-only key = %+v", k)
+			}
+		}
+	}
+	if !found {
+		t.Error("frontend.automountServiceAccountToken, read by a template only, not found")
+	}
+	if i := slices.IndexFunc(keys, func(k ValueKey) bool { return k.Path == "networkPolicy.enabled" }); i < 0 {
+		t.Error("networkPolicy.enabled, declared by the schema only, not found")
+	} else if k := keys[i]; k.From != "values.schema.json" || k.Type != "boolean" || k.Set {
+		t.Errorf("schema-only key = %+v", k)
 	}
 }
