@@ -85,6 +85,7 @@ func (r *reflective) appendResult(b []byte, f *check.Finding, ruleIndex int, uri
 		r.loc[0] = loc
 		r.r.Locations = r.loc[:]
 	}
+	r.r.Related = relatedLocations(f)
 	if s := f.Suppression; suppressed && s != nil {
 		kind := "external"
 		if s.Kind == "annotation" {

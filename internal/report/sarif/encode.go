@@ -75,6 +75,15 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 		}
 		b = append(b, "\n            }\n          ]"...)
 	}
+	if t := f.Location.Trace; t != nil && t.ValueFile != "" {
+		// The values file line that set a field of a chart's object: a
+		// code scanning service links it beside the template line.
+		b = append(b, ",\n          \"relatedLocations\": [\n            {\n              \"id\": 1,"...)
+		b = appendPhysicalLocation(b, artifactURI(t.ValueFile), t.ValueLine, 0, 14)
+		b = append(b, ",\n              \"message\": {\n                \"text\": \""...)
+		b = append(b, valuesMessage...)
+		b = append(b, "\"\n              }\n            }\n          ]"...)
+	}
 	if s := f.Suppression; suppressed && s != nil {
 		kind := "external"
 		if s.Kind == "annotation" {
@@ -110,6 +119,9 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 	}
 	return append(b, "\n        }"...)
 }
+
+// valuesMessage is the message of a related location at a values file.
+const valuesMessage = "the values file line that set the field"
 
 // appendTemplate writes the template property of a result.
 func appendTemplate(b []byte, t *object.Trace) []byte {

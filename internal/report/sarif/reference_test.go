@@ -95,6 +95,7 @@ type result struct {
 	Level        string            `json:"level"`
 	Message      message           `json:"message"`
 	Locations    []location        `json:"locations,omitempty"`
+	Related      []relatedLocation `json:"relatedLocations,omitempty"`
 	Suppressions []suppression     `json:"suppressions,omitempty"`
 	Properties   *resultProperties `json:"properties,omitempty"`
 }
@@ -111,6 +112,12 @@ type templateProp struct {
 	RenderedLine int    `json:"renderedLine"`
 	ValuesURI    string `json:"valuesUri,omitempty"`
 	ValuesLine   int    `json:"valuesLine,omitempty"`
+}
+
+type relatedLocation struct {
+	ID               int               `json:"id"`
+	PhysicalLocation *physicalLocation `json:"physicalLocation"`
+	Message          message           `json:"message"`
 }
 
 type location struct {
@@ -191,6 +198,7 @@ func newResult(f check.Finding, ruleIndex int) result {
 	if f.Path != "" {
 		r.Properties = &resultProperties{Path: f.Path}
 	}
+	r.Related = relatedLocations(&f)
 	if tp := templateProps(&f); tp != nil {
 		if r.Properties == nil {
 			r.Properties = &resultProperties{}
@@ -225,4 +233,13 @@ func templateProps(f *check.Finding) *templateProp {
 		tp.ValuesURI = artifactURI(t.ValueFile)
 	}
 	return tp
+}
+
+// relatedLocations are a result's values file line, nil for none.
+func relatedLocations(f *check.Finding) []relatedLocation {
+	t := f.Location.Trace
+	if t == nil || t.ValueFile == "" {
+		return nil
+	}
+	return []relatedLocation{{ID: 1, PhysicalLocation: newPhysicalLocation(t.ValueFile, t.ValueLine, 0), Message: message{Text: valuesMessage}}}
 }
