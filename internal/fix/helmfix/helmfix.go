@@ -345,6 +345,8 @@ func fixes(ctx context.Context, render Render, set []string, opts fix.Options) (
 		return nil, errs[0]
 	}
 	var out []*pending
+	// Template files by path, read once for the placements.
+	files := map[string][]string{}
 	for _, d := range docs {
 		fixed, applied, err := fix.Manifest(d.Data, opts)
 		if err != nil {
@@ -373,7 +375,7 @@ func fixes(ctx context.Context, render Render, set []string, opts fix.Options) (
 			}
 			p.class, p.field = classify(a.Path)
 			if orig.Kind != 0 {
-				p.place = place(d, &orig, a.Path)
+				p.place = place(d, &orig, a.Path, files)
 			}
 			out = append(out, p)
 		}

@@ -29,15 +29,20 @@ type placement struct {
 // place finds where the fix at path of a rendered document goes in its
 // template, through the document's tracer; nil when no template line is
 // certain, or the edit is not a plain insert or replace there.
-func place(d source.Document, root *yaml.Node, path string) *placement {
+func place(d source.Document, root *yaml.Node, path string, files map[string][]string) *placement {
 	if d.Tracer == nil || root == nil {
 		return nil
 	}
-	src, err := os.ReadFile(d.File)
-	if err != nil {
+	lines, ok := files[d.File]
+	if !ok {
+		if src, err := os.ReadFile(d.File); err == nil {
+			lines = strings.Split(string(src), "\n")
+		}
+		files[d.File] = lines
+	}
+	if lines == nil {
 		return nil
 	}
-	lines := strings.Split(string(src), "\n")
 	at := func(n *yaml.Node, key, p string) (object.Trace, string, bool) {
 		tr := d.Tracer.Place(n.Line+d.LineOffset, key, p, n, false)
 		if tr.Uncertain != "" || tr.Via != object.TraceKey || tr.Line < 1 || tr.Line > len(lines) {
