@@ -131,3 +131,20 @@ func TestValueKeys(t *testing.T) {
 		t.Errorf("schema-only key = %+v", k)
 	}
 }
+
+// TestSplitGlued: `---{{- if ... -}}` renders a separator glued to what
+// follows, which Helm's splitter cuts; so must the scan, keeping lines
+// where it can.
+func TestSplitGlued(t *testing.T) {
+	for in, want := range map[string]string{
+		"a: 1\n---# comment\nb: 2\n": "a: 1\n--- # comment\nb: 2\n",
+		"a: 1\n---apiVersion: v1\n":  "a: 1\n---\napiVersion: v1\n",
+		"a: 1\n---\nb: 2\n":          "a: 1\n---\nb: 2\n",
+		"a: 1\n----\n":               "a: 1\n----\n",
+		"x: '---#'\n":                "x: '---#'\n",
+	} {
+		if got := splitGlued(in); got != want {
+			t.Errorf("splitGlued(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
