@@ -85,25 +85,6 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool, 
 // appendTemplate writes location.template: how a rendered object's
 // finding was placed in its template.
 func appendTemplate(b []byte, t *khobject.Trace) []byte {
-	b = append(b, ",\n        \"template\": {\n          \"certain\": "...)
-	b = strconv.AppendBool(b, t.Uncertain == "")
-	if t.Via != "" {
-		b = append(b, ",\n          \"via\": "...)
-		b = jsonenc.AppendString(b, t.Via)
-	}
-	if t.Uncertain != "" {
-		b = append(b, ",\n          \"reason\": "...)
-		b = jsonenc.AppendString(b, t.Uncertain)
-	}
-	b = append(b, ",\n          \"renderedLine\": "...)
-	b = strconv.AppendInt(b, int64(t.Rendered), 10)
-	if t.ValueFile != "" {
-		b = append(b, ",\n          \"valuesFile\": "...)
-		b = jsonenc.AppendString(b, t.ValueFile)
-	}
-	if t.ValueLine != 0 {
-		b = append(b, ",\n          \"valuesLine\": "...)
-		b = strconv.AppendInt(b, int64(t.ValueLine), 10)
-	}
-	return append(b, "\n        }"...)
+	b = append(b, ",\n        \"template\": "...)
+	return jsonenc.AppendTrace(b, "          ", t, "valuesFile", t.ValueFile)
 }

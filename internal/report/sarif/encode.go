@@ -125,27 +125,8 @@ const valuesMessage = "the values file line that set the field"
 
 // appendTemplate writes the template property of a result.
 func appendTemplate(b []byte, t *object.Trace) []byte {
-	b = append(b, "\n            \"template\": {\n              \"certain\": "...)
-	b = strconv.AppendBool(b, t.Uncertain == "")
-	if t.Via != "" {
-		b = append(b, ",\n              \"via\": "...)
-		b = jsonenc.AppendString(b, t.Via)
-	}
-	if t.Uncertain != "" {
-		b = append(b, ",\n              \"reason\": "...)
-		b = jsonenc.AppendString(b, t.Uncertain)
-	}
-	b = append(b, ",\n              \"renderedLine\": "...)
-	b = strconv.AppendInt(b, int64(t.Rendered), 10)
-	if t.ValueFile != "" {
-		b = append(b, ",\n              \"valuesUri\": "...)
-		b = jsonenc.AppendString(b, artifactURI(t.ValueFile))
-	}
-	if t.ValueLine != 0 {
-		b = append(b, ",\n              \"valuesLine\": "...)
-		b = strconv.AppendInt(b, int64(t.ValueLine), 10)
-	}
-	return append(b, "\n            }"...)
+	b = append(b, "\n            \"template\": "...)
+	return jsonenc.AppendTrace(b, "              ", t, "valuesUri", artifactURI(t.ValueFile))
 }
 
 // appendNotification writes the notification of an input error, an
