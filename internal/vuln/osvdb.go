@@ -146,7 +146,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 			}
 			db.addLoose(rec)
 		case strings.HasSuffix(rel, ".zip"):
-			return readZip(ctx, p, lim, func(_ string, rec *Record) { db.addLoose(rec) })
+			return readZip(ctx, p, p, lim, func(_ string, rec *Record) { db.addLoose(rec) })
 		}
 		return nil
 	})
@@ -369,10 +369,10 @@ func readZipEntry(f *zip.File, lim limits.Limits) ([]byte, error) {
 
 // readZip reads every *.json record of an export, bounded per record and
 // in total.
-func readZip(ctx context.Context, p string, lim limits.Limits, each func(entry string, rec *Record)) error {
+func readZip(ctx context.Context, p, name string, lim limits.Limits, each func(entry string, rec *Record)) error {
 	zr, err := zip.OpenReader(p)
 	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer zr.Close()
 	var total int64
@@ -385,14 +385,14 @@ func readZip(ctx context.Context, p string, lim limits.Limits, each func(entry s
 		}
 		data, err := readZipEntry(f, lim)
 		if err != nil {
-			return fmt.Errorf("%s: %s: %w", p, f.Name, err)
+			return fmt.Errorf("%s: %s: %w", name, f.Name, err)
 		}
 		if total += int64(len(data)); total > lim.VulnExportSize {
-			return fmt.Errorf("%s: %w", p, lim.VulnExportSizeExceeded())
+			return fmt.Errorf("%s: %w", name, lim.VulnExportSizeExceeded())
 		}
 		rec, err := ParseRecord(data)
 		if err != nil {
-			return fmt.Errorf("%s: %s: %w", p, f.Name, err)
+			return fmt.Errorf("%s: %s: %w", name, f.Name, err)
 		}
 		each(f.Name, rec)
 	}
@@ -404,7 +404,9 @@ func readZip(ctx context.Context, p string, lim limits.Limits, each func(entry s
 // <ecosystem>/all.zip, replacing the previous export of that ecosystem,
 // every record is read and checked, and the index and metadata are
 // rewritten. Each file is replaced atomically (written aside, then
-// renamed); a failed import leaves the directory as it was.
+// renamed): an import that fails while reading leaves the directory as it
+// was, and one interrupted between the renames is detected by Open (the
+// export's size no longer matches) and asks for a new import.
 func Import(ctx context.Context, dir, zipPath string, now time.Time) (Export, error) {
 	lim := limits.From(ctx)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -443,7 +445,7 @@ func Import(ctx context.Context, dir, zipPath string, now time.Time) (Export, er
 	var rows []row
 	bases := map[string]bool{}
 	exp := Export{Source: zipPath, Imported: now.UTC(), Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}
-	err = readZip(ctx, tmpName, lim, func(entry string, rec *Record) {
+	err = readZip(ctx, tmpName, zipPath, lim, func(entry string, rec *Record) {
 		exp.Records++
 		if rec.Modified.After(exp.Newest) {
 			exp.Newest = rec.Modified
