@@ -46,6 +46,8 @@ type flattener struct {
 	pendingWh  []string
 	pendingOpq []string
 	contents   map[string][]byte
+	// packages reads what the package inventory needs.
+	packages *capturer
 }
 
 func newFlattener(lim limits.Limits) *flattener {
@@ -54,6 +56,7 @@ func newFlattener(lim limits.Limits) *flattener {
 		files:    map[string]*File{},
 		tree:     newTree(),
 		contents: map[string][]byte{},
+		packages: newCapturer(lim),
 	}
 }
 
@@ -161,12 +164,17 @@ func (fl *flattener) add(layer int, hdr *tar.Header, tr io.Reader) error {
 	// A later entry of the same layer for the same path replaces the
 	// earlier one, contents included.
 	delete(fl.contents, p)
-	if captured[p] && hdr.Typeflag == tar.TypeReg {
+	fl.packages.forget(p)
+	switch {
+	case hdr.Typeflag != tar.TypeReg:
+	case captured[p]:
 		data, err := io.ReadAll(io.LimitReader(tr, maxCaptured))
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
 		fl.contents[p] = data
+	default:
+		return fl.packages.capture(p, hdr, tr)
 	}
 	return nil
 }
@@ -210,6 +218,7 @@ func (fl *flattener) finish(img *Image) {
 	img.Files = fl.files
 	img.tree.Store(fl.tree)
 	img.contents = fl.contents
+	img.packages, img.packageErrs = fl.packages.files, fl.packages.errs
 	img.OSRelease = nil
 	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
 		if data, ok := img.Content(p); ok {

@@ -43,6 +43,10 @@ type Limits struct {
 	// VulnExportSize bounds the uncompressed bytes of one OSV export
 	// (an all.zip) or of the loose records of a database directory.
 	VulnExportSize int64
+	// InventorySize bounds the bytes of one image kept or buffered for
+	// its package inventory: package databases, language package
+	// manifests, Go build information, a JAR while its members are read.
+	InventorySize int64
 }
 
 // Default returns the default limits.
@@ -60,6 +64,7 @@ func Default() Limits {
 		NetworkTimeout: 30 * time.Second,
 		VulnRecordSize: 32 << 20,
 		VulnExportSize: 4 << 30,
+		InventorySize:  256 << 20,
 	}
 }
 
@@ -78,6 +83,7 @@ func (l Limits) WithDefaults() Limits {
 	orDefault(&l.NetworkTimeout, d.NetworkTimeout)
 	orDefault(&l.VulnRecordSize, d.VulnRecordSize)
 	orDefault(&l.VulnExportSize, d.VulnExportSize)
+	orDefault(&l.InventorySize, d.InventorySize)
 	return l
 }
 
@@ -162,6 +168,12 @@ func (l Limits) VulnRecordSizeExceeded() error {
 // VulnExportSize.
 func (l Limits) VulnExportSizeExceeded() error {
 	return &Exceeded{Limit: "vulnerability export size", Flag: "--max-vuln-export-size", Max: Bytes(l.VulnExportSize)}
+}
+
+// InventorySizeExceeded is the error of an image whose package files
+// take more than InventorySize.
+func (l Limits) InventorySizeExceeded() error {
+	return &Exceeded{Limit: "package inventory size", Flag: "--max-inventory-size", Max: Bytes(l.InventorySize)}
 }
 
 // Bytes writes a size as a person reads it: 16 MiB, 512 KiB, 100 bytes.

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -79,12 +78,10 @@ type indexKey struct{ ecosystem, name string }
 func normalizeName(ecosystem, name string) string {
 	base, _ := splitEcosystem(ecosystem)
 	if Ecosystem(base) == PyPI {
-		return pypiSeparators.ReplaceAllString(strings.ToLower(name), "-")
+		return pypiNormalize(name)
 	}
 	return name
 }
-
-var pypiSeparators = regexp.MustCompile(`[-_.]+`)
 
 // Open opens a database directory. It reads the metadata and index of
 // the imported exports, and reads and indexes every other record: loose
