@@ -512,6 +512,20 @@ func (p *FilePass) ReportAt(line int, path string, format string, args ...any) {
 	})
 }
 
+// ReportWith records a finding of an image check that carries its own
+// severity (a vulnerability's, from its database) and, when sup is not
+// nil, the reason it does not count (an ignore entry, a VEX statement).
+func (p *FilePass) ReportWith(sev Severity, sup *Suppression, path string, format string, args ...any) {
+	p.emit(Finding{
+		Check:       p.check.ID,
+		Severity:    sev,
+		Message:     message(format, args),
+		Location:    Location{File: p.file},
+		Path:        path,
+		Suppression: sup,
+	})
+}
+
 // Facts is what deferred conditions know of other objects: the facts
 // checks kept (Pass.Keep), in input order, and a memo for state computed
 // from them. The scan builds them from its own inputs; the webhook and the
