@@ -244,6 +244,9 @@ func readHeader(r io.Reader, max int) ([]byte, error) {
 func readJAR(data []byte, file, prefix string, depth int, out *[]PackageFile) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
+		if prefix == "" {
+			return fmt.Errorf("reading JAR: %w", err)
+		}
 		return fmt.Errorf("reading JAR %s: %w", strings.TrimSuffix(prefix, "!/"), err)
 	}
 	if len(zr.File) > maxJARMembers {
