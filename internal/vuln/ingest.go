@@ -365,12 +365,12 @@ func parseGrype(data []byte) (*Report, error) {
 	return r, nil
 }
 
-// cdxBOM is a CycloneDX JSON BOM with vulnerabilities, the fields read.
-type cdxBOM struct {
+// cdxReport is a CycloneDX JSON BOM with vulnerabilities, the fields read.
+type cdxReport struct {
 	Metadata struct {
-		Component *cdxComponent `json:"component"`
+		Component *cdxReportComponent `json:"component"`
 	} `json:"metadata"`
-	Components      []cdxComponent `json:"components"`
+	Components      []cdxReportComponent `json:"components"`
 	Vulnerabilities []struct {
 		ID         string `json:"id"`
 		References []struct {
@@ -391,24 +391,24 @@ type cdxBOM struct {
 	} `json:"vulnerabilities"`
 }
 
-type cdxComponent struct {
+type cdxReportComponent struct {
 	BOMRef     string         `json:"bom-ref"`
 	Type       string         `json:"type"`
 	Name       string         `json:"name"`
 	Group      string         `json:"group"`
 	Version    string         `json:"version"`
 	PURL       string         `json:"purl"`
-	Properties []cdxProperty  `json:"properties"`
-	Components []cdxComponent `json:"components"`
+	Properties []cdxReportProperty  `json:"properties"`
+	Components []cdxReportComponent `json:"components"`
 }
 
-type cdxProperty struct {
+type cdxReportProperty struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
 }
 
 func parseCycloneDX(data []byte) (*Report, error) {
-	var b cdxBOM
+	var b cdxReport
 	if err := decodeStrict(data, &b); err != nil {
 		return nil, fmt.Errorf("not a CycloneDX BOM: %w", err)
 	}
@@ -421,9 +421,9 @@ func parseCycloneDX(data []byte) (*Report, error) {
 			r.Digests = addDigest(r.Digests, p.Value)
 		}
 	}
-	comps := map[string]*cdxComponent{}
-	var walk func(cs []cdxComponent, depth int)
-	walk = func(cs []cdxComponent, depth int) {
+	comps := map[string]*cdxReportComponent{}
+	var walk func(cs []cdxReportComponent, depth int)
+	walk = func(cs []cdxReportComponent, depth int) {
 		if depth > 32 {
 			return
 		}
