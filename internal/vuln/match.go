@@ -90,19 +90,23 @@ type packageKey struct {
 }
 
 // packageKeys are the names a package is known by in advisories: its
-// own, and for OS packages its source package, which is what Debian,
-// Ubuntu and Alpine advisories name.
+// own, and for OS packages its source package at the source version,
+// which is what Debian, Ubuntu and Alpine advisories name (a binNMU's
+// binary version, 3.0.11-1~deb12u2+b1, is not what a fix is stated in).
 func packageKeys(p *Package) []packageKey {
 	eco := p.OSVEcosystem()
-	keys := []packageKey{{indexKey{eco, normalizeName(eco, p.Name)}, p.Version}}
-	if p.SourceName != "" && p.SourceName != p.Name {
-		v := p.SourceVersion
-		if v == "" {
-			v = p.Version
-		}
-		keys = append(keys, packageKey{indexKey{eco, normalizeName(eco, p.SourceName)}, v})
+	if p.SourceName == "" {
+		return []packageKey{{indexKey{eco, normalizeName(eco, p.Name)}, p.Version}}
 	}
-	return keys
+	srcV := p.SourceVersion
+	if srcV == "" {
+		srcV = p.Version
+	}
+	src := packageKey{indexKey{eco, normalizeName(eco, p.SourceName)}, srcV}
+	if p.SourceName == p.Name {
+		return []packageKey{src}
+	}
+	return []packageKey{{indexKey{eco, normalizeName(eco, p.Name)}, p.Version}, src}
 }
 
 func matchRecord(rec *Record, p *Package, k packageKey) (Match, bool) {
