@@ -478,12 +478,12 @@ func parseCycloneDX(data []byte) (*Report, error) {
 	return r, nil
 }
 
-// fixedFromRecommendation reads "Upgrade libssl3 to 3.0.13-1~deb12u1",
-// the recommendation Trivy writes; "" otherwise.
+// fixedFromRecommendation reads "Upgrade libssl3 to version
+// 3.0.13-1~deb12u1", the recommendation Trivy writes; "" otherwise.
 func fixedFromRecommendation(s string) string {
 	i := strings.LastIndex(s, " to ")
 	if !strings.HasPrefix(s, "Upgrade ") || i < 0 {
 		return ""
 	}
-	return firstVersion(strings.TrimSuffix(s[i+4:], "."))
+	return firstVersion(strings.TrimPrefix(strings.TrimSuffix(s[i+4:], "."), "version "))
 }

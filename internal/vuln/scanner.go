@@ -113,7 +113,7 @@ func dedupe(ms []Match) []Match {
 		dup := -1
 		for i := range out {
 			o := &out[i]
-			if o.Package.Name == m.Package.Name && o.Installed == m.Installed && samePath(o.Package.Path, m.Package.Path) && namesAny(o.IDs(), m.IDs()) {
+			if o.Package.Name == m.Package.Name && o.Package.Version == m.Package.Version && samePath(o.Package.Path, m.Package.Path) && namesAny(o.IDs(), m.IDs()) {
 				dup = i
 				break
 			}
@@ -139,6 +139,17 @@ func dedupe(ms []Match) []Match {
 	return out
 }
 
-// samePath: a report that does not say where a package is found may
-// name the same package as the inventory.
-func samePath(a, b string) bool { return a == b || a == "" || b == "" }
+// samePath: paths of one package as two sources write them. A report
+// may not say where a package is found, write paths without the leading
+// slash, or name a file of the package (dist-info/METADATA) or the JAR
+// holding it rather than the inventory's directory or nested JAR.
+func samePath(a, b string) bool {
+	a, b = strings.TrimPrefix(a, "/"), strings.TrimPrefix(b, "/")
+	if a == "" || b == "" || a == b {
+		return true
+	}
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return strings.HasPrefix(b, a+"/") || strings.HasPrefix(b, a+"!/")
+}
