@@ -567,6 +567,8 @@ func cleanYAMLError(err error) string {
 	msg = strings.ReplaceAll(msg, " in type config.Fix", " in fix")
 	msg = strings.ReplaceAll(msg, " in type config.Quantities", " in fix.resources")
 	msg = strings.ReplaceAll(msg, " in type config.Admission", " in admission")
+	msg = strings.ReplaceAll(msg, " in type config.VulnerabilityIgnore", " in vulnerabilities.ignore")
+	msg = strings.ReplaceAll(msg, " in type config.Vulnerabilities", " in vulnerabilities")
 	msg = strings.ReplaceAll(msg, "not found", "is not a known key")
 	return msg
 }
