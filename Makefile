@@ -71,7 +71,10 @@ FUZZ_TARGETS := \
 	./internal/source/kustomize:FuzzDocSizes:60000x \
 	./internal/source/helm:FuzzRenderBounded:100x \
 	./internal/webhook:FuzzReview:20000x \
-	./internal/admissionpolicy:FuzzImageGrammar:50000x
+	./internal/admissionpolicy:FuzzImageGrammar:50000x \
+	./internal/vuln:FuzzMatchRecord:50000x \
+	./internal/vuln:FuzzParseReport:70000x \
+	./internal/vuln:FuzzParseVEX:70000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
