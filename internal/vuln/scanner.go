@@ -109,21 +109,26 @@ func orNone(s string) string {
 // has one.
 func dedupe(ms []Match) []Match {
 	var out []Match
+	// Candidates are only the matches of the same package and version.
+	byPackage := map[[2]string][]int{}
 	for _, m := range ms {
+		key := [2]string{m.Package.Name, m.Package.Version}
 		dup := -1
-		for i := range out {
+		ids := m.IDs()
+		for _, i := range byPackage[key] {
 			o := &out[i]
-			if o.Package.Name == m.Package.Name && o.Package.Version == m.Package.Version && samePath(o.Package.Path, m.Package.Path) && namesAny(o.IDs(), m.IDs()) {
+			if samePath(o.Package.Path, m.Package.Path) && namesAny(o.IDs(), ids) {
 				dup = i
 				break
 			}
 		}
 		if dup < 0 {
+			byPackage[key] = append(byPackage[key], len(out))
 			out = append(out, m)
 			continue
 		}
 		o := &out[dup]
-		for _, id := range m.IDs() {
+		for _, id := range ids {
 			if id != o.ID && !slices.Contains(o.Aliases, id) {
 				o.Aliases = append(o.Aliases, id)
 			}
