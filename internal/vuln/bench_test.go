@@ -169,10 +169,19 @@ func peakHeap(f func()) uint64 {
 // layout, take its inventory, open a database the size of the real Debian
 // and Alpine OSV exports and match: what `kubeharden image --vuln-db`
 // does per image. peak-heap-MiB is the largest live heap seen while it
-// runs (the setup's is freed first).
+// runs (the setup's is freed first). KUBEHARDEN_BENCH_KEEP=dir keeps the
+// database (dir/osv) and the layout (dir/layout), to measure the command
+// itself.
 func BenchmarkImageVulnerabilities(b *testing.B) {
 	dir := benchDB(b)
 	ref := WriteLayout(b, benchImage(b))
+	if keep := os.Getenv("KUBEHARDEN_BENCH_KEEP"); keep != "" {
+		for from, to := range map[string]string{dir: filepath.Join(keep, "osv"), ref: filepath.Join(keep, "layout")} {
+			if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	ctx := context.Background()
