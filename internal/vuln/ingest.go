@@ -392,12 +392,12 @@ type cdxReport struct {
 }
 
 type cdxReportComponent struct {
-	BOMRef     string         `json:"bom-ref"`
-	Type       string         `json:"type"`
-	Name       string         `json:"name"`
-	Group      string         `json:"group"`
-	Version    string         `json:"version"`
-	PURL       string         `json:"purl"`
+	BOMRef     string               `json:"bom-ref"`
+	Type       string               `json:"type"`
+	Name       string               `json:"name"`
+	Group      string               `json:"group"`
+	Version    string               `json:"version"`
+	PURL       string               `json:"purl"`
 	Properties []cdxReportProperty  `json:"properties"`
 	Components []cdxReportComponent `json:"components"`
 }

@@ -20,7 +20,7 @@ import (
 // Debian test image, with the data of e2eDB.
 type reportVuln struct {
 	cve, vendorID, pkg, version, fixed, typ, class, purl, path, severity string
-	score                                                              float64
+	score                                                                float64
 }
 
 var reportVulns = []reportVuln{

@@ -112,7 +112,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 			return nil, fmt.Errorf("vulnerability database %s: %s changed since it was imported (%d bytes, was %d): import it again", dir, e.File, st.Size(), e.Size)
 		}
 	}
-	var budget int64 = lim.VulnExportSize
+	budget := lim.VulnExportSize
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -240,19 +240,19 @@ func (db *DB) lookup(ctx context.Context, keys map[indexKey]bool) (map[indexKey]
 			}
 			data, err := readZipEntry(f, db.lim)
 			if err != nil {
-				zr.Close()
+				_ = zr.Close()
 				return nil, fmt.Errorf("vulnerability database: %s: %s: %w", file, f.Name, err)
 			}
 			rec, err := ParseRecord(data)
 			if err != nil {
-				zr.Close()
+				_ = zr.Close()
 				return nil, fmt.Errorf("vulnerability database: %s: %s: %w", file, f.Name, err)
 			}
 			for _, k := range ks {
 				out[k] = append(out[k], rec)
 			}
 		}
-		zr.Close()
+		_ = zr.Close()
 	}
 	return out, nil
 }
@@ -275,7 +275,7 @@ func (db *DB) scanIndex(keys map[indexKey]bool) (map[indexKey][]entryRef, error)
 	if err != nil {
 		return nil, fmt.Errorf("vulnerability database: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	out := map[indexKey][]entryRef{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -325,7 +325,7 @@ func readFileBounded(p string, max int64, exceeded func() error) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -353,7 +353,7 @@ func readZipEntry(f *zip.File, lim limits.Limits) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	data, err := io.ReadAll(io.LimitReader(rc, lim.VulnRecordSize+1))
 	if err != nil {
 		return nil, err
@@ -371,7 +371,7 @@ func readZip(ctx context.Context, p, name string, lim limits.Limits, each func(e
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	defer zr.Close()
+	defer func() { _ = zr.Close() }()
 	var total int64
 	for _, f := range zr.File {
 		if err := ctx.Err(); err != nil {
@@ -413,7 +413,7 @@ func Import(ctx context.Context, dir, zipPath string, now time.Time) (Export, er
 	if err != nil {
 		return Export{}, fmt.Errorf("importing: %w", err)
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }()
 	if st, err := src.Stat(); err != nil || !st.Mode().IsRegular() {
 		return Export{}, fmt.Errorf("importing %s: not a regular file", zipPath)
 	}
@@ -423,7 +423,7 @@ func Import(ctx context.Context, dir, zipPath string, now time.Time) (Export, er
 		return Export{}, fmt.Errorf("importing %s: %w", zipPath, err)
 	}
 	tmpName := tmp.Name()
-	defer os.Remove(tmpName)
+	defer func() { _ = os.Remove(tmpName) }()
 	h := sha256.New()
 	size, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(src, lim.VulnExportSize+1))
 	if err == nil && size > lim.VulnExportSize {
@@ -531,13 +531,13 @@ func writeAtomic(p string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer func() { _ = os.Remove(f.Name()) }()
 	if _, err := f.Write(data); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {

@@ -163,7 +163,7 @@ func namesAny(names, ids []string) bool {
 // ignored, or by name).
 func (st *VEXStatement) covers(m *Match, digest, ref string) bool {
 	for _, p := range st.Products {
-		if !(digest != "" && digestOf(p.ID) == digest) && p.ID != ref {
+		if (digest == "" || digestOf(p.ID) != digest) && p.ID != ref {
 			continue
 		}
 		if len(p.Subcomponents) == 0 {
