@@ -299,10 +299,12 @@ type ObjectRef struct {
 
 // Suppression says why a finding was not counted.
 type Suppression struct {
-	// Kind is "annotation" or "config".
+	// Kind is "annotation", "config" or "vex" (an OpenVEX statement on
+	// an image vulnerability).
 	Kind   string
 	Reason string
-	// Source is the annotation key or the config file and line.
+	// Source is the annotation key, the config file and line, or the VEX
+	// document.
 	Source string
 }
 
