@@ -74,7 +74,15 @@ FUZZ_TARGETS := \
 	./internal/admissionpolicy:FuzzImageGrammar:50000x \
 	./internal/vuln:FuzzMatchRecord:50000x \
 	./internal/vuln:FuzzParseReport:70000x \
-	./internal/vuln:FuzzParseVEX:70000x
+	./internal/vuln:FuzzParseVEX:70000x \
+	./internal/vuln:FuzzDpkgStatus:60000x \
+	./internal/vuln:FuzzApkInstalled:100000x \
+	./internal/vuln:FuzzPythonMetadata:60000x \
+	./internal/vuln:FuzzNpmPackageJSON:100000x \
+	./internal/vuln:FuzzPomProperties:100000x \
+	./internal/image:FuzzGoBuildInfo:12000x \
+	./internal/image:FuzzJAR:100000x \
+	./internal/vuln:FuzzInventory:5000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

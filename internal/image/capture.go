@@ -26,10 +26,12 @@ const (
 	// ApkInstalled is Alpine's /lib/apk/db/installed.
 	ApkInstalled
 	// RPMDB is an RPM database (Packages, rpmdb.sqlite) under /var/lib/rpm
-	// or /usr/lib/sysimage/rpm.
+	// or /usr/lib/sysimage/rpm. Its contents are not kept (Data is nil):
+	// the inventory does not read RPM databases yet.
 	RPMDB
 	// PythonMetadata is the header part (up to the first blank line) of a
-	// *.dist-info/METADATA or *.egg-info/PKG-INFO.
+	// *.dist-info/METADATA, a *.egg-info/PKG-INFO, or a *.egg-info file
+	// of a site-packages or dist-packages directory.
 	PythonMetadata
 	// NpmPackageJSON is the package.json of a package under node_modules.
 	NpmPackageJSON
@@ -94,7 +96,10 @@ func packageKind(p string, executable bool) PackageFileKind {
 			return RPMDB
 		}
 	case base == "METADATA" && strings.HasSuffix(dir, ".dist-info"),
-		base == "PKG-INFO" && strings.HasSuffix(dir, ".egg-info"):
+		base == "PKG-INFO" && strings.HasSuffix(dir, ".egg-info"),
+		// distutils installs (Debian's python3-* packages among them)
+		// write the PKG-INFO as a file named NAME-VERSION.egg-info.
+		strings.HasSuffix(base, ".egg-info") && (strings.HasSuffix(dir, "-packages")):
 		return PythonMetadata
 	case base == "package.json":
 		// node_modules/NAME/package.json or node_modules/@SCOPE/NAME/package.json.
@@ -165,13 +170,22 @@ func (c *capturer) capture(p string, hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	switch kind {
+	case RPMDB:
+		// Not read (see vuln.Inventory): only noted, so that the
+		// inventory says what it is missing.
+		c.keep(PackageFile{Path: p, Kind: kind})
+		return nil
 	case GoBuildInfo:
 		version, mod, err := readGoBuildInfo(r, hdr.Size)
 		switch {
 		case errors.Is(err, errNotGo):
 			return nil
 		case err != nil:
-			return fmt.Errorf("reading %s: %w", p, err)
+			// A malformed header (oversized module information) is
+			// this file's problem; a broken stream surfaces again at
+			// the next tar header.
+			c.errs[p] = fmt.Errorf("%s: %w", p, err)
+			return nil
 		}
 		if c.take(p, int64(len(mod))) {
 			c.keep(PackageFile{Path: p, Kind: kind, GoVersion: version, Data: mod})
@@ -301,6 +315,10 @@ func readMember(m *zip.File, max int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// PackagesRead says whether the package files were read: an image loaded
+// without LoadOptions.Packages has none, whatever it contains.
+func (img *Image) PackagesRead() bool { return img.packagesRead }
 
 // PackageFiles returns the files the package inventory reads, by path
 // (then member): see PackageFile.

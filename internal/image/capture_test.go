@@ -1,30 +1,34 @@
 package image
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
-// elfWithBuildInfo is a minimal 64-bit ELF whose writable segment holds
-// a Go 1.18+ build information header.
+// elfWithBuildInfo is a minimal 64-bit little-endian ELF whose writable
+// segment holds a Go 1.18+ build information header.
 func elfWithBuildInfo(version, mod string) []byte {
+	return elfFile(2, binary.LittleEndian, version, mod)
+}
+
+// elfFile is a minimal ELF of class (1: 32-bit, 2: 64-bit) and byte
+// order: an executable segment, then a writable one holding a Go 1.18+
+// build information header.
+func elfFile(class byte, bo binary.ByteOrder, version, mod string) []byte {
 	const dataOff = 0x1000
 	out := make([]byte, dataOff)
 	copy(out, "\x7fELF")
-	out[4], out[5], out[6] = 2, 1, 1
-	le := binary.LittleEndian
-	le.PutUint64(out[0x20:], 64) // phoff
-	le.PutUint16(out[0x36:], 56) // phentsize
-	le.PutUint16(out[0x38:], 2)  // phnum
-	ph := out[64:]
-	le.PutUint32(ph, 1)
-	le.PutUint32(ph[4:], uint32(elf.PF_R|elf.PF_X))
-	ph = out[64+56:]
+	out[4], out[5], out[6] = class, 1, 1
+	if bo == binary.BigEndian {
+		out[5] = 2
+	}
 	var data bytes.Buffer
 	data.WriteString("\xff Go buildinf:")
 	data.Write([]byte{8, 2})
@@ -35,10 +39,34 @@ func elfWithBuildInfo(version, mod string) []byte {
 	full := sentinel + mod + sentinel
 	data.Write(binary.AppendUvarint(nil, uint64(len(full))))
 	data.WriteString(full)
-	le.PutUint32(ph, 1)
-	le.PutUint32(ph[4:], uint32(elf.PF_R|elf.PF_W))
-	le.PutUint64(ph[8:], dataOff)
-	le.PutUint64(ph[0x20:], uint64(data.Len()))
+	type seg struct {
+		flags     elf.ProgFlag
+		off, size uint64
+	}
+	segs := []seg{{elf.PF_R | elf.PF_X, 0, dataOff}, {elf.PF_R | elf.PF_W, dataOff, uint64(data.Len())}}
+	if class == 2 {
+		bo.PutUint64(out[0x20:], 64) // phoff
+		bo.PutUint16(out[0x36:], 56) // phentsize
+		bo.PutUint16(out[0x38:], uint16(len(segs)))
+		for i, s := range segs {
+			ph := out[64+56*i:]
+			bo.PutUint32(ph, uint32(elf.PT_LOAD))
+			bo.PutUint32(ph[4:], uint32(s.flags))
+			bo.PutUint64(ph[8:], s.off)
+			bo.PutUint64(ph[0x20:], s.size)
+		}
+	} else {
+		bo.PutUint32(out[0x1c:], 52) // phoff
+		bo.PutUint16(out[0x2a:], 32) // phentsize
+		bo.PutUint16(out[0x2c:], uint16(len(segs)))
+		for i, s := range segs {
+			ph := out[52+32*i:]
+			bo.PutUint32(ph, uint32(elf.PT_LOAD))
+			bo.PutUint32(ph[4:], uint32(s.off))
+			bo.PutUint32(ph[16:], uint32(s.size))
+			bo.PutUint32(ph[24:], uint32(s.flags))
+		}
+	}
 	return append(out, data.Bytes()...)
 }
 
@@ -47,6 +75,16 @@ func TestReadGoBuildInfo(t *testing.T) {
 	v, got, err := readGoBuildInfo(bytes.NewReader(elfWithBuildInfo("go1.21.3", mod)), int64(len(elfWithBuildInfo("go1.21.3", mod))))
 	if err != nil || v != "go1.21.3" || string(got) != mod {
 		t.Errorf("got %q %q %v", v, got, err)
+	}
+	for _, layout := range []struct {
+		class byte
+		bo    binary.ByteOrder
+	}{{1, binary.LittleEndian}, {1, binary.BigEndian}, {2, binary.BigEndian}} {
+		data := elfFile(layout.class, layout.bo, "go1.22.0", mod)
+		v, got, err := readGoBuildInfo(bytes.NewReader(data), int64(len(data)))
+		if err != nil || v != "go1.22.0" || string(got) != mod {
+			t.Errorf("class %d %v: %q %q %v", layout.class, layout.bo, v, got, err)
+		}
 	}
 	// The toolchain of this test is a real Go 1.18+ ELF executable.
 	if exe, err := os.Executable(); err == nil {
@@ -65,6 +103,34 @@ func TestReadGoBuildInfo(t *testing.T) {
 		if _, _, err := readGoBuildInfo(bytes.NewReader(data), int64(len(data))); !errors.Is(err, errNotGo) {
 			t.Errorf("%s: %v, want errNotGo", name, err)
 		}
+	}
+}
+
+// TestGoBuildInfoTooLarge: module information past its bound is an
+// error of that file, and the image is still read.
+func TestGoBuildInfoTooLarge(t *testing.T) {
+	data := elfWithBuildInfo("go1.22.0", "path\tx\n")
+	// Claim a module information string far past maxModInfo.
+	i := bytes.Index(data, []byte("go1.22.0")) + len("go1.22.0")
+	huge := binary.AppendUvarint(nil, maxModInfo+1)
+	data = append(append(append([]byte{}, data[:i]...), huge...), make([]byte, 64)...)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: "app", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(data))})
+	_, _ = tw.Write(data)
+	_ = tw.WriteHeader(&tar.Header{Name: "lib/apk/db/installed", Typeflag: tar.TypeReg, Mode: 0o644, Size: 8})
+	_, _ = tw.Write([]byte("P:a\nV:1\n"))
+	_ = tw.Close()
+	img, err := FlattenTar(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := img.PackageFileErrors()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "/app: go build information: a string of 4194305 bytes") {
+		t.Errorf("errors %v", errs)
+	}
+	if files := img.PackageFiles(); len(files) != 1 || files[0].Path != "/lib/apk/db/installed" {
+		t.Errorf("files %+v", files)
 	}
 }
 

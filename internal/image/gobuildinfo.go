@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 )
 
 // errNotGo says that an executable carries no Go build information that
@@ -31,17 +32,21 @@ const modInfoSentinel = 16
 // of the ELF executable r streams (size bytes), without buffering it:
 // debug/buildinfo wants an io.ReaderAt, which a layer stream is not.
 // The header is searched, 16-byte aligned as the linker puts it, in the
-// first writable, non-executable PT_LOAD segment, where the linker puts
-// .go.buildinfo and where debug/buildinfo looks when the section table is
-// stripped; the read-only data of a program that embeds the magic (the
+// writable, non-executable PT_LOAD segments, where the linker puts
+// .go.buildinfo (the section table, which names it, is at the end of the
+// file, past it in the stream); the read-only data of a program that embeds the magic (the
 // go command itself) is never searched. Binaries older than Go 1.18,
 // whose header points into the data instead of holding it, give errNotGo.
 func readGoBuildInfo(r io.Reader, size int64) (version string, modinfo []byte, err error) {
-	const window = 64 << 10
-	br := bufio.NewReaderSize(io.LimitReader(r, size), window)
-	head, _ := br.Peek(window)
-	start, end, ok := elfDataSegment(head)
-	if !ok || end > size {
+	// A small executable (a script) needs no large buffer.
+	window := int64(64 << 10)
+	if size < window {
+		window = max(size, 64)
+	}
+	br := bufio.NewReaderSize(io.LimitReader(r, size), int(window))
+	head, _ := br.Peek(int(window))
+	segs, ok := elfDataSegments(head, size)
+	if !ok {
 		return "", nil, errNotGo
 	}
 	pos := int64(0)
@@ -50,38 +55,42 @@ func readGoBuildInfo(r io.Reader, size int64) (version string, modinfo []byte, e
 		pos += n
 		return err
 	}
-	if r := start % 16; r != 0 {
-		start += 16 - r
-	}
-	for pos < start {
-		n := min(start-pos, window)
-		if err := skip(n); err != nil {
-			return "", nil, errNotGo
+	for _, seg := range segs {
+		start, end := seg[0], seg[1]
+		if r := start % 16; r != 0 {
+			start += 16 - r
 		}
-	}
-	for pos+buildInfoHeader <= end {
-		buf, _ := br.Peek(int(min(window, end-pos)))
-		if len(buf) < buildInfoHeader {
-			return "", nil, errNotGo
+		if start < pos {
+			continue // overlaps a segment already searched
 		}
-		i := 0
-		for ; i+len(buildInfoMagic) <= len(buf); i += 16 {
-			if bytes.HasPrefix(buf[i:], buildInfoMagic) {
-				break
+		for pos < start {
+			if err := skip(min(start-pos, window)); err != nil {
+				return "", nil, errNotGo
 			}
 		}
-		if i+len(buildInfoMagic) > len(buf) {
+		for pos+buildInfoHeader <= end {
+			buf, _ := br.Peek(int(min(window, end-pos)))
+			if len(buf) < buildInfoHeader {
+				return "", nil, errNotGo
+			}
+			i := 0
+			for ; i+len(buildInfoMagic) <= len(buf); i += 16 {
+				if bytes.HasPrefix(buf[i:], buildInfoMagic) {
+					break
+				}
+			}
+			if i+len(buildInfoMagic) <= len(buf) {
+				if err := skip(int64(i)); err != nil {
+					return "", nil, errNotGo
+				}
+				return parseBuildInfo(br)
+			}
 			// No header starts in this window: go on from the first
 			// aligned offset whose magic could not be seen whole.
 			if err := skip(int64(i)); err != nil {
 				return "", nil, errNotGo
 			}
-			continue
 		}
-		if err := skip(int64(i)); err != nil {
-			return "", nil, errNotGo
-		}
-		return parseBuildInfo(br)
 	}
 	return "", nil, errNotGo
 }
@@ -127,12 +136,17 @@ func readVarString(br *bufio.Reader, max uint64) ([]byte, error) {
 	return out, nil
 }
 
-// elfDataSegment returns the file range of the first writable,
-// non-executable PT_LOAD segment of the ELF file head starts, when its
-// program headers lie in head.
-func elfDataSegment(head []byte) (start, end int64, ok bool) {
+// maxDataSegments bounds the writable segments searched.
+const maxDataSegments = 8
+
+// elfDataSegments returns the file ranges, by offset, of the writable,
+// non-executable PT_LOAD segments of the ELF file of size bytes head
+// starts, when its program headers lie in head. A static executable has
+// one; a position-independent one puts .go.buildinfo in the second,
+// after the relocated read-only data.
+func elfDataSegments(head []byte, size int64) (segs [][2]int64, ok bool) {
 	if len(head) < 64 || !bytes.HasPrefix(head, []byte("\x7fELF")) {
-		return 0, 0, false
+		return nil, false
 	}
 	var bo binary.ByteOrder
 	switch head[5] {
@@ -141,7 +155,7 @@ func elfDataSegment(head []byte) (start, end int64, ok bool) {
 	case 2:
 		bo = binary.BigEndian
 	default:
-		return 0, 0, false
+		return nil, false
 	}
 	const ptLoad, pfX, pfW = 1, 1, 2
 	var phoff, phentsize, phnum uint64
@@ -152,7 +166,7 @@ func elfDataSegment(head []byte) (start, end int64, ok bool) {
 	case 2:
 		phoff, phentsize, phnum = bo.Uint64(head[0x20:]), uint64(bo.Uint16(head[0x36:])), uint64(bo.Uint16(head[0x38:]))
 	default:
-		return 0, 0, false
+		return nil, false
 	}
 	minEnt := uint64(32)
 	if is64 {
@@ -160,7 +174,7 @@ func elfDataSegment(head []byte) (start, end int64, ok bool) {
 	}
 	if phentsize < minEnt || phoff > uint64(len(head)) || phnum > uint64(len(head))/phentsize ||
 		phoff+phnum*phentsize > uint64(len(head)) {
-		return 0, 0, false
+		return nil, false
 	}
 	for i := range phnum {
 		ph := head[phoff+i*phentsize:]
@@ -171,12 +185,17 @@ func elfDataSegment(head []byte) (start, end int64, ok bool) {
 		} else {
 			typ, off, filesz, flags = bo.Uint32(ph), uint64(bo.Uint32(ph[4:])), uint64(bo.Uint32(ph[16:])), bo.Uint32(ph[24:])
 		}
-		if typ == ptLoad && flags&(pfX|pfW) == pfW {
-			if off > 1<<62 || filesz > 1<<62 {
-				return 0, 0, false
-			}
-			return int64(off), int64(off + filesz), true
+		if typ != ptLoad || flags&(pfX|pfW) != pfW || filesz == 0 {
+			continue
+		}
+		if off > uint64(size) || filesz > uint64(size)-off {
+			return nil, false // a segment past the end: not a real executable
+		}
+		segs = append(segs, [2]int64{int64(off), int64(off + filesz)})
+		if len(segs) == maxDataSegments {
+			break
 		}
 	}
-	return 0, 0, false
+	sort.Slice(segs, func(i, j int) bool { return segs[i][0] < segs[j][0] })
+	return segs, len(segs) > 0
 }

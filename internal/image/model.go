@@ -34,6 +34,8 @@ type Image struct {
 	// packageErrs what kept a file out of it (see PackageFileErrors).
 	packages    map[string][]PackageFile
 	packageErrs map[string]error
+	// packagesRead says that the package files were read (LoadOptions.Packages).
+	packagesRead bool
 	// tree is Files as a tree of paths (see index).
 	tree atomic.Pointer[tree]
 }

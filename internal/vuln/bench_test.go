@@ -4,237 +4,145 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/kubeharden/kubeharden/internal/image"
 	. "github.com/kubeharden/kubeharden/internal/image/imagetest"
 	"github.com/kubeharden/kubeharden/internal/vuln"
 )
 
-// The sizes of the real exports (late 2026): Debian's all.zip holds about
-// 50,000 records, Alpine's about 10,000.
-const (
-	benchDebianRecords = 50000
-	benchAlpineRecords = 10000
-	benchSources       = 3000 // source packages the Debian records spread over
-)
-
-// benchRecord is an OSV record the size of a real distribution advisory
-// (about 1.5 KB: details, references, three releases).
-func benchRecord(id, cve, name string, ecos []string, fixed string, details string) map[string]any {
-	var affected []any
-	for _, e := range ecos {
-		affected = append(affected, map[string]any{
-			"package":            map[string]any{"ecosystem": e, "name": name, "purl": "pkg:deb/debian/" + name},
-			"ranges":             []any{map[string]any{"type": "ECOSYSTEM", "events": []any{map[string]string{"introduced": "0"}, map[string]string{"fixed": fixed}}}},
-			"ecosystem_specific": map[string]any{"urgency": "medium"},
-		})
-	}
-	return map[string]any{
-		"id": id, "modified": "2026-11-30T12:00:00Z", "published": "2025-01-01T00:00:00Z", "aliases": []string{cve},
-		"summary": "a vulnerability in " + name, "details": details,
-		"references": []any{map[string]string{"type": "ADVISORY", "url": "https://security-tracker.debian.org/tracker/" + cve}},
-		"affected":   affected,
-	}
+// tarWriter writes a layer's tar, counting its bytes.
+type tarWriter struct {
+	buf bytes.Buffer
+	tw  *tar.Writer
 }
 
-func writeBenchZip(b *testing.B, path string, n int, rec func(i int) map[string]any) {
-	f, err := os.Create(path)
+func newTarWriter() *tarWriter {
+	w := &tarWriter{}
+	w.tw = tar.NewWriter(&w.buf)
+	return w
+}
+
+func (w *tarWriter) add(name string, mode int64, body []byte) {
+	_ = w.tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(body))})
+	_, _ = w.tw.Write(body)
+}
+
+func (w *tarWriter) layer(b *testing.B) v1.Layer {
+	_ = w.tw.Close()
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, _ = zw.Write(w.buf.Bytes())
+	_ = zw.Close()
+	data := z.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
 	if err != nil {
 		b.Fatal(err)
 	}
-	zw := zip.NewWriter(f)
-	for i := range n {
-		r := rec(i)
-		w, err := zw.Create(r["id"].(string) + ".json")
+	return l
+}
+
+// BenchmarkInventory loads a generated ~100 MB (uncompressed) image with
+// packages of every ecosystem and lists them: a Debian base with 600 dpkg
+// packages and 40 MB of other files, 24 copies of a real Go binary, 20
+// MB of random non-Go executables and data, 1,500 npm packages, 300
+// Python distributions with long descriptions, and 8 Spring-Boot-style
+// JARs holding 40 JARs each. MB/s is uncompressed tar bytes per second.
+func BenchmarkInventory(b *testing.B) {
+	rng := rand.New(rand.NewChaCha8([32]byte{42}))
+	random := func(n int) []byte {
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = byte(rng.Uint32())
+		}
+		return out
+	}
+	var status strings.Builder
+	for i := range 600 {
+		fmt.Fprintf(&status, "Package: pkg%d\nStatus: install ok installed\nArchitecture: amd64\nSource: src%d (1.%d-1)\nVersion: 1:1.%d-1+deb12u1\nDescription: package %d\n a long description\n a long description\n\n", i, i/3, i, i, i)
+	}
+	base := newTarWriter()
+	base.add("etc/os-release", 0o644, []byte("ID=debian\nVERSION_ID=\"12\"\n"))
+	base.add("var/lib/dpkg/status", 0o644, []byte(status.String()))
+	text := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog 0123456789\n"), 3000)
+	for i := 0; base.buf.Len() < 40<<20; i++ {
+		n := 1024 + rng.IntN(128<<10)
+		body := random(n)
+		if i%2 == 1 {
+			body = text[:n]
+		}
+		base.add(fmt.Sprintf("usr/share/data%d/file%d", i/50, i), 0o644, body)
+	}
+
+	bins := newTarWriter()
+	bin := goBinary(b, "", "-ldflags=-s -w")
+	for i := range 24 {
+		bins.add(fmt.Sprintf("usr/local/bin/tool%d", i), 0o755, bin)
+	}
+	for i := 0; bins.buf.Len() < 20<<20+24*len(bin); i++ {
+		// Executables that are not Go: scripts, and ELF-less data.
+		bins.add(fmt.Sprintf("usr/lib/exec/bin%d", i), 0o755, random(64<<10+rng.IntN(512<<10)))
+	}
+
+	apps := newTarWriter()
+	for i := range 1500 {
+		apps.add(fmt.Sprintf("app/node_modules/m%d/package.json", i), 0o644, fmt.Appendf(nil, `{"name":"m%d","version":"1.%d.0","license":"MIT","description":"%s"}`, i, i, strings.Repeat("x", 2000)))
+	}
+	for i := range 300 {
+		apps.add(fmt.Sprintf("usr/lib/python3/dist-packages/p%d-1.0.dist-info/METADATA", i), 0o644,
+			fmt.Appendf(nil, "Metadata-Version: 2.1\nName: p%d\nVersion: 1.%d\nLicense: MIT\n\n%s", i, i, text[:20000]))
+	}
+	for j := range 8 {
+		var zb bytes.Buffer
+		zw := zip.NewWriter(&zb)
+		for k := range 40 {
+			var inner bytes.Buffer
+			iw := zip.NewWriter(&inner)
+			w, _ := iw.Create(fmt.Sprintf("META-INF/maven/org.example/lib%d/pom.properties", k))
+			fmt.Fprintf(w, "groupId=org.example\nartifactId=lib%d\nversion=%d.0\n", k, j)
+			w, _ = iw.Create("classes.bin")
+			_, _ = w.Write(random(16 << 10))
+			_ = iw.Close()
+			w, _ = zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("BOOT-INF/lib/lib%d.jar", k), Method: zip.Store})
+			_, _ = w.Write(inner.Bytes())
+		}
+		_ = zw.Close()
+		apps.add(fmt.Sprintf("app/app%d.jar", j), 0o644, zb.Bytes())
+	}
+	total := int64(base.buf.Len() + bins.buf.Len() + apps.buf.Len())
+	img, err := mutate.AppendLayers(empty.Image, base.layer(b), bins.layer(b), apps.layer(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := WriteLayout(b, img)
+	b.SetBytes(total)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var pkgs []vuln.Package
+	for b.Loop() {
+		loaded, err := image.Load(context.Background(), dir, image.LoadOptions{Packages: true})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := json.NewEncoder(w).Encode(r); err != nil {
+		if pkgs, err = vuln.Inventory(context.Background(), loaded); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if err := zw.Close(); err != nil {
-		b.Fatal(err)
+	// 600 dpkg + 24 × (stdlib + pflag) + 1500 npm + 300 PyPI + 8 × 40 Maven.
+	if want := 600 + 24*2 + 1500 + 300 + 8*40; len(pkgs) != want {
+		b.Fatalf("%d packages, want %d", len(pkgs), want)
 	}
-	f.Close()
-}
-
-// benchDB imports a synthetic Debian and Alpine export of the real sizes.
-func benchDB(b *testing.B) string {
-	src, dir := b.TempDir(), filepath.Join(b.TempDir(), "osv")
-	details := strings.Repeat("An attacker who can send crafted input may cause a denial of service or worse. ", 12)
-	writeBenchZip(b, filepath.Join(src, "Debian.zip"), benchDebianRecords, func(i int) map[string]any {
-		// Half the advisories are fixed below the installed 1.0-1, half
-		// above it.
-		fixed := "0.9-1"
-		if i%2 == 0 {
-			fixed = "1.0-2"
-		}
-		return benchRecord(fmt.Sprintf("DEBIAN-CVE-2025-%05d", i), fmt.Sprintf("CVE-2025-%05d", i), fmt.Sprintf("src%d", i%benchSources),
-			[]string{"Debian:11", "Debian:12", "Debian:13"}, fixed, details)
-	})
-	writeBenchZip(b, filepath.Join(src, "Alpine.zip"), benchAlpineRecords, func(i int) map[string]any {
-		return benchRecord(fmt.Sprintf("ALPINE-CVE-2025-%05d", i), fmt.Sprintf("CVE-2025-%05d", i), fmt.Sprintf("apk%d", i%1500),
-			[]string{"Alpine:v3.19", "Alpine:v3.20"}, "1.0-r1", details)
-	})
-	for _, z := range []string{"Debian.zip", "Alpine.zip"} {
-		if _, err := vuln.Import(context.Background(), dir, filepath.Join(src, z), time.Now()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// benchImage is a ~100 MB (uncompressed) Debian image: four layers of
-// files, half random and half text, and a dpkg database of 400 packages
-// built from 200 source packages.
-func benchImage(b *testing.B) v1.Image {
-	var status strings.Builder
-	for i := range 400 {
-		fmt.Fprintf(&status, "Package: bin%d\nStatus: install ok installed\nArchitecture: amd64\nSource: src%d\nVersion: 1.0-1\nDescription: package %d\n\n", i, i/2, i)
-	}
-	layers := []v1.Layer{Layer(b,
-		File("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
-		File("var/lib/dpkg/status", status.String()),
-	)}
-	for l := range 4 {
-		layers = append(layers, LayerFromTar(b, fillerTar(uint64(l), 25<<20)))
-	}
-	return Image(b, v1.Config{}, layers...)
-}
-
-func fillerTar(seed uint64, size int) []byte {
-	rng := rand.New(rand.NewChaCha8([32]byte{byte(seed)}))
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	text := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog 0123456789\n"), 3000)
-	for i := 0; buf.Len() < size; i++ {
-		n := 1024 + rng.IntN(128*1024)
-		body := make([]byte, n)
-		if i%2 == 0 {
-			for j := range body {
-				body[j] = byte(rng.Uint32())
-			}
-		} else {
-			copy(body, text[rng.IntN(len(text)-n):])
-		}
-		_ = tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("usr/lib/pkg%d/file%d-%d", i/50, seed, i), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(n)})
-		_, _ = tw.Write(body)
-	}
-	_ = tw.Close()
-	return buf.Bytes()
-}
-
-// peakHeap samples the live heap while f runs.
-func peakHeap(f func()) uint64 {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(sample)
-			if v := sample[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	f()
-	close(done)
-	return peak.Load()
-}
-
-// BenchmarkImageVulnerabilities: load a ~100 MB image from an OCI
-// layout, take its inventory, open a database the size of the real Debian
-// and Alpine OSV exports and match: what `kubeharden image --vuln-db`
-// does per image. peak-heap-MiB is the largest live heap seen while it
-// runs (the setup's is freed first). KUBEHARDEN_BENCH_KEEP=dir keeps the
-// database (dir/osv) and the layout (dir/layout), to measure the command
-// itself.
-func BenchmarkImageVulnerabilities(b *testing.B) {
-	dir := benchDB(b)
-	ref := WriteLayout(b, benchImage(b))
-	if keep := os.Getenv("KUBEHARDEN_BENCH_KEEP"); keep != "" {
-		for from, to := range map[string]string{dir: filepath.Join(keep, "osv"), ref: filepath.Join(keep, "layout")} {
-			if err := os.CopyFS(to, os.DirFS(from)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	ctx := context.Background()
-	var peak uint64
-	var matches int
-	b.ResetTimer()
-	for b.Loop() {
-		p := peakHeap(func() {
-			img, err := image.Load(ctx, ref, image.LoadOptions{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			db, err := vuln.Open(ctx, dir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ms, err := (&vuln.Scanner{DB: db}).Scan(ctx, img)
-			if err != nil {
-				b.Fatal(err)
-			}
-			matches = len(ms)
-		})
-		peak = max(peak, p)
-	}
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
-	b.ReportMetric(float64(matches), "matches")
-	// 400 packages, each source with 16 or 17 records of which half are
-	// fixed above 1.0-1.
-	if matches < 3000 {
-		b.Fatalf("%d matches, want the ~3,300 the data holds", matches)
-	}
-}
-
-// BenchmarkMatch: the matching alone, inventory taken.
-func BenchmarkMatch(b *testing.B) {
-	dir := benchDB(b)
-	ctx := context.Background()
-	img, err := image.Load(ctx, WriteLayout(b, benchImage(b)), image.LoadOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	pkgs, err := vuln.Inventory(ctx, img)
-	if err != nil {
-		b.Fatal(err)
-	}
-	db, err := vuln.Open(ctx, dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := vuln.MatchPackages(ctx, db, pkgs); err != nil {
-			b.Fatal(err)
-		}
-	}
+	b.ReportMetric(float64(len(pkgs)), "packages")
+	b.ReportMetric(float64(total)/(1<<20), "image-MiB")
 }

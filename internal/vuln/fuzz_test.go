@@ -1,9 +1,14 @@
 package vuln
 
 import (
+	"archive/tar"
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/kubeharden/kubeharden/internal/image"
 )
 
 // checkPackages: whatever the input, a parser returns packages with a
@@ -66,4 +71,38 @@ func FuzzPomProperties(f *testing.F) {
 		pkgs, _ := parsePomProperties(data, "/app.jar", member)
 		checkPackages(t, pkgs)
 	})
+}
+
+// FuzzInventory: any single-layer root filesystem, flattened while its
+// package files are captured and then inventoried, gives complete
+// packages or errors, never a panic.
+func FuzzInventory(f *testing.F) {
+	f.Add(layerTar(map[string]string{
+		"etc/os-release":       "ID=debian\nVERSION_ID=12\n",
+		"var/lib/dpkg/status":  "Package: a\nVersion: 1\n",
+		"lib/apk/db/installed": "P:b\nV:2-r0\n",
+		"usr/lib/python3/dist-packages/c-1.dist-info/METADATA": "Name: c\nVersion: 1\n\nbody",
+		"app/node_modules/d/package.json":                      `{"name":"d","version":"1.0.0"}`,
+	}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, err := image.FlattenTar(data)
+		if err != nil {
+			return
+		}
+		pkgs, _ := Inventory(context.Background(), img)
+		checkPackages(t, pkgs)
+	})
+}
+
+// layerTar is a tar of regular files.
+func layerTar(files map[string]string) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, body := range files {
+		_ = tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))})
+		_, _ = tw.Write([]byte(body))
+	}
+	_ = tw.Close()
+	return buf.Bytes()
 }

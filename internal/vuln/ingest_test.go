@@ -345,7 +345,7 @@ func TestReportErrors(t *testing.T) {
 
 func loadImage(t *testing.T, ref string) *image.Image {
 	t.Helper()
-	img, err := image.Load(context.Background(), ref, image.LoadOptions{})
+	img, err := image.Load(context.Background(), ref, image.LoadOptions{Packages: true})
 	if err != nil {
 		t.Fatal(err)
 	}

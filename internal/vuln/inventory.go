@@ -11,7 +11,8 @@ import (
 )
 
 // Inventory lists the packages installed in img: OS packages (dpkg
-// status and distroless status.d, apk installed), Go modules built into
+// status and distroless status.d, apk installed; an RPM database is an
+// error saying its packages are missing), Go modules built into
 // Go 1.18+ executables (the main module, its dependencies as replaced,
 // and the standard library as "stdlib"), Python distributions
 // (*.dist-info/METADATA, *.egg-info/PKG-INFO), npm packages (package.json
@@ -19,7 +20,8 @@ import (
 // of JARs, and of the JARs they hold one level down).
 //
 // It reads only what image.Load kept while the layers streamed
-// (img.PackageFiles): nothing is extracted, and the files are those of the
+// (img.PackageFiles, with LoadOptions.Packages; an image loaded without
+// it is an error): nothing is extracted, and the files are those of the
 // final filesystem, whiteouts honoured. Packages come sorted by
 // ecosystem, name, version and path.
 //
@@ -28,6 +30,10 @@ import (
 // database, line; the packages of every other file are still returned
 // with it. ctx stops it between files.
 func Inventory(ctx context.Context, img *image.Image) ([]Package, error) {
+	if !img.PackagesRead() {
+		// An empty inventory would read as an image without packages.
+		return nil, fmt.Errorf("package inventory of %s: the image was loaded without its package files (image.LoadOptions.Packages)", img.Ref)
+	}
 	errs := append([]error(nil), img.PackageFileErrors()...)
 	distro := distroOf(img.OSRelease)
 	var out []Package
@@ -51,7 +57,13 @@ func Inventory(ctx context.Context, img *image.Image) ([]Package, error) {
 		case image.GoBuildInfo:
 			pkgs, err = parseGoBuildInfo(f.GoVersion, f.Data, f.Path)
 		case image.RPMDB:
-			err = fmt.Errorf("%s: RPM databases are not read yet", f.Path)
+			// The go-rpmdb versions the module proxy serves here read
+			// BerkeleyDB only (not the sqlite of UBI 9 and Fedora),
+			// from a path, in a goroutine where a panic on a hostile
+			// database cannot be recovered: not good enough for input
+			// that may be hostile. Saying so beats an SBOM that
+			// silently lacks the OS packages.
+			err = fmt.Errorf("%s: RPM databases are not read yet: the image's RPM packages are missing from the inventory", f.Path)
 		}
 		if err != nil {
 			errs = append(errs, err)

@@ -12,7 +12,7 @@ import (
 
 // parsePythonMetadata reads the headers of a Python distribution's
 // METADATA or PKG-INFO (core metadata: RFC 822 headers). The path of the
-// package is its .dist-info or .egg-info directory.
+// package is its .dist-info or .egg-info directory, or its .egg-info file.
 func parsePythonMetadata(data []byte, file string) ([]Package, error) {
 	fe := &fileErrors{path: file}
 	var name, version, license, expr string
@@ -49,6 +49,9 @@ func parsePythonMetadata(data []byte, file string) ([]Package, error) {
 		return nil, fe.err()
 	}
 	p := Package{Name: name, Version: version, Ecosystem: PyPI, Path: path.Dir(file)}
+	if strings.HasSuffix(file, ".egg-info") {
+		p.Path = file // the metadata file is the package's record
+	}
 	switch {
 	case expr != "":
 		p.Licenses = []string{expr}

@@ -158,7 +158,7 @@ func alpineImage(t testing.TB) v1.Image {
 // vulnerability source, as `kubeharden image` does.
 func vulnFindings(t *testing.T, ref string, s *vuln.Scanner, cfg *config.Config) (*scan.Result, []check.Finding) {
 	t.Helper()
-	img, err := image.Load(context.Background(), ref, image.LoadOptions{Insecure: true})
+	img, err := image.Load(context.Background(), ref, image.LoadOptions{Insecure: true, Packages: true})
 	if err != nil {
 		t.Fatal(err)
 	}

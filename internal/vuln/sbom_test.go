@@ -81,7 +81,7 @@ func sbomImage(t *testing.T) (*image.Image, []vuln.Package) {
 			reg("app/node_modules/x/package.json", []byte(`{"name":"x","version":"1.0.0","license":"MIT"}`)),
 			reg("app/node_modules/y/node_modules/x/package.json", []byte(`{"name":"x","version":"1.0.0","license":"SEE LICENSE IN LICENSE.md"}`)),
 		))
-	loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{})
+	loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{Packages: true})
 	if err != nil {
 		t.Fatal(err)
 	}
