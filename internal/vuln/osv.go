@@ -33,7 +33,21 @@ type Score struct {
 // DatabaseExt is the database_specific object: GitHub advisories put a
 // severity word there.
 type DatabaseExt struct {
-	Severity string `json:"severity,omitempty"`
+	Severity looseString `json:"severity,omitempty"`
+}
+
+// looseString is a string of a free-form object (database_specific,
+// ecosystem_specific), whose fields each database shapes its own way:
+// anything but a string is read as "", never as an error that would
+// reject the record.
+type looseString string
+
+func (l *looseString) UnmarshalJSON(data []byte) error {
+	var s string
+	if json.Unmarshal(data, &s) == nil {
+		*l = looseString(s)
+	}
+	return nil
 }
 
 // Affected is one package a record affects and the versions that are.
@@ -49,8 +63,8 @@ type Affected struct {
 	// Ecosystem is ecosystem_specific: Debian writes an urgency, some
 	// databases a severity.
 	Ecosystem struct {
-		Urgency  string `json:"urgency,omitempty"`
-		Severity string `json:"severity,omitempty"`
+		Urgency  looseString `json:"urgency,omitempty"`
+		Severity looseString `json:"severity,omitempty"`
 	} `json:"ecosystem_specific,omitempty"`
 	Database DatabaseExt `json:"database_specific,omitempty"`
 }

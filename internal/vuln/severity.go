@@ -30,13 +30,13 @@ func rate(rec *Record, aff *Affected) Rating {
 			return r
 		}
 	}
-	words := []string{aff.Database.Severity, aff.Ecosystem.Severity, rec.Database.Severity}
+	words := []string{string(aff.Database.Severity), string(aff.Ecosystem.Severity), string(rec.Database.Severity)}
 	for _, s := range append(aff.Severity, rec.Severity...) {
 		if !strings.HasPrefix(s.Type, "CVSS") {
 			words = append(words, s.Score)
 		}
 	}
-	words = append(words, aff.Ecosystem.Urgency)
+	words = append(words, string(aff.Ecosystem.Urgency))
 	for _, w := range words {
 		if sev, ok := severityWord(w); ok {
 			return Rating{Severity: sev, Known: true}

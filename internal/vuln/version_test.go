@@ -1,6 +1,11 @@
 package vuln
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+)
 
 // TestVersionOrder: the edge cases each ecosystem's rules decide, compared
 // through parserOf as matching compares them.
@@ -162,4 +167,22 @@ func mustParse(t *testing.T, p parser, s string) version {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestRecordShapes: the free-form objects of real databases (a severity
+// that is an object, an ecosystem_specific of lists) do not reject the
+// record; a record whose schema fields have the wrong type does, naming
+// the field.
+func TestRecordShapes(t *testing.T) {
+	r, err := ParseRecord([]byte(`{"id":"X-1","database_specific":{"severity":{"v":1},"cwe_ids":["CWE-1"]},
+		"affected":[{"package":{"ecosystem":"Ubuntu:22.04:LTS","name":"a"},"ecosystem_specific":{"binaries":[{"a":"1"}],"severity":["x"],"urgency":"high"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rate(r, &r.Affected[0]); got.Severity != check.High || !got.Known {
+		t.Errorf("rating from the urgency: %+v", got)
+	}
+	if _, err := ParseRecord([]byte(`{"id":"X-2","affected":{"package":{}}}`)); err == nil || !strings.Contains(err.Error(), `field "affected"`) {
+		t.Errorf("affected as an object: %v", err)
+	}
 }
