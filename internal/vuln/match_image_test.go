@@ -239,3 +239,25 @@ func TestImageVulnerabilities(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableDatabaseIsInputError: an image whose OS packages cannot
+// be read (an RPM database, not read yet) is an input error naming the
+// database, and its other packages are still matched.
+func TestUnreadableDatabaseIsInputError(t *testing.T) {
+	db, err := vuln.Open(context.Background(), e2eDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := Image(t, v1.Config{}, Layer(t,
+		File("etc/os-release", "ID=rhel\nVERSION_ID=\"9.4\"\n"),
+		reg("var/lib/rpm/rpmdb.sqlite", []byte("SQLite format 3\x00")),
+		reg("usr/lib/python3.9/site-packages/requests-2.31.0.dist-info/METADATA", []byte(pythonMetadata)),
+	))
+	res, fs := vulnFindings(t, WriteLayout(t, img), &vuln.Scanner{DB: db}, nil)
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "/var/lib/rpm/rpmdb.sqlite") {
+		t.Errorf("errors: %+v", res.Errors)
+	}
+	if len(fs) != 1 || !strings.Contains(fs[0].Message, "GHSA-9wx4-h78v-vm56") {
+		t.Errorf("findings: %v", summarize(fs))
+	}
+}
