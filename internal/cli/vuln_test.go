@@ -73,7 +73,14 @@ func TestVulnCommands(t *testing.T) {
 		t.Fatalf("image --vuln-db: exit %d\n%s\n%s", code, out, errOut)
 	}
 	var doc struct {
-		Findings []struct{ Check, Severity, Message, Path string }
+		Findings []struct {
+			Check, Severity, Message, Path string
+			Vulnerability                  *struct {
+				ID, Package, Ecosystem, Installed, Fixed string
+				Aliases                                  []string
+				Score                                    float64
+			}
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
@@ -82,6 +89,12 @@ func TestVulnCommands(t *testing.T) {
 	for _, f := range doc.Findings {
 		if f.Check == "image-vulnerability" {
 			vulns = append(vulns, f.Severity+" "+f.Path+" "+f.Message)
+			if v := f.Vulnerability; v == nil || v.ID != "ALPINE-CVE-2023-42366" || v.Package != "busybox" || v.Ecosystem != "Alpine:v3.19" ||
+				v.Installed != "1.36.1-r15" || v.Fixed != "1.36.1-r16" || v.Score != 9.8 || len(v.Aliases) != 1 || v.Aliases[0] != "CVE-2023-42366" {
+				t.Errorf("vulnerability in JSON: %+v", v)
+			}
+		} else if f.Vulnerability != nil {
+			t.Errorf("%s finding has a vulnerability", f.Check)
 		}
 	}
 	want := `critical /lib/apk/db/installed package "busybox" 1.36.1-r15 (Alpine:v3.19) is affected by ALPINE-CVE-2023-42366 (CVE-2023-42366), CVSS 9.8: fixed in 1.36.1-r16`

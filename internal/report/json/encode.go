@@ -61,6 +61,9 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool) 
 	b = strconv.AppendInt(b, int64(f.Location.Column), 10)
 	b = append(b, "\n      },\n      \"path\": "...)
 	b = jsonenc.AppendString(b, f.Path)
+	if v := f.Vulnerability; v != nil {
+		b = appendVulnerability(b, v)
+	}
 	if s := f.Suppression; s != nil {
 		b = append(b, ",\n      \"suppression\": {\n        \"kind\": "...)
 		b = jsonenc.AppendString(b, s.Kind)
@@ -71,4 +74,33 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool) 
 		b = append(b, "\n      }"...)
 	}
 	return append(b, "\n    }"...)
+}
+
+// appendVulnerability writes the vulnerability of an image-vulnerability
+// finding.
+func appendVulnerability(b []byte, v *check.Vulnerability) []byte {
+	b = append(b, ",\n      \"vulnerability\": {\n        \"id\": "...)
+	b = jsonenc.AppendString(b, v.ID)
+	if len(v.Aliases) > 0 {
+		b = append(b, ",\n        \"aliases\": ["...)
+		for i, a := range v.Aliases {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n          "...)
+			b = jsonenc.AppendString(b, a)
+		}
+		b = append(b, "\n        ]"...)
+	}
+	for _, kv := range [...]struct{ k, v string }{
+		{"package", v.Package}, {"ecosystem", v.Ecosystem}, {"purl", v.PURL}, {"installed", v.Installed}, {"fixed", v.Fixed},
+	} {
+		b = append(b, ",\n        \""...)
+		b = append(b, kv.k...)
+		b = append(b, "\": "...)
+		b = jsonenc.AppendString(b, kv.v)
+	}
+	b = append(b, ",\n        \"score\": "...)
+	b = strconv.AppendFloat(b, v.Score, 'f', -1, 64)
+	return append(b, "\n      }"...)
 }

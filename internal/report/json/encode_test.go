@@ -31,6 +31,9 @@ func TestAppendFinding(t *testing.T) {
 			{Check: "c", Message: s, Object: &check.ObjectRef{Kind: s, Name: s, Namespace: s, APIVersion: s}},
 			{Check: "c", Message: "m", Object: &check.ObjectRef{Kind: "k", Origin: s},
 				Suppression: &check.Suppression{Kind: s, Reason: s, Source: s}},
+			{Check: "image-vulnerability", Message: s, Vulnerability: &check.Vulnerability{ID: s, Aliases: []string{s, "CVE-2024-0727"}, Package: s, Ecosystem: s, PURL: s, Installed: s, Fixed: s, Score: float64(i%101) / 10},
+				Suppression: &check.Suppression{Kind: "vex", Reason: s, Source: s}},
+			{Check: "image-vulnerability", Message: s, Vulnerability: &check.Vulnerability{ID: s}},
 		}
 		for _, f := range fs {
 			fixable := i%2 == 0
