@@ -1,6 +1,9 @@
 package vuln
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -74,5 +77,32 @@ func FuzzParseVEX(f *testing.F) {
 		}
 		m := Match{ID: "CVE-1", Aliases: []string{"GHSA-1"}, Package: Package{Name: "a", PURL: "pkg:npm/a@1"}}
 		v.Suppression(&m, "sha256:"+strings.Repeat("a", 64), "x")
+	})
+}
+
+// FuzzDBFiles: whatever the metadata and index files of a database
+// directory hold (a hand-edited or truncated file, a path out of the
+// directory), opening it and looking packages up is an error or a
+// result, never a panic nor a read outside the directory.
+func FuzzDBFiles(f *testing.F) {
+	f.Add([]byte(`{"version":1,"exports":[{"name":"Debian","file":"Debian/all.zip","size":0}]}`), []byte("Debian:12\topenssl\tDebian/all.zip\tDSA-1.json\n"))
+	f.Add([]byte(`{"exports":[{"file":"../../etc/passwd"}]}`), []byte("a\tb\t../x\ty\n"))
+	f.Add([]byte(`{"exports":[{"file":"kubeharden-vulndb.index","size":10}]}`), []byte("\t\t\t\n"))
+	f.Fuzz(func(t *testing.T, meta, index []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, MetaFile), meta, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, IndexFile), index, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(context.Background(), dir)
+		if err != nil {
+			return
+		}
+		_, _ = MatchPackages(context.Background(), db, []Package{
+			{Name: "openssl", Version: "3.0.11-1", Ecosystem: Debian, Release: "12"},
+			{Name: "b", Version: "1", Ecosystem: "a"},
+		})
 	})
 }

@@ -289,6 +289,11 @@ func (db *DB) scanIndex(keys map[indexKey]bool) (map[indexKey][]entryRef, error)
 			return nil, fmt.Errorf("vulnerability database: %s:%d: not an index line: import the exports again", IndexFile, line)
 		}
 		k := indexKey{eco, name}
+		if !slices.ContainsFunc(db.Exports, func(e Export) bool { return e.File == file }) {
+			// Only the exports the metadata lists are read: an index
+			// line cannot send a read elsewhere.
+			return nil, fmt.Errorf("vulnerability database: %s:%d: %q is not an imported export: import the exports again", IndexFile, line, file)
+		}
 		if keys[k] {
 			out[k] = append(out[k], entryRef{file, entry})
 		}

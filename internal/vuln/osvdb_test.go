@@ -219,3 +219,23 @@ func TestDBBounds(t *testing.T) {
 		t.Errorf("changed export: %v", err)
 	}
 }
+
+// TestIndexStaysInside: an index line naming a file that is not an
+// imported export (a path out of the directory) is an error, not a read.
+func TestIndexStaysInside(t *testing.T) {
+	dir := testDB(t)
+	f, err := os.OpenFile(filepath.Join(dir, IndexFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("Debian:12\topenssl\t../outside/all.zip\tX.json\n")
+	f.Close()
+	db, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = MatchPackages(context.Background(), db, []Package{{Name: "openssl", Version: "1", Ecosystem: Debian, Release: "12"}})
+	if err == nil || !strings.Contains(err.Error(), `"../outside/all.zip" is not an imported export`) {
+		t.Errorf("index line out of the directory: %v", err)
+	}
+}
