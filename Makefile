@@ -81,9 +81,9 @@ FUZZ_TARGETS := \
 	./internal/vuln:FuzzPythonMetadata:60000x \
 	./internal/vuln:FuzzNpmPackageJSON:100000x \
 	./internal/vuln:FuzzPomProperties:100000x \
-	./internal/image:FuzzGoBuildInfo:12000x \
+	./internal/image:FuzzGoBuildInfo:100000x \
 	./internal/image:FuzzJAR:100000x \
-	./internal/vuln:FuzzInventory:5000x
+	./internal/vuln:FuzzInventory:60000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

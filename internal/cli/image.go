@@ -29,6 +29,9 @@ type imageFlags struct {
 	vulnDB   string
 	reports  []string
 	vex      []string
+	// packages reads the package files the inventory needs (not a flag:
+	// set by the options that list or match packages).
+	packages bool
 }
 
 func (f *imageFlags) register(fl *pflag.FlagSet) {
@@ -215,9 +218,9 @@ func inspectImages(ctx context.Context, refs []string, f *imageFlags, vs *vuln.S
 			break
 		}
 		opts.Logger.Debug("loading image", "ref", ref)
-		// The package files are kept only when a database will match
-		// them: the other checks do not need them.
-		img, err := image.Load(ctx, ref, image.LoadOptions{Insecure: f.insecure, Platform: f.platform, Packages: vs != nil && vs.DB != nil})
+		// The package files are kept when the options list or match
+		// packages: the other checks do not need them.
+		img, err := image.Load(ctx, ref, image.LoadOptions{Insecure: f.insecure, Platform: f.platform, Packages: f.packages || (vs != nil && vs.DB != nil)})
 		if err != nil {
 			errs = append(errs, source.Error{File: ref, Message: err.Error(), Err: err})
 			continue
