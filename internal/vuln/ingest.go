@@ -241,6 +241,14 @@ func parseTrivy(data []byte) (*Report, error) {
 			aliases := slices.DeleteFunc(slices.Clone(v.VendorIDs), func(s string) bool { return s == v.VulnerabilityID })
 			slices.Sort(aliases)
 			p := Package{Name: v.PkgName, Version: v.InstalledVersion, Ecosystem: ecosystemOf(res.Type, v.PkgIdentifier.PURL), PURL: v.PkgIdentifier.PURL, Path: v.PkgPath}
+			if p.Path == "" && res.Class == "lang-pkgs" && res.Type == "gobinary" {
+				// Trivy names a Go binary's modules by the binary, the
+				// result's target.
+				p.Path = res.Target
+			}
+			if p.Path != "" && !strings.HasPrefix(p.Path, "/") {
+				p.Path = "/" + p.Path
+			}
 			r.Matches = append(r.Matches, Match{
 				ID: v.VulnerabilityID, Aliases: aliases, Summary: v.Title,
 				Rating: reportRating(v.Severity, score), Package: p, Installed: v.InstalledVersion,
