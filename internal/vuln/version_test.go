@@ -32,6 +32,11 @@ func TestVersionOrder(t *testing.T) {
 		{"Alpine:v3.19", "1.2.3_p1-r0", "1.2.3-r5", 1},
 		{"Alpine:v3.19", "3.1.4-r5", "3.1.4-r5", 0},
 		{"Alpine:v3.19", "1.36.1-r15", "1.36.1-r19", -1},
+		{"Alpine:v3.19", "1.2.4_git20230717-r4", "1.2.4_git20230717-r5", -1},
+		{"Alpine:v3.19", "1.2.4_git20230717-r4", "1.2.4-r9", 1},
+		{"Alpine:v3.19", "1.2.4_alpha1-r0", "1.2.4_beta1-r0", -1},
+		{"Debian:12", "1:1.2.13.dfsg-1", "1:1.2.11.dfsg-4", 1},
+		{"Debian:12", "2024a-0+deb12u1", "2024a-0+deb12u1~", 1},
 		// RPM: epoch, then version, then release, rpmvercmp segments.
 		{"Red Hat", "0:1.1.1k-7.el8_6", "1:1.0.0-1.el8", -1},
 		{"Red Hat", "1.1.1k-7.el8_6", "1.1.1k-12.el8_9", -1},
