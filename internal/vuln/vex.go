@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -15,6 +16,10 @@ import (
 type VEX struct {
 	File       string
 	Statements []VEXStatement
+
+	// byName indexes the statements by lowercased vulnerability name and
+	// alias, so that judging a match costs its own statements only.
+	byName map[string][]int
 }
 
 // VEXStatement is one statement, its products reduced to their IDs.
@@ -117,6 +122,15 @@ func ParseVEX(data []byte) (*VEX, error) {
 		}
 		v.Statements = append(v.Statements, st)
 	}
+	v.byName = map[string][]int{}
+	for i, st := range v.Statements {
+		for _, n := range st.Vulnerability {
+			k := strings.ToLower(n)
+			if l := v.byName[k]; len(l) == 0 || l[len(l)-1] != i {
+				v.byName[k] = append(l, i)
+			}
+		}
+	}
 	return v, nil
 }
 
@@ -125,13 +139,16 @@ func ParseVEX(data []byte) (*VEX, error) {
 // that vulnerability and image saying not_affected or fixed. A later
 // affected or under_investigation statement takes that back.
 func (v *VEX) Suppression(m *Match, digest, ref string) *check.Suppression {
+	var idx []int
+	for _, id := range m.IDs() {
+		idx = append(idx, v.byName[strings.ToLower(id)]...)
+	}
+	slices.Sort(idx)
 	var last *VEXStatement
-	for i := range v.Statements {
-		st := &v.Statements[i]
-		if !namesAny(st.Vulnerability, m.IDs()) || !st.covers(m, digest, ref) {
-			continue
+	for _, i := range slices.Compact(idx) {
+		if st := &v.Statements[i]; st.covers(m, digest, ref) {
+			last = st
 		}
-		last = st
 	}
 	if last == nil || (last.Status != "not_affected" && last.Status != "fixed") {
 		return nil
