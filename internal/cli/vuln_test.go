@@ -104,6 +104,10 @@ func TestVulnCommands(t *testing.T) {
 	if !strings.Contains(errOut, "vulnerability database "+db+": 2 records, data up to 2024-05-01") || !strings.Contains(errOut, "warning: the vulnerability database is") {
 		t.Errorf("stderr lacks the database age and the warning:\n%s", errOut)
 	}
+	out, _, _ = run("image", "--vuln-db", db, "-o", "sarif", layout)
+	if !strings.Contains(out, `"vulnerability": {`) || !strings.Contains(out, `"fixed": "1.36.1-r16"`) {
+		t.Errorf("SARIF result lacks properties.vulnerability:\n%s", out)
+	}
 	for _, format := range []string{"sarif", "junit", "text"} {
 		out, _, _ = run("image", "--vuln-db", db, "-o", format, "--color", "never", layout)
 		if !strings.Contains(out, "image-vulnerability") || !strings.Contains(out, "ALPINE-CVE-2023-42366") {

@@ -97,8 +97,11 @@ func (r *reflective) appendResult(b []byte, f *check.Finding, ruleIndex int, uri
 		}
 		r.r.Suppressions = r.sup[:]
 	}
-	if f.Path != "" {
+	if f.Path != "" || f.Vulnerability != nil {
 		r.props = resultProperties{Path: f.Path}
+		if v := f.Vulnerability; v != nil {
+			r.props.Vulnerability = &vulnerability{ID: v.ID, Aliases: v.Aliases, Package: v.Package, Ecosystem: v.Ecosystem, PURL: v.PURL, Installed: v.Installed, Fixed: v.Fixed, Score: v.Score}
+		}
 		r.r.Properties = &r.props
 	}
 	return r.encode(b, r.res, &r.r)

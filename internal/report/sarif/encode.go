@@ -91,10 +91,43 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 		}
 		b = append(b, "\n            }\n          ]"...)
 	}
-	if f.Path != "" {
-		// The field path of the finding, which SARIF has no place for.
-		b = append(b, ",\n          \"properties\": {\n            \"path\": "...)
-		b = jsonenc.AppendString(b, f.Path)
+	if f.Path != "" || f.Vulnerability != nil {
+		// The field path of the finding, and the vulnerability of an
+		// image-vulnerability finding, which SARIF has no place for.
+		b = append(b, ",\n          \"properties\": {"...)
+		if f.Path != "" {
+			b = append(b, "\n            \"path\": "...)
+			b = jsonenc.AppendString(b, f.Path)
+		}
+		if v := f.Vulnerability; v != nil {
+			if f.Path != "" {
+				b = append(b, ',')
+			}
+			b = append(b, "\n            \"vulnerability\": {\n              \"id\": "...)
+			b = jsonenc.AppendString(b, v.ID)
+			if len(v.Aliases) > 0 {
+				b = append(b, ",\n              \"aliases\": ["...)
+				for i, a := range v.Aliases {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, "\n                "...)
+					b = jsonenc.AppendString(b, a)
+				}
+				b = append(b, "\n              ]"...)
+			}
+			for _, kv := range [...]struct{ k, v string }{
+				{"package", v.Package}, {"ecosystem", v.Ecosystem}, {"purl", v.PURL}, {"installed", v.Installed}, {"fixed", v.Fixed},
+			} {
+				b = append(b, ",\n              \""...)
+				b = append(b, kv.k...)
+				b = append(b, "\": "...)
+				b = jsonenc.AppendString(b, kv.v)
+			}
+			b = append(b, ",\n              \"score\": "...)
+			b = strconv.AppendFloat(b, v.Score, 'f', -1, 64)
+			b = append(b, "\n            }"...)
+		}
 		b = append(b, "\n          }"...)
 	}
 	return append(b, "\n        }"...)

@@ -100,7 +100,19 @@ type result struct {
 }
 
 type resultProperties struct {
-	Path string `json:"path"`
+	Path          string         `json:"path,omitempty"`
+	Vulnerability *vulnerability `json:"vulnerability,omitempty"`
+}
+
+type vulnerability struct {
+	ID        string   `json:"id"`
+	Aliases   []string `json:"aliases,omitempty"`
+	Package   string   `json:"package"`
+	Ecosystem string   `json:"ecosystem"`
+	PURL      string   `json:"purl"`
+	Installed string   `json:"installed"`
+	Fixed     string   `json:"fixed"`
+	Score     float64  `json:"score"`
 }
 
 type location struct {
@@ -178,8 +190,11 @@ func newResult(f check.Finding, ruleIndex int) result {
 	if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
 		r.Locations = []location{loc}
 	}
-	if f.Path != "" {
+	if f.Path != "" || f.Vulnerability != nil {
 		r.Properties = &resultProperties{Path: f.Path}
+		if v := f.Vulnerability; v != nil {
+			r.Properties.Vulnerability = &vulnerability{ID: v.ID, Aliases: v.Aliases, Package: v.Package, Ecosystem: v.Ecosystem, PURL: v.PURL, Installed: v.Installed, Fixed: v.Fixed, Score: v.Score}
+		}
 	}
 	return r
 }
