@@ -239,3 +239,29 @@ func TestIndexStaysInside(t *testing.T) {
 		t.Errorf("index line out of the directory: %v", err)
 	}
 }
+
+// TestCancelled: a cancelled context stops an import, opening a
+// directory of loose records and matching, and leaves no export behind.
+func TestCancelled(t *testing.T) {
+	src := t.TempDir()
+	writeZip(t, filepath.Join(src, "all.zip"), []map[string]any{rec("DSA-1", "2024-01-01T00:00:00Z", "Debian:12", "a", intro("0"))})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := filepath.Join(t.TempDir(), "db")
+	if _, err := Import(ctx, dir, filepath.Join(src, "all.zip"), time.Now()); !errors.Is(err, context.Canceled) {
+		t.Errorf("import: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Debian", "all.zip")); err == nil {
+		t.Error("a cancelled import left an export")
+	}
+	if _, err := Open(ctx, src); !errors.Is(err, context.Canceled) {
+		t.Errorf("open: %v", err)
+	}
+	db, err := Open(context.Background(), testDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MatchPackages(ctx, db, []Package{{Name: "openssl", Version: "1", Ecosystem: Debian, Release: "12"}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("match: %v", err)
+	}
+}
