@@ -108,6 +108,10 @@ func TestVulnCommands(t *testing.T) {
 	if !strings.Contains(out, `"vulnerability": {`) || !strings.Contains(out, `"fixed": "1.36.1-r16"`) {
 		t.Errorf("SARIF result lacks properties.vulnerability:\n%s", out)
 	}
+	out, _, _ = run("image", "--vuln-db", db, "--color", "never", layout)
+	if !strings.Contains(out, "  vulns:        1 (1 critical)\n") {
+		t.Errorf("text report lacks the image's vulnerability count:\n%s", out)
+	}
 	for _, format := range []string{"sarif", "junit", "text"} {
 		out, _, _ = run("image", "--vuln-db", db, "-o", format, "--color", "never", layout)
 		if !strings.Contains(out, "image-vulnerability") || !strings.Contains(out, "ALPINE-CVE-2023-42366") {

@@ -65,7 +65,7 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 		}
 	}
 
-	writeImages(bw, p, res.Images)
+	writeImages(bw, p, res.Images, vulnerabilityCounts(res))
 	findings := groupByFile(res.Findings)
 	for i, f := range findings {
 		if i > 0 && f.Location.File != findings[i-1].Location.File {
