@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubeharden/kubeharden/internal/limits"
@@ -69,7 +70,18 @@ type DB struct {
 	loose   map[indexKey][]*Record
 	looseN  int
 	newestL time.Time
+
+	// cache keeps the records read from exports, so that images sharing
+	// a base (the images of one scan --images) read each record once. It
+	// holds at most maxCachedRecords.
+	mu    sync.Mutex
+	cache map[entryRef]*Record
 }
+
+// maxCachedRecords bounds the records a DB keeps read: about 3 KB each
+// parsed, some 300 MB at most, far above what the images of one run
+// share.
+const maxCachedRecords = 100_000
 
 type indexKey struct{ ecosystem, name string }
 
@@ -228,33 +240,60 @@ func (db *DB) lookup(ctx context.Context, keys map[indexKey]bool) (map[indexKey]
 			return nil, err
 		}
 		entries := byFile[file]
-		p := filepath.Join(db.Dir, filepath.FromSlash(file))
-		zr, err := zip.OpenReader(p)
-		if err != nil {
-			return nil, fmt.Errorf("vulnerability database: %s: %w", file, err)
-		}
-		for _, f := range zr.File {
-			ks, ok := entries[f.Name]
-			if !ok {
-				continue
-			}
-			data, err := readZipEntry(f, db.lim)
-			if err != nil {
-				_ = zr.Close()
-				return nil, fmt.Errorf("vulnerability database: %s: %s: %w", file, f.Name, err)
-			}
-			rec, err := ParseRecord(data)
-			if err != nil {
-				_ = zr.Close()
-				return nil, fmt.Errorf("vulnerability database: %s: %s: %w", file, f.Name, err)
-			}
-			for _, k := range ks {
-				out[k] = append(out[k], rec)
+		db.mu.Lock()
+		for entry, ks := range entries {
+			if rec, ok := db.cache[entryRef{file, entry}]; ok {
+				for _, k := range ks {
+					out[k] = append(out[k], rec)
+				}
+				delete(entries, entry)
 			}
 		}
-		_ = zr.Close()
+		db.mu.Unlock()
+		if len(entries) == 0 {
+			continue
+		}
+		if err := db.readEntries(file, entries, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// readEntries reads the records of entries from the export file, adding
+// each to out under its keys and to the cache.
+func (db *DB) readEntries(file string, entries map[string][]indexKey, out map[indexKey][]*Record) error {
+	zr, err := zip.OpenReader(filepath.Join(db.Dir, filepath.FromSlash(file)))
+	if err != nil {
+		return fmt.Errorf("vulnerability database: %s: %w", file, err)
+	}
+	defer func() { _ = zr.Close() }()
+	for _, f := range zr.File {
+		ks, ok := entries[f.Name]
+		if !ok {
+			continue
+		}
+		data, err := readZipEntry(f, db.lim)
+		if err != nil {
+			return fmt.Errorf("vulnerability database: %s: %s: %w", file, f.Name, err)
+		}
+		rec, err := ParseRecord(data)
+		if err != nil {
+			return fmt.Errorf("vulnerability database: %s: %s: %w", file, f.Name, err)
+		}
+		for _, k := range ks {
+			out[k] = append(out[k], rec)
+		}
+		db.mu.Lock()
+		if db.cache == nil {
+			db.cache = map[entryRef]*Record{}
+		}
+		if len(db.cache) < maxCachedRecords {
+			db.cache[entryRef{file, f.Name}] = rec
+		}
+		db.mu.Unlock()
+	}
+	return nil
 }
 
 func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {

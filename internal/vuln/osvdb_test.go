@@ -265,3 +265,26 @@ func TestCancelled(t *testing.T) {
 		t.Errorf("match: %v", err)
 	}
 }
+
+// TestRecordCache: records read for one image are kept, so that the next
+// image of the run does not read them again (here: the export is gone,
+// and the answer is the same).
+func TestRecordCache(t *testing.T) {
+	dir := testDB(t)
+	db, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := []Package{{Name: "libssl3", Version: "3.0.11-1~deb12u2", Ecosystem: Debian, Release: "12", SourceName: "openssl"}}
+	first, err := MatchPackages(context.Background(), db, pkgs)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("%v %v", first, err)
+	}
+	if err := os.Remove(filepath.Join(dir, "Debian", "all.zip")); err != nil {
+		t.Fatal(err)
+	}
+	again, err := MatchPackages(context.Background(), db, pkgs)
+	if err != nil || len(again) != 1 || again[0].ID != first[0].ID || again[0].Fixed != first[0].Fixed {
+		t.Errorf("second match: %v %v", again, err)
+	}
+}
