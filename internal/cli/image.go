@@ -128,11 +128,21 @@ of Go 1.18+ executables, Python distributions, npm packages under
 node_modules and Maven artifacts of JARs, each with its package URL and
 the file that brought it in. Files that cannot be read (corrupt, or past
 --max-inventory-size) are input errors (exit 2); the SBOM of the rest is
-still written.`,
+still written.
+
+--vuln-db matches the same packages offline against a local OSV database
+(kubeharden vulndb import; nothing is downloaded) and --vuln-report reads a
+Trivy, Grype or CycloneDX report of the same image digest: each known
+vulnerability is an image-vulnerability finding with its ID and aliases,
+severity, installed and fixed versions and the file that brought the
+package in. --vex and vulnerabilities in .kubeharden.yaml (threshold,
+ignore list) decide what counts (docs/vulnerabilities.md).`,
 		Example: `  kubeharden image registry.example.com/api:v1.0.3
   kubeharden image ./build/oci-layout
   kubeharden image -o json app.tar
-  kubeharden image --sbom cyclonedx registry.example.com/api:v1.0.3 > api.cdx.json`,
+  kubeharden image --sbom cyclonedx registry.example.com/api:v1.0.3 > api.cdx.json
+  kubeharden image --vuln-db ~/osv --vex api.openvex.json registry.example.com/api:v1.0.3
+  kubeharden image --vuln-report trivy.json registry.example.com/api@sha256:...`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.sbom != "" {
