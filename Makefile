@@ -96,6 +96,10 @@ FUZZ_TARGETS := \
 	./internal/admissionpolicy:FuzzImageGrammar:50000x \
 	./internal/report/html:FuzzRender:3000x \
 	./internal/baseline:FuzzParse:200000x \
+	./internal/vuln:FuzzMatchRecord:50000x \
+	./internal/vuln:FuzzParseReport:70000x \
+	./internal/vuln:FuzzParseVEX:70000x \
+	./internal/vuln:FuzzDBFiles:6000x \
 	./internal/vuln:FuzzDpkgStatus:60000x \
 	./internal/vuln:FuzzApkInstalled:100000x \
 	./internal/vuln:FuzzPythonMetadata:60000x \

@@ -302,10 +302,12 @@ type ObjectRef struct {
 
 // Suppression says why a finding was not counted.
 type Suppression struct {
-	// Kind is "annotation" or "config".
+	// Kind is "annotation", "config" or "vex" (an OpenVEX statement on
+	// an image vulnerability).
 	Kind   string
 	Reason string
-	// Source is the annotation key or the config file and line.
+	// Source is the annotation key, the config file and line, or the VEX
+	// document.
 	Source string
 }
 
@@ -322,6 +324,25 @@ type Finding struct {
 	// existing parent when the field is missing.
 	Path        string
 	Suppression *Suppression
+	// Vulnerability describes the known vulnerability an
+	// image-vulnerability finding reports; nil for every other finding.
+	Vulnerability *Vulnerability
+}
+
+// Vulnerability is a known vulnerability of one package of an image, as
+// reports give it to tools that read them.
+type Vulnerability struct {
+	// ID is the advisory's ID, Aliases its other IDs (CVEs).
+	ID      string
+	Aliases []string
+	// Package is the package's name, Ecosystem its OSV ecosystem
+	// (Debian:12), PURL its package URL.
+	Package, Ecosystem, PURL string
+	// Installed is the version compared, Fixed the first fixed one ("":
+	// no fix yet).
+	Installed, Fixed string
+	// Score is the CVSS base score, 0 when the database gave none.
+	Score float64
 }
 
 // Params are the values teams argue about; .kubeharden.yaml sets them.
@@ -512,6 +533,22 @@ func (p *FilePass) ReportAt(line int, path string, format string, args ...any) {
 		Message:  message(format, args),
 		Location: Location{File: p.file, Line: line, Column: col},
 		Path:     path,
+	})
+}
+
+// ReportWith records a finding of an image check that carries its own
+// severity (a vulnerability's, from its database), the vulnerability it
+// reports and, when sup is not nil, the reason it does not count (an
+// ignore entry, a VEX statement).
+func (p *FilePass) ReportWith(sev Severity, sup *Suppression, v *Vulnerability, path string, format string, args ...any) {
+	p.emit(Finding{
+		Check:         p.check.ID,
+		Severity:      sev,
+		Message:       message(format, args),
+		Location:      Location{File: p.file},
+		Path:          path,
+		Suppression:   sup,
+		Vulnerability: v,
 	})
 }
 

@@ -53,7 +53,7 @@ func imageCheckIDs() []string {
 }
 
 func TestImageChecksRegistered(t *testing.T) {
-	want := []string{"image-fs-tools", "image-minimal-base", "image-network-tools", "image-package-manager", "image-setuid", "image-shell", "image-user", "image-user-high-uid"}
+	want := []string{"image-fs-tools", "image-minimal-base", "image-network-tools", "image-package-manager", "image-setuid", "image-shell", "image-user", "image-user-high-uid", "image-vulnerability"}
 	got := imageCheckIDs()
 	sort.Strings(got)
 	if strings.Join(got, " ") != strings.Join(want, " ") {

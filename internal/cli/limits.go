@@ -28,6 +28,8 @@ func (f *limitFlags) register(fl *pflag.FlagSet) {
 	fl.Var(size(&f.l.BlobSize), "max-blob-size", "largest image manifest or config blob read")
 	fl.IntVar(&f.l.PathDepth, "max-path-depth", d.PathDepth, "most components of a path in an image layer")
 	fl.DurationVar(&f.l.NetworkTimeout, "network-timeout", d.NetworkTimeout, "longest time one registry request may take")
+	fl.Var(size(&f.l.VulnRecordSize), "max-vuln-record-size", "largest OSV record, vulnerability report (--vuln-report) or VEX document read")
+	fl.Var(size(&f.l.VulnExportSize), "max-vuln-export-size", "most uncompressed bytes of one OSV export (all.zip) read")
 	fl.Var(size(&f.l.InventorySize), "max-inventory-size", "most bytes of one image read for its package inventory (package databases, manifests, JARs)")
 }
 
@@ -40,6 +42,7 @@ func (f *limitFlags) apply(cmd *cobra.Command) error {
 		"--max-render-size": l.RenderSize <= 0, "--max-expansion-size": l.ExpansionSize <= 0,
 		"--max-blob-size": l.BlobSize <= 0, "--max-path-depth": l.PathDepth <= 0,
 		"--network-timeout": l.NetworkTimeout <= 0, "--max-render-memory": l.RenderMemory <= 0,
+		"--max-vuln-record-size": l.VulnRecordSize <= 0, "--max-vuln-export-size": l.VulnExportSize <= 0,
 		"--max-inventory-size": l.InventorySize <= 0,
 	} {
 		if bad {

@@ -78,7 +78,7 @@ and Dockerfiles. Every finding points at the file, line and column to change.`,
 	var lf limitFlags
 	lf.register(root.PersistentFlags())
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return lf.apply(cmd) }
-	root.AddCommand(newScanCommand(), newImageCommand(), newGenerateCommand(), newChecksCommand(), newVersionCommand(), newDocsCommand(), newFixCommand(), newClusterCommand(), newWebhookCommand())
+	root.AddCommand(newScanCommand(), newImageCommand(), newGenerateCommand(), newChecksCommand(), newVersionCommand(), newDocsCommand(), newFixCommand(), newClusterCommand(), newWebhookCommand(), newVulnDBCommand())
 	registerCompletions(root)
 	return root
 }

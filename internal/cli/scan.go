@@ -109,7 +109,13 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		res = scan.Merge(res, scan.RunCluster(clustercheck.Target{Version: v}, opts))
 	}
 	if f.inspect {
-		res = scan.Merge(res, inspectImages(cmd.Context(), res.ImageRefs, &f.images, opts))
+		vs, err := f.images.vulnScanner(cmd, opts.Policy)
+		if err != nil {
+			return err
+		}
+		res = scan.Merge(res, inspectImages(cmd.Context(), res.ImageRefs, &f.images, vs, opts))
+	} else if f.images.vulnDB != "" || len(f.images.reports) > 0 || len(f.images.vex) > 0 {
+		return usageError("--vuln-db, --vuln-report and --vex apply to images: add --images")
 	}
 	return r.finish(cmd, res)
 }

@@ -39,6 +39,8 @@ type Config struct {
 	Fix        Fix         `yaml:"fix"`
 	// Admission configures `kubeharden webhook`.
 	Admission Admission `yaml:"admission"`
+	// Vulnerabilities configures image-vulnerability.
+	Vulnerabilities Vulnerabilities `yaml:"vulnerabilities"`
 
 	severity map[string]check.Severity
 }
@@ -123,6 +125,109 @@ type FixResources struct {
 type Quantities struct {
 	CPU    string `yaml:"cpu"`
 	Memory string `yaml:"memory"`
+}
+
+// Vulnerabilities configures the image-vulnerability findings.
+type Vulnerabilities struct {
+	// Severity is the lowest severity reported (info, the default,
+	// reports every vulnerability); lower ones are dropped, not counted.
+	Severity string `yaml:"severity"`
+	// MaxDatabaseAge is how old the newest data of a vulnerability
+	// database may be before each run warns (DefaultMaxDatabaseAge when
+	// unset): 36h, 7d.
+	MaxDatabaseAge string `yaml:"maxDatabaseAge"`
+	// Ignore suppresses vulnerabilities by ID (or alias), with a reason
+	// and an optional expiry, like exemptions.
+	Ignore []VulnerabilityIgnore `yaml:"ignore"`
+
+	severity check.Severity
+	maxAge   time.Duration
+}
+
+// DefaultMaxDatabaseAge is how old a vulnerability database may be
+// before a warning, when vulnerabilities.maxDatabaseAge is unset.
+const DefaultMaxDatabaseAge = 7 * 24 * time.Hour
+
+// VulnerabilityIgnore suppresses one vulnerability.
+type VulnerabilityIgnore struct {
+	// ID is the vulnerability's ID or one of its aliases (CVE-2024-1234).
+	ID string `yaml:"id"`
+	// Package, when set, limits the entry to the package of that name.
+	Package string `yaml:"package"`
+	Reason  string `yaml:"reason"`
+	// Expires is a date (YYYY-MM-DD) from which the entry no longer
+	// applies and is itself reported, like an exemption's.
+	Expires string `yaml:"expires"`
+
+	Line    int       `yaml:"-"`
+	expires time.Time `yaml:"-"`
+}
+
+// Expired reports whether the entry has expired on day now.
+func (v *VulnerabilityIgnore) Expired(now time.Time) bool {
+	return !v.expires.IsZero() && !now.Before(v.expires)
+}
+
+// Threshold is the lowest severity of vulnerability reported.
+func (v *Vulnerabilities) Threshold() check.Severity { return v.severity }
+
+// MaxAge is how old a vulnerability database may be.
+func (v *Vulnerabilities) MaxAge() time.Duration {
+	if v.maxAge == 0 {
+		return DefaultMaxDatabaseAge
+	}
+	return v.maxAge
+}
+
+// parseAge reads a duration, with d for days besides Go's units.
+func parseAge(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 36500 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration (36h, 7d)", s)
+	}
+	return d, nil
+}
+
+func (c *Config) validateVulnerabilities(fail func(line int, format string, args ...any), at func(path ...any) int) {
+	v := &c.Vulnerabilities
+	if v.Severity != "" {
+		sev, err := check.ParseSeverity(v.Severity)
+		if err != nil {
+			fail(at("vulnerabilities", "severity"), "vulnerabilities.severity: %v", err)
+		}
+		v.severity = sev
+	}
+	if v.MaxDatabaseAge != "" {
+		d, err := parseAge(v.MaxDatabaseAge)
+		if err != nil {
+			fail(at("vulnerabilities", "maxDatabaseAge"), "vulnerabilities.maxDatabaseAge: %v", err)
+		}
+		v.maxAge = d
+	}
+	for i := range v.Ignore {
+		e := &v.Ignore[i]
+		e.Line = at("vulnerabilities", "ignore", i)
+		if strings.TrimSpace(e.ID) == "" {
+			fail(e.Line, "vulnerabilities.ignore[%d]: an id is required", i)
+		}
+		if strings.TrimSpace(e.Reason) == "" {
+			fail(e.Line, "vulnerabilities.ignore[%d]: a reason is required", i)
+		}
+		if e.Expires != "" {
+			t, err := time.Parse("2006-01-02", e.Expires)
+			if err != nil {
+				fail(at("vulnerabilities", "ignore", i, "expires"), "vulnerabilities.ignore[%d].expires: %q is not a date (YYYY-MM-DD)", i, e.Expires)
+			}
+			e.expires = t
+		}
+	}
 }
 
 // Checks selects checks and overrides severities.
@@ -291,6 +396,7 @@ func Parse(path string, data []byte, known func(id string) bool) (*Config, error
 	}
 	c.validateFix(fail, at)
 	c.validateAdmission(fail, at, known)
+	c.validateVulnerabilities(fail, at)
 	for i := range c.Exemptions {
 		e := &c.Exemptions[i]
 		checkIDs(fmt.Sprintf("exemptions[%d].checks", i), e.Checks, "exemptions", i, "checks")
@@ -461,6 +567,8 @@ func cleanYAMLError(err error) string {
 	msg = strings.ReplaceAll(msg, " in type config.Fix", " in fix")
 	msg = strings.ReplaceAll(msg, " in type config.Quantities", " in fix.resources")
 	msg = strings.ReplaceAll(msg, " in type config.Admission", " in admission")
+	msg = strings.ReplaceAll(msg, " in type config.VulnerabilityIgnore", " in vulnerabilities.ignore")
+	msg = strings.ReplaceAll(msg, " in type config.Vulnerabilities", " in vulnerabilities")
 	msg = strings.ReplaceAll(msg, "not found", "is not a known key")
 	return msg
 }

@@ -37,6 +37,13 @@ func TestParseErrorLines(t *testing.T) {
 		{"admission mutate", "admission:\n  mutate:\n  - a\n  - nope\n", `k.yaml:4: admission.mutate: unknown check "nope"`},
 		{"admission namespace", "admission:\n  excludeNamespaces: [ok, Not_OK]\n", `k.yaml:2: admission.excludeNamespaces: "Not_OK" is not a namespace name`},
 		{"admission failure policy", "admission:\n  failurePolicy: ignore\n", `k.yaml:2: admission.failurePolicy: "ignore" is neither Ignore nor Fail`},
+		{"vulnerability severity", "vulnerabilities:\n  severity: dire\n", `k.yaml:2: vulnerabilities.severity:`},
+		{"database age", "vulnerabilities:\n  maxDatabaseAge: a week\n", `k.yaml:2: vulnerabilities.maxDatabaseAge: "a week" is not a positive duration`},
+		{"database age days", "vulnerabilities:\n  maxDatabaseAge: 0d\n", `k.yaml:2: vulnerabilities.maxDatabaseAge: "0d" is not a number of days`},
+		{"ignore reason", "vulnerabilities:\n  ignore:\n  - id: CVE-1\n  - id: CVE-2\n", `k.yaml:3: vulnerabilities.ignore[0]: a reason is required`},
+		{"ignore id", "vulnerabilities:\n  ignore:\n  - reason: r\n", `k.yaml:3: vulnerabilities.ignore[0]: an id is required`},
+		{"ignore expires", "vulnerabilities:\n  ignore:\n  - id: CVE-1\n    reason: r\n    expires: 2024-13-01\n", `k.yaml:5: vulnerabilities.ignore[0].expires: "2024-13-01" is not a date`},
+		{"ignore key", "vulnerabilities:\n  ignore:\n  - cve: CVE-1\n", `k.yaml: line 3: field cve is not a known key in vulnerabilities.ignore`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("k.yaml", []byte(c.data), known)

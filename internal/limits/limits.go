@@ -37,6 +37,12 @@ type Limits struct {
 	PathDepth int
 	// NetworkTimeout bounds one network operation (a registry request).
 	NetworkTimeout time.Duration
+	// VulnRecordSize bounds one OSV record, vulnerability report or VEX
+	// document, in bytes.
+	VulnRecordSize int64
+	// VulnExportSize bounds the uncompressed bytes of one OSV export
+	// (an all.zip) or of the loose records of a database directory.
+	VulnExportSize int64
 	// InventorySize bounds the bytes of one image kept or buffered for
 	// its package inventory: package databases, language package
 	// manifests, Go build information, a JAR while its members are read.
@@ -56,6 +62,8 @@ func Default() Limits {
 		BlobSize:       8 << 20,
 		PathDepth:      512,
 		NetworkTimeout: 30 * time.Second,
+		VulnRecordSize: 32 << 20,
+		VulnExportSize: 4 << 30,
 		InventorySize:  256 << 20,
 	}
 }
@@ -73,6 +81,8 @@ func (l Limits) WithDefaults() Limits {
 	orDefault(&l.BlobSize, d.BlobSize)
 	orDefault(&l.PathDepth, d.PathDepth)
 	orDefault(&l.NetworkTimeout, d.NetworkTimeout)
+	orDefault(&l.VulnRecordSize, d.VulnRecordSize)
+	orDefault(&l.VulnExportSize, d.VulnExportSize)
 	orDefault(&l.InventorySize, d.InventorySize)
 	return l
 }
@@ -146,6 +156,18 @@ func (l Limits) PathDepthExceeded() error {
 // NetworkTimeout.
 func (l Limits) NetworkTimeoutExceeded() error {
 	return &Exceeded{Limit: "network timeout", Flag: "--network-timeout", Max: l.NetworkTimeout.String()}
+}
+
+// VulnRecordSizeExceeded is the error of an OSV record, a scanner's
+// report or a VEX document past VulnRecordSize.
+func (l Limits) VulnRecordSizeExceeded() error {
+	return &Exceeded{Limit: "vulnerability record size", Flag: "--max-vuln-record-size", Max: Bytes(l.VulnRecordSize)}
+}
+
+// VulnExportSizeExceeded is the error of an OSV export past
+// VulnExportSize.
+func (l Limits) VulnExportSizeExceeded() error {
+	return &Exceeded{Limit: "vulnerability export size", Flag: "--max-vuln-export-size", Max: Bytes(l.VulnExportSize)}
 }
 
 // InventorySizeExceeded is the error of an image whose package files

@@ -179,5 +179,43 @@ func (p *Policy) ExpiredExemptions() []check.Finding {
 			Path:     "exemptions[" + strconv.Itoa(i) + "]",
 		})
 	}
+	for i := range c.Vulnerabilities.Ignore {
+		x := &c.Vulnerabilities.Ignore[i]
+		if !x.Expired(p.Now) {
+			continue
+		}
+		out = append(out, check.Finding{
+			Check:    ExpiredExemption.ID,
+			Severity: p.Severity(ExpiredExemption.ID, ExpiredExemption.Severity),
+			Message:  "ignore of " + x.ID + " expired on " + x.Expires + " (reason was: " + x.Reason + ")",
+			Location: check.Location{File: c.File, Line: x.Line, Column: 1},
+			Path:     "vulnerabilities.ignore[" + strconv.Itoa(i) + "]",
+		})
+	}
 	return out
+}
+
+// VulnerabilitySuppression returns the live vulnerabilities.ignore entry
+// of the config that covers a vulnerability known by ids (its ID and
+// aliases) in package pkg, as a suppression, or nil.
+func (p *Policy) VulnerabilitySuppression(ids []string, pkg string) *check.Suppression {
+	c := p.Config
+	for i := range c.Vulnerabilities.Ignore {
+		x := &c.Vulnerabilities.Ignore[i]
+		if x.Expired(p.Now) || (x.Package != "" && x.Package != pkg) {
+			continue
+		}
+		for _, id := range ids {
+			if strings.EqualFold(id, x.ID) {
+				return &check.Suppression{Kind: "config", Reason: x.Reason, Source: c.File + ":" + strconv.Itoa(x.Line)}
+			}
+		}
+	}
+	return nil
+}
+
+// ReportsVulnerability reports whether a vulnerability of severity sev
+// is reported at all: at or above vulnerabilities.severity.
+func (p *Policy) ReportsVulnerability(sev check.Severity) bool {
+	return sev >= p.Config.Vulnerabilities.Threshold()
 }

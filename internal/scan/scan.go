@@ -25,6 +25,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/vuln"
 )
 
 // Options configure the engine.
@@ -44,6 +45,11 @@ type Options struct {
 	// DockerfileTarget selects the final stage of Dockerfiles (--target);
 	// "" means the last stage.
 	DockerfileTarget string
+	// Vulnerabilities, when set, finds the known vulnerabilities of an
+	// image (offline matching, ingested reports, VEX) for
+	// image-vulnerability. Its error is an input error of the image; the
+	// matches it returns with one are still reported.
+	Vulnerabilities func(ctx context.Context, img *image.Image) ([]vuln.Match, error)
 }
 
 // Result is everything a scan found.
@@ -290,7 +296,15 @@ func RunImages(ctx context.Context, images []*image.Image, opts Options) *Result
 		}
 		order.add(img.Ref, i)
 		var r docResult
-		imagecheck.Run(e.imgChecks, img, e.pol.Params(), e.fileEmit(nil, &r))
+		var vulns []vuln.Match
+		if opts.Vulnerabilities != nil && e.pol.Enabled(vulnCheckID) {
+			ms, err := opts.Vulnerabilities(ctx, img)
+			if err != nil {
+				res.Errors = append(res.Errors, source.Error{File: img.Ref, Message: err.Error(), Err: err})
+			}
+			vulns = e.judgeVulnerabilities(ms)
+		}
+		imagecheck.Run(e.imgChecks, img, vulns, e.pol.Params(), e.fileEmit(nil, &r))
 		res.Findings = append(res.Findings, r.findings...)
 		res.Suppressed = append(res.Suppressed, r.suppressed...)
 		res.Objects++
@@ -299,6 +313,27 @@ func RunImages(ctx context.Context, images []*image.Image, opts Options) *Result
 	sortFindings(res.Findings, order)
 	sortFindings(res.Suppressed, order)
 	return res
+}
+
+// vulnCheckID is the check the Vulnerabilities hook feeds.
+const vulnCheckID = "image-vulnerability"
+
+// judgeVulnerabilities applies the policy to matches: those below
+// vulnerabilities.severity are dropped, those an ignore entry covers are
+// suppressed (a VEX suppression, already set, stands). The result is
+// never nil, so that the check knows a source was given.
+func (e *Engine) judgeVulnerabilities(ms []vuln.Match) []vuln.Match {
+	out := make([]vuln.Match, 0, len(ms))
+	for _, m := range ms {
+		if !e.pol.ReportsVulnerability(m.Rating.Severity) {
+			continue
+		}
+		if m.Suppression == nil {
+			m.Suppression = e.pol.VulnerabilitySuppression(m.IDs(), m.Package.Name)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // RunCluster runs the cluster checks on t, on the policy's clock: once

@@ -6,6 +6,7 @@ package imagecheck
 import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/image"
+	"github.com/kubeharden/kubeharden/internal/vuln"
 )
 
 // Check is a rule over one image. Run is called once per image.
@@ -21,14 +22,19 @@ func (*Check) Kind() check.Target { return check.Images }
 type Pass struct {
 	check.FilePass
 	Image *image.Image
+	// Vulnerabilities are the image's known vulnerabilities, already
+	// judged by the policy (threshold, ignore list, VEX); nil when no
+	// vulnerability source was given (--vuln-db, --vuln-report).
+	Vulnerabilities []vuln.Match
 }
 
 // Of returns the image checks of r, sorted by ID.
 func Of(r *check.Registry) []*Check { return check.Of[*Check](r) }
 
 // Run runs checks on img, reporting findings located at its reference.
-func Run(checks []*Check, img *image.Image, params *check.Params, emit func(check.Finding)) {
-	p := &Pass{FilePass: check.NewFilePass(img.Ref, params, emit), Image: img}
+// vulns are its vulnerabilities, when a source of them was given.
+func Run(checks []*Check, img *image.Image, vulns []vuln.Match, params *check.Params, emit func(check.Finding)) {
+	p := &Pass{FilePass: check.NewFilePass(img.Ref, params, emit), Image: img, Vulnerabilities: vulns}
 	for _, c := range checks {
 		p.Use(&c.Meta)
 		c.Run(p)

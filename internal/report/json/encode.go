@@ -70,6 +70,9 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool, 
 		b = append(b, ",\n      \"baseline\": "...)
 		b = jsonenc.AppendString(b, status)
 	}
+	if v := f.Vulnerability; v != nil {
+		b = appendVulnerability(b, v)
+	}
 	if s := f.Suppression; s != nil {
 		b = append(b, ",\n      \"suppression\": {\n        \"kind\": "...)
 		b = jsonenc.AppendString(b, s.Kind)
@@ -87,4 +90,11 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool, 
 func appendTemplate(b []byte, t *khobject.Trace) []byte {
 	b = append(b, ",\n        \"template\": "...)
 	return jsonenc.AppendTrace(b, "          ", t, "valuesFile", t.ValueFile)
+}
+
+// appendVulnerability writes the vulnerability of an image-vulnerability
+// finding.
+func appendVulnerability(b []byte, v *check.Vulnerability) []byte {
+	b = append(b, ",\n      \"vulnerability\": "...)
+	return jsonenc.AppendVulnerability(b, "        ", v)
 }

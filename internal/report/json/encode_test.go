@@ -36,6 +36,9 @@ func TestAppendFinding(t *testing.T) {
 				Trace: &khobject.Trace{Line: 3, Column: 1, Via: s, Rendered: i, ValueFile: s, ValueLine: i + 1}}},
 			{Check: "c", Message: "m", Location: check.Location{File: s, Line: 3, Column: 1,
 				Trace: &khobject.Trace{Rendered: 3, Uncertain: s}}},
+			{Check: "image-vulnerability", Message: s, Vulnerability: &check.Vulnerability{ID: s, Aliases: []string{s, "CVE-2024-0727"}, Package: s, Ecosystem: s, PURL: s, Installed: s, Fixed: s, Score: float64(i%101) / 10},
+				Suppression: &check.Suppression{Kind: "vex", Reason: s, Source: s}},
+			{Check: "image-vulnerability", Message: s, Vulnerability: &check.Vulnerability{ID: s}},
 		}
 		for _, f := range fs {
 			fixable := i%2 == 0

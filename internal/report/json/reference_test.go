@@ -8,15 +8,27 @@ import "github.com/kubeharden/kubeharden/internal/check"
 // benchmark encodes these to show what that saves.
 
 type finding struct {
-	Check       string       `json:"check"`
-	Severity    string       `json:"severity"`
-	Message     string       `json:"message"`
-	Remediation string       `json:"remediation"`
-	Fixable     bool         `json:"fixable"`
-	Object      *object      `json:"object"`
-	Location    location     `json:"location"`
-	Path        string       `json:"path"`
-	Suppression *suppression `json:"suppression,omitempty"`
+	Check         string         `json:"check"`
+	Severity      string         `json:"severity"`
+	Message       string         `json:"message"`
+	Remediation   string         `json:"remediation"`
+	Fixable       bool           `json:"fixable"`
+	Object        *object        `json:"object"`
+	Location      location       `json:"location"`
+	Path          string         `json:"path"`
+	Vulnerability *vulnerability `json:"vulnerability,omitempty"`
+	Suppression   *suppression   `json:"suppression,omitempty"`
+}
+
+type vulnerability struct {
+	ID        string   `json:"id"`
+	Aliases   []string `json:"aliases,omitempty"`
+	Package   string   `json:"package"`
+	Ecosystem string   `json:"ecosystem"`
+	PURL      string   `json:"purl"`
+	Installed string   `json:"installed"`
+	Fixed     string   `json:"fixed"`
+	Score     float64  `json:"score"`
 }
 
 type object struct {
@@ -66,6 +78,9 @@ func toJSON(f *check.Finding, remediation string, fixable bool) finding {
 	}
 	if o := f.Object; o != nil {
 		jf.Object = &object{Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion, Origin: o.Origin}
+	}
+	if v := f.Vulnerability; v != nil {
+		jf.Vulnerability = &vulnerability{ID: v.ID, Aliases: v.Aliases, Package: v.Package, Ecosystem: v.Ecosystem, PURL: v.PURL, Installed: v.Installed, Fixed: v.Fixed, Score: v.Score}
 	}
 	if s := f.Suppression; s != nil {
 		jf.Suppression = &suppression{Kind: s.Kind, Reason: s.Reason, Source: s.Source}

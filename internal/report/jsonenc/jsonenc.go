@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
 )
 
@@ -119,5 +120,35 @@ func AppendTrace(b []byte, indent string, t *object.Trace, valuesKey, values str
 		field("valuesLine")
 		b = strconv.AppendInt(b, int64(t.ValueLine), 10)
 	}
+	return append(b, "\n"+indent[:len(indent)-2]+"}"...)
+}
+
+// AppendVulnerability writes the vulnerability of an image-vulnerability
+// finding as an object, its fields indented by indent and its closing
+// brace by indent less two spaces.
+func AppendVulnerability(b []byte, indent string, v *check.Vulnerability) []byte {
+	b = append(b, "{\n"+indent+"\"id\": "...)
+	b = AppendString(b, v.ID)
+	if len(v.Aliases) > 0 {
+		b = append(b, ",\n"+indent+"\"aliases\": ["...)
+		for i, a := range v.Aliases {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n  "+indent...)
+			b = AppendString(b, a)
+		}
+		b = append(b, "\n"+indent+"]"...)
+	}
+	for _, kv := range [...]struct{ k, v string }{
+		{"package", v.Package}, {"ecosystem", v.Ecosystem}, {"purl", v.PURL}, {"installed", v.Installed}, {"fixed", v.Fixed},
+	} {
+		b = append(b, ",\n"+indent+"\""...)
+		b = append(b, kv.k...)
+		b = append(b, "\": "...)
+		b = AppendString(b, kv.v)
+	}
+	b = append(b, ",\n"+indent+"\"score\": "...)
+	b = strconv.AppendFloat(b, v.Score, 'f', -1, 64)
 	return append(b, "\n"+indent[:len(indent)-2]+"}"...)
 }

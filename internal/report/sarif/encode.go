@@ -101,19 +101,30 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 		}
 		b = append(b, "\n            }\n          ]"...)
 	}
-	if t := f.Location.Trace; f.Path != "" || t != nil {
-		// The field path of the finding, which SARIF has no place for,
-		// and how a rendered object's finding was placed in its template.
+	if t := f.Location.Trace; f.Path != "" || t != nil || f.Vulnerability != nil {
+		// The field path of the finding, which SARIF has no place for, how
+		// a rendered object's finding was placed in its template, and the
+		// vulnerability of an image-vulnerability finding.
 		b = append(b, ",\n          \"properties\": {"...)
+		sep := false
 		if f.Path != "" {
 			b = append(b, "\n            \"path\": "...)
 			b = jsonenc.AppendString(b, f.Path)
+			sep = true
 		}
 		if t != nil {
-			if f.Path != "" {
+			if sep {
 				b = append(b, ',')
 			}
 			b = appendTemplate(b, t)
+			sep = true
+		}
+		if v := f.Vulnerability; v != nil {
+			if sep {
+				b = append(b, ',')
+			}
+			b = append(b, "\n            \"vulnerability\": "...)
+			b = jsonenc.AppendVulnerability(b, "              ", v)
 		}
 		b = append(b, "\n          }"...)
 	}

@@ -57,6 +57,9 @@ func awkwardResult(s string, n int) *scan.Result {
 			Location: check.Location{File: files[(i+n)%len(files)], Line: (i+n)%3 - 1, Column: (i*7+n)%3 - 1},
 			Path:     []string{s, ""}[i%2],
 		}
+		if (i+n)%3 == 0 {
+			f.Vulnerability = &check.Vulnerability{ID: s, Aliases: [][]string{nil, {s}, {s, "CVE-1"}}[(i+n)%3], Package: s, Ecosystem: s, PURL: s, Installed: s, Fixed: s, Score: float64((i+n)%101) / 10}
+		}
 		f.Suppression = sup(i + n)
 		switch (i + n) % 3 {
 		case 1:

@@ -101,8 +101,9 @@ type result struct {
 }
 
 type resultProperties struct {
-	Path     string        `json:"path,omitempty"`
-	Template *templateProp `json:"template,omitempty"`
+	Path          string         `json:"path,omitempty"`
+	Template      *templateProp  `json:"template,omitempty"`
+	Vulnerability *vulnerability `json:"vulnerability,omitempty"`
 }
 
 type templateProp struct {
@@ -118,6 +119,17 @@ type relatedLocation struct {
 	ID               int               `json:"id"`
 	PhysicalLocation *physicalLocation `json:"physicalLocation"`
 	Message          message           `json:"message"`
+}
+
+type vulnerability struct {
+	ID        string   `json:"id"`
+	Aliases   []string `json:"aliases,omitempty"`
+	Package   string   `json:"package"`
+	Ecosystem string   `json:"ecosystem"`
+	PURL      string   `json:"purl"`
+	Installed string   `json:"installed"`
+	Fixed     string   `json:"fixed"`
+	Score     float64  `json:"score"`
 }
 
 type location struct {
@@ -195,8 +207,11 @@ func newResult(f check.Finding, ruleIndex int) result {
 	if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
 		r.Locations = []location{loc}
 	}
-	if f.Path != "" {
+	if f.Path != "" || f.Vulnerability != nil {
 		r.Properties = &resultProperties{Path: f.Path}
+		if v := f.Vulnerability; v != nil {
+			r.Properties.Vulnerability = &vulnerability{ID: v.ID, Aliases: v.Aliases, Package: v.Package, Ecosystem: v.Ecosystem, PURL: v.PURL, Installed: v.Installed, Fixed: v.Fixed, Score: v.Score}
+		}
 	}
 	r.Related = relatedLocations(&f)
 	if tp := templateProps(&f); tp != nil {

@@ -5,12 +5,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/image"
+	"github.com/kubeharden/kubeharden/internal/scan"
 )
 
 // writeImages describes each inspected image before the findings: what it
 // is, how it runs, and what it ships.
-func writeImages(bw *bufio.Writer, p painter, imgs []*image.Image) {
+func writeImages(bw *bufio.Writer, p painter, imgs []*image.Image, vulns map[string]*vulnCount) {
 	for _, img := range imgs {
 		inv := img.Inventory()
 		bw.WriteString(p.paint(bold, "image "+clean(img.Ref)))
@@ -50,6 +52,9 @@ func writeImages(bw *bufio.Writer, p painter, imgs []*image.Image) {
 			}
 			field(l.name, v)
 		}
+		if c := vulns[img.Ref]; c != nil {
+			field("vulns", c.String())
+		}
 		bw.WriteString("\n")
 	}
 }
@@ -63,4 +68,58 @@ func quoteArgs(args []string) string {
 		q[i] = strconv.Quote(a)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// vulnCount is how many image-vulnerability findings an image has, by
+// severity, and how many were suppressed.
+type vulnCount struct {
+	bySeverity [check.Critical + 1]int
+	suppressed int
+}
+
+func (c *vulnCount) String() string {
+	total := 0
+	var parts []string
+	for s := check.Critical; s >= check.Info; s-- {
+		if n := c.bySeverity[s]; n > 0 {
+			total += n
+			parts = append(parts, strconv.Itoa(n)+" "+s.String())
+		}
+	}
+	out := strconv.Itoa(total)
+	if len(parts) > 0 {
+		out += " (" + strings.Join(parts, ", ") + ")"
+	}
+	if c.suppressed > 0 {
+		out += ", " + strconv.Itoa(c.suppressed) + " suppressed"
+	}
+	return out
+}
+
+// vulnerabilityCounts counts the image-vulnerability findings of each
+// image, by reference; images without any have none.
+func vulnerabilityCounts(res *scan.Result) map[string]*vulnCount {
+	out := map[string]*vulnCount{}
+	add := func(f *check.Finding, suppressed bool) {
+		if f.Vulnerability == nil {
+			return
+		}
+		c := out[f.Location.File]
+		if c == nil {
+			c = &vulnCount{}
+			out[f.Location.File] = c
+		}
+		if suppressed {
+			c.suppressed++
+		} else if f.Severity >= check.Info && f.Severity <= check.Critical {
+			c.bySeverity[f.Severity]++
+		}
+	}
+	for i := range res.Findings {
+		add(&res.Findings[i], false)
+	}
+	for i := range res.Suppressed {
+		add(&res.Suppressed[i], true)
+	}
+	return out
 }

@@ -74,7 +74,7 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 		}
 	}
 
-	writeImages(bw, p, res.Images)
+	writeImages(bw, p, res.Images, vulnerabilityCounts(res))
 	order := groupByFile(res.Findings)
 	origin := ""
 	for n := range res.Findings {
