@@ -194,10 +194,10 @@ func layout(groupOf []int32, groups int) (at []int32, idx []int) {
 const nearestPairs = 1 << 16
 
 // pair matches current and baseline findings of one identity, calling
-// match for each pair. Any
-// matching gives the right counts; this one also picks the right ones:
-// findings on the same line first, then the nearest lines, so that a
-// finding added above two others, which all move down, is the one new.
+// match for each pair. Any matching gives the right counts; this one also
+// picks the right ones: findings on the same line first, then the nearest
+// lines, so that a finding added above two others, which all move down,
+// is the one new.
 func pair(cur, base []int, cf, bf []check.Finding, match func(cur, base int)) {
 	if len(base) == 0 || len(cur) == 0 {
 		return
