@@ -206,8 +206,8 @@ func TestBadBaseline(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"corrupt", []string{"--baseline", corrupt}, "kubeharden: error: " + corrupt + ":3:19: baseline is not valid JSON"},
-		{"huge", []string{"--baseline", huge, "--max-input-size", "64KiB"}, "kubeharden: error: reading baseline " + huge + ": exceeds the input size limit of 64 KiB (raise it with --max-input-size)"},
+		{"corrupt", []string{"--baseline", corrupt}, "kubeharden: error: " + corrupt + ":3:5: baseline is not valid JSON: findings[0]: invalid character"},
+		{"huge", []string{"--baseline", huge, "--max-baseline-size", "64KiB"}, "kubeharden: error: reading baseline " + huge + ": exceeds the baseline size limit of 64 KiB (raise it with --max-baseline-size)"},
 		{"missing", []string{"--baseline", filepath.Join(dir, "nope.json")}, "kubeharden: error: reading baseline: open " + filepath.Join(dir, "nope.json") + ": no such file or directory"},
 		{"a directory", []string{"--baseline", dir}, "not a regular file"},
 		{"the manifest", []string{"--baseline", manifest}, manifest + ":1:1: baseline is not valid JSON"},

@@ -37,6 +37,9 @@ type Limits struct {
 	PathDepth int
 	// NetworkTimeout bounds one network operation (a registry request).
 	NetworkTimeout time.Duration
+	// BaselineSize bounds the --baseline report, in bytes: the JSON
+	// report of a large scan is far larger than its manifests.
+	BaselineSize int64
 }
 
 // Default returns the default limits.
@@ -52,6 +55,7 @@ func Default() Limits {
 		BlobSize:       8 << 20,
 		PathDepth:      512,
 		NetworkTimeout: 30 * time.Second,
+		BaselineSize:   1 << 30,
 	}
 }
 
@@ -68,6 +72,7 @@ func (l Limits) WithDefaults() Limits {
 	orDefault(&l.BlobSize, d.BlobSize)
 	orDefault(&l.PathDepth, d.PathDepth)
 	orDefault(&l.NetworkTimeout, d.NetworkTimeout)
+	orDefault(&l.BaselineSize, d.BaselineSize)
 	return l
 }
 
@@ -140,6 +145,12 @@ func (l Limits) PathDepthExceeded() error {
 // NetworkTimeout.
 func (l Limits) NetworkTimeoutExceeded() error {
 	return &Exceeded{Limit: "network timeout", Flag: "--network-timeout", Max: l.NetworkTimeout.String()}
+}
+
+// BaselineSizeExceeded is the error of a baseline report past
+// BaselineSize.
+func (l Limits) BaselineSizeExceeded() error {
+	return &Exceeded{Limit: "baseline size", Flag: "--max-baseline-size", Max: Bytes(l.BaselineSize)}
 }
 
 // Bytes writes a size as a person reads it: 16 MiB, 512 KiB, 100 bytes.
