@@ -72,7 +72,7 @@ FUZZ_TARGETS := \
 	./internal/source/helm:FuzzRenderBounded:100x \
 	./internal/webhook:FuzzReview:20000x \
 	./internal/admissionpolicy:FuzzImageGrammar:50000x \
-	./internal/baseline:FuzzParse:200000x
+	./internal/baseline:FuzzParse:100000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
