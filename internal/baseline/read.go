@@ -245,6 +245,11 @@ func decode(r io.Reader, name string) (*Report, error) {
 	return rep, nil
 }
 
+// maxDepth bounds the nesting of a member skip reads past, as
+// encoding/json bounds what it decodes: the decoder keeps a stack entry
+// per open bracket, and a file of a billion "[" must not cost gigabytes.
+const maxDepth = 10000
+
 // skip reads past one value token by token, so that a large member this
 // reader does not need (suppressed, fixed, images) is never held whole.
 func skip(dec *json.Decoder) error {
@@ -256,7 +261,9 @@ func skip(dec *json.Decoder) error {
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
-			depth++
+			if depth++; depth > maxDepth {
+				return fmt.Errorf("nested deeper than %d", maxDepth)
+			}
 		case json.Delim('}'), json.Delim(']'):
 			depth--
 		}

@@ -52,6 +52,8 @@ func TestBadBaselines(t *testing.T) {
 		{"trailing garbage", `{"findings":[]} {}`, "bad.json:1:17: baseline is not valid JSON: more after the report"},
 		{"unclosed", `{"findings":[]`, "bad.json:1:15: baseline is not valid JSON: unexpected EOF"},
 		{"bad member", `{"suppressed": [{]], "findings": []}`, "bad.json:1:16: baseline is not valid JSON: invalid character ']'"},
+		{"deep", `{"suppressed": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `, "findings": []}`, "bad.json:1:16: baseline is not valid JSON: nested deeper than 10000"},
+		{"deep finding", `{"findings": [{"x": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}]}`, "bad.json:1:15: baseline is not valid JSON: findings[0]: invalid character '[' exceeded max depth"},
 		{"top level array", `[]`, "bad.json:1:1: baseline is not a kubeharden JSON report: the document is an array, want an object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
