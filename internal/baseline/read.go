@@ -195,6 +195,9 @@ func decode(r io.Reader, name string) (*Report, error) {
 			sawFindings = true
 			for i := 0; dec.More(); i++ {
 				off = dec.InputOffset()
+				if i == maxFindings {
+					return nil, &posError{name: name, off: off, what: fmt.Sprintf("baseline has more than %d findings", maxFindings)}
+				}
 				var jf jsonFinding
 				if err := dec.Decode(&jf); err != nil {
 					var typ *json.UnmarshalTypeError
@@ -244,6 +247,14 @@ func decode(r io.Reader, name string) (*Report, error) {
 	}
 	return rep, nil
 }
+
+// MaxFindings bounds the findings of a baseline report. Memory grows
+// with them: a report of findings with no message costs more than ten
+// times its size in memory. A 100,000-object scan has about 600,000.
+const MaxFindings = 4 << 20
+
+// maxFindings is MaxFindings, lowered by tests.
+var maxFindings = MaxFindings
 
 // maxDepth bounds the nesting of a member skip reads past, as
 // encoding/json bounds what it decodes: the decoder keeps a stack entry

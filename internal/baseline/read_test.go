@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,6 +90,21 @@ func TestSizeLimit(t *testing.T) {
 	// The strings and objects that repeat are shared.
 	if rep.Findings[0].Check != "c" {
 		t.Fatal(rep.Findings[0])
+	}
+}
+
+func TestMaxFindings(t *testing.T) {
+	defer func(n int) { maxFindings = n }(maxFindings)
+	maxFindings = 1000
+	one := `{"check":"c","severity":"low"},`
+	doc := `{"findings":[` + strings.Repeat(one, maxFindings) + `{"check":"c","severity":"low"}]}`
+	_, err := Parse([]byte(doc), "many.json")
+	if want := fmt.Sprintf("many.json:1:%d: baseline has more than %d findings", 14+len(one)*maxFindings, maxFindings); err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	rep, err := Parse([]byte(`{"findings":[`+strings.Repeat(one, maxFindings-1)+`{"check":"c","severity":"low"}]}`), "max.json")
+	if err != nil || len(rep.Findings) != maxFindings {
+		t.Errorf("at the bound: %v", err)
 	}
 }
 
