@@ -158,8 +158,12 @@ func TestBaseline(t *testing.T) {
 	// follow --fail-on-new whatever the format.
 	write(t, manifest, basePod)
 	for _, format := range []string{"sarif", "junit", "openreports"} {
-		if _, errOut, code := run("scan", "-o", format, "--baseline", old, "--fail-on-new", manifest); code != ExitOK {
+		out, errOut, code := run("scan", "-o", format, "--baseline", old, "--fail-on-new", manifest)
+		if code != ExitOK {
 			t.Errorf("-o %s: exit %d\n%s", format, code, errOut)
+		}
+		if format == "sarif" && (!strings.Contains(out, `"baselineState": "unchanged"`) || strings.Contains(out, `"baselineState": "new"`)) {
+			t.Errorf("-o sarif: no baselineState unchanged on every result:\n%s", out)
 		}
 	}
 }
