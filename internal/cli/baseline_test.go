@@ -227,3 +227,26 @@ func TestBadBaseline(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// fix --exit-code: 1 when something was fixed or, without --write, would
+// be; 0 when nothing was; 2 still wins for input errors.
+func TestFixExitCode(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "pod.yaml")
+	write(t, manifest, basePod)
+	if out, errOut, code := run("fix", "--exit-code", manifest); code != ExitFindings || !strings.Contains(out, "+++ b/"+manifest) {
+		t.Errorf("diff: exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := run("fix", manifest); code != ExitOK {
+		t.Errorf("diff without --exit-code: exit %d, want 0", code)
+	}
+	if _, errOut, code := run("fix", "--write", "--exit-code", manifest); code != ExitFindings {
+		t.Errorf("--write: exit %d, want 1\n%s", code, errOut)
+	}
+	if out, errOut, code := run("fix", "--write", "--exit-code", manifest); code != ExitOK {
+		t.Errorf("--write again: exit %d, want 0 (nothing left to fix)\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := run("fix", "--exit-code", manifest, filepath.Join(dir, "missing.yaml")); code != ExitError {
+		t.Errorf("input error: exit %d, want 2", code)
+	}
+}
