@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/corpustest"
 )
 
 const basePod = `apiVersion: v1
@@ -248,5 +250,72 @@ func TestFixExitCode(t *testing.T) {
 	}
 	if _, _, code := run("fix", "--exit-code", manifest, filepath.Join(dir, "missing.yaml")); code != ExitError {
 		t.Errorf("input error: exit %d, want 2", code)
+	}
+}
+
+// TestBaselineCorpus: the real-world corpus (manifests, charts,
+// kustomizations), every YAML file shifted down two lines by a comment,
+// compared with its report from before: every finding moved, none is new,
+// none fixed.
+func TestBaselineCorpus(t *testing.T) {
+	src := corpustest.Dir(t, "real")
+	dir := filepath.Join(t.TempDir(), "real")
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(t.TempDir(), "old.json")
+	if _, errOut, code := run("scan", "-o", "json", "--fail-on", "none", "--output-file", old, dir); code != ExitOK {
+		t.Fatalf("first scan: exit %d\n%s", code, errOut)
+	}
+	shifted := 0
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || (filepath.Ext(p) != ".yaml" && filepath.Ext(p) != ".yml") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		shifted++
+		return os.WriteFile(p, append([]byte("# shifted\n# by two lines\n"), data...), 0o644)
+	})
+	if err != nil || shifted == 0 {
+		t.Fatalf("shifting: %v, %d files", err, shifted)
+	}
+	out, errOut, code := run("scan", "-o", "json", "--fail-on", "low", "--baseline", old, "--fail-on-new", dir)
+	if code != ExitOK {
+		t.Fatalf("shifted corpus: exit %d, want 0\n%s", code, errOut)
+	}
+	before, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := decodeReport(t, string(before)), decodeReport(t, out)
+	moved := 0
+	for i := range min(len(a.Findings), len(b.Findings)) {
+		if a.Findings[i].Location.Line != b.Findings[i].Location.Line {
+			moved++
+		}
+	}
+	s := b.Summary.Baseline
+	if len(b.Findings) < 1000 || moved < len(b.Findings)*9/10 || s.New != 0 || s.Fixed != 0 || s.Unchanged != len(a.Findings) {
+		t.Errorf("%d findings (%d before), %d moved; summary %+v: want all unchanged", len(b.Findings), len(a.Findings), moved, s)
 	}
 }
