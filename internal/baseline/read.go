@@ -3,6 +3,7 @@ package baseline
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,8 +53,8 @@ type jsonFinding struct {
 // streaming: memory grows with its findings, not with its bytes. Only a
 // regular file is read: a named pipe or a device is an error, never a
 // read that blocks. A bad report's error names the file and the line and
-// column where reading it failed.
-func Load(name string, l limits.Limits) (*Report, error) {
+// column where reading it failed. A cancelled ctx stops the reading.
+func Load(ctx context.Context, name string, l limits.Limits) (*Report, error) {
 	l = l.WithDefaults()
 	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -71,7 +72,7 @@ func Load(name string, l limits.Limits) (*Report, error) {
 		return nil, fmt.Errorf("reading baseline %s: %w", name, l.BaselineSizeExceeded())
 	}
 	lr := &limitedReader{r: bufio.NewReaderSize(f, 256<<10), n: l.BaselineSize}
-	rep, err := decode(lr, name)
+	rep, err := decode(ctx, lr, name)
 	if lr.over {
 		// The file grew past the limit while it was read.
 		return nil, fmt.Errorf("reading baseline %s: %w", name, l.BaselineSizeExceeded())
@@ -92,7 +93,7 @@ func Load(name string, l limits.Limits) (*Report, error) {
 // findings array, and refuses anything else (a SARIF log, a truncated
 // file).
 func Parse(data []byte, name string) (*Report, error) {
-	rep, err := decode(bytes.NewReader(data), name)
+	rep, err := decode(context.Background(), bytes.NewReader(data), name)
 	var pe *posError
 	if errors.As(err, &pe) {
 		return nil, pe.at(position(bytes.NewReader(data), pe.off))
@@ -145,7 +146,7 @@ func (e *posError) at(pos string) error {
 // decode reads a report token by token: the top-level object's version
 // and findings (one at a time), every other member skipped. Errors carry
 // the offset where the failing value starts.
-func decode(r io.Reader, name string) (*Report, error) {
+func decode(ctx context.Context, r io.Reader, name string) (*Report, error) {
 	dec := json.NewDecoder(r)
 	rep := &Report{Name: name}
 	in := interner{}
@@ -195,6 +196,9 @@ func decode(r io.Reader, name string) (*Report, error) {
 			sawFindings = true
 			for i := 0; dec.More(); i++ {
 				off = dec.InputOffset()
+				if i%4096 == 0 && ctx.Err() != nil {
+					return nil, fmt.Errorf("reading baseline %s: %w", name, ctx.Err())
+				}
 				if i == maxFindings {
 					return nil, &posError{name: name, off: off, what: fmt.Sprintf("baseline has more than %d findings", maxFindings)}
 				}

@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -73,17 +74,17 @@ func TestSizeLimit(t *testing.T) {
 	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(p, limits.Limits{BaselineSize: 1024})
+	_, err := Load(context.Background(), p, limits.Limits{BaselineSize: 1024})
 	var ex *limits.Exceeded
 	if !errors.As(err, &ex) || !strings.Contains(err.Error(), "reading baseline "+p+": exceeds the baseline size limit of 1 KiB (raise it with --max-baseline-size)") {
 		t.Fatalf("Load past the limit: %v", err)
 	}
 	// A file that grows past the limit while it is read is cut there.
 	lr := &limitedReader{r: strings.NewReader(doc), n: 1024}
-	if _, err := decode(lr, "-"); err == nil || !lr.over {
+	if _, err := decode(context.Background(), lr, "-"); err == nil || !lr.over {
 		t.Fatalf("reading past the limit: %v, over %v", err, lr.over)
 	}
-	rep, err := Load(p, limits.Limits{BaselineSize: int64(len(doc))})
+	rep, err := Load(context.Background(), p, limits.Limits{BaselineSize: int64(len(doc))})
 	if err != nil || len(rep.Findings) != 101 {
 		t.Fatalf("Load at the limit: %v", err)
 	}
@@ -108,6 +109,15 @@ func TestMaxFindings(t *testing.T) {
 	}
 }
 
+func TestCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	doc := `{"findings":[{"check":"c","severity":"low"}]}`
+	if _, err := decode(ctx, strings.NewReader(doc), "x.json"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
 // A bad baseline file's error has the line and column, counted in the
 // file.
 func TestLoadPosition(t *testing.T) {
@@ -116,7 +126,7 @@ func TestLoadPosition(t *testing.T) {
 	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(p, limits.Default()); err == nil || err.Error() != p+`:4:5: baseline findings[1]: unknown severity "severe" (want one of info, low, medium, high, critical)` {
+	if _, err := Load(context.Background(), p, limits.Default()); err == nil || err.Error() != p+`:4:5: baseline findings[1]: unknown severity "severe" (want one of info, low, medium, high, critical)` {
 		t.Errorf("Load: %v", err)
 	}
 }
@@ -144,13 +154,13 @@ func TestNotARegularFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Opening a FIFO without a writer would block: it must not.
-	if _, err := Load(fifo, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := Load(context.Background(), fifo, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("fifo: %v", err)
 	}
-	if _, err := Load(dir, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := Load(context.Background(), dir, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("directory: %v", err)
 	}
-	if _, err := Load(filepath.Join(dir, "missing.json"), limits.Default()); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Load(context.Background(), filepath.Join(dir, "missing.json"), limits.Default()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing: %v", err)
 	}
 }

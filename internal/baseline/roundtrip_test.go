@@ -2,6 +2,7 @@ package baseline_test
 
 import (
 	"bytes"
+	"context"
 	stdjson "encoding/json"
 	"os"
 	"path/filepath"
@@ -140,7 +141,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.SetBytes(info.Size())
 	b.ReportAllocs()
 	for b.Loop() {
-		rep, err := baseline.Load(path, limits.Default())
+		rep, err := baseline.Load(context.Background(), path, limits.Default())
 		if err != nil || len(rep.Findings) != len(res.Findings) {
 			b.Fatal(err)
 		}

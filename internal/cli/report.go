@@ -90,7 +90,7 @@ func (f *reportFlags) prepare(cmd *cobra.Command, inputs []string) (*reporter, e
 	}
 	if f.baseline != "" {
 		// Read before the scan: a bad baseline costs no scan.
-		if r.base, err = baseline.Load(f.baseline, limits.From(cmd.Context())); err != nil {
+		if r.base, err = baseline.Load(cmd.Context(), f.baseline, limits.From(cmd.Context())); err != nil {
 			return nil, &exitError{code: ExitError, err: err}
 		}
 		raiseMemoryLimit()
