@@ -23,7 +23,7 @@ example: build
 
 # Everything CI checks: generated docs in sync, lint, unit and end-to-end
 # tests with the race detector, and a short run of every fuzz target.
-test: verify lint controlplane race fuzz
+test: verify lint controlplane browser race fuzz
 
 # Tests that run over the real-world corpus find it here.
 export KUBEHARDEN_CORPUS := $(CORPUS)
@@ -37,10 +37,31 @@ export KUBEHARDEN_CONTROLPLANE := $(shell bash tools/controlplane/build.sh --dir
 controlplane:
 	@GO=$(GO) bash tools/controlplane/build.sh >/dev/null
 
-unit: controlplane
+# The HTML report's tests open it in headless Chromium (Debian's chromium
+# package, installed when missing; KUBEHARDEN_CHROMIUM names another) and
+# validate it with html-validate (the npm package, pinned, installed into
+# the cache once).
+HTML_VALIDATE_VERSION := 9.7.1
+HTML_VALIDATE := $(CACHE)/html-validate-$(HTML_VALIDATE_VERSION)/node_modules/.bin/html-validate
+export KUBEHARDEN_HTML_VALIDATE := $(HTML_VALIDATE)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: chromium html-validate browser
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$KUBEHARDEN_CHROMIUM" ] || \
+		{ $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; }
+
+html-validate: $(HTML_VALIDATE)
+$(HTML_VALIDATE):
+	mkdir -p $(CACHE)/html-validate-$(HTML_VALIDATE_VERSION)
+	cd $(CACHE)/html-validate-$(HTML_VALIDATE_VERSION) && npm install --no-audit --no-fund --prefix . html-validate@$(HTML_VALIDATE_VERSION)
+
+browser: chromium html-validate
+
+unit: controlplane browser
 	$(GO) test ./...
 
-race: controlplane
+race: controlplane browser
 	$(GO) test -race -count=1 ./...
 
 # Fuzz targets run briefly in CI, each for a number of executions sized to
@@ -72,7 +93,16 @@ FUZZ_TARGETS := \
 	./internal/source/helm:FuzzRenderBounded:100x \
 	./internal/webhook:FuzzReview:20000x \
 	./internal/admissionpolicy:FuzzImageGrammar:50000x \
-	./internal/baseline:FuzzParse:100000x
+	./internal/report/html:FuzzRender:3000x \
+	./internal/baseline:FuzzParse:100000x \
+	./internal/vuln:FuzzDpkgStatus:60000x \
+	./internal/vuln:FuzzApkInstalled:100000x \
+	./internal/vuln:FuzzPythonMetadata:60000x \
+	./internal/vuln:FuzzNpmPackageJSON:100000x \
+	./internal/vuln:FuzzPomProperties:100000x \
+	./internal/image:FuzzGoBuildInfo:100000x \
+	./internal/image:FuzzJAR:100000x \
+	./internal/vuln:FuzzInventory:60000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -129,6 +159,27 @@ bench: build $(SCALE)/N10k.yaml
 
 clean:
 	rm -rf bin $(CACHE)
+
+# The HTML report of the 100,000-object scan: its size (MB, under 50) and
+# the time headless Chromium takes to open it (s/load, under 5).
+.PHONY: bench-html
+bench-html: browser $(SCALE)/N10k.yaml
+	KUBEHARDEN_SCALE=$(SCALE) $(GO) test -run='^$$' -bench='^BenchmarkHTML100k$$' -benchtime=3x -timeout=30m ./internal/report/html
+
+# Screenshots of the HTML report of the bundled insecure example (shown in
+# the README), the real-world corpus and the 100,000-object scan, in
+# docs/img/. Only the example's is committed.
+SCREENSHOT = $(firstword $(shell command -v chromium chromium-browser)) --headless --disable-gpu --hide-scrollbars \
+	$(shell [ "$$(id -u)" = 0 ] && echo --no-sandbox) --window-size=1280,1800
+.PHONY: screenshots
+screenshots: build chromium $(SCALE)/N10k.yaml
+	mkdir -p docs/img $(CACHE)/screenshots
+	./bin/kubeharden scan -o html --fail-on none --output-file $(CACHE)/screenshots/example.html examples/insecure-app
+	./bin/kubeharden scan -o html --fail-on none --output-file $(CACHE)/screenshots/corpus.html $(CORPUS)/real
+	./bin/kubeharden scan -o html --fail-on none --output-file $(CACHE)/screenshots/100k.html $(SCALE)/N100k.yaml
+	@for r in example corpus 100k; do \
+		$(SCREENSHOT) --screenshot=$(CURDIR)/docs/img/report-$$r.png file://$(CACHE)/screenshots/$$r.html 2>/dev/null && echo "docs/img/report-$$r.png"; \
+	done
 
 # Audit time and peak RSS of `kubeharden cluster` against a real API server
 # holding 10,000 Pods' worth of objects, next to a bare paginated list of

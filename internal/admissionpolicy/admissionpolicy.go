@@ -126,6 +126,13 @@ func Generate(opts Options) (*Output, error) {
 			}
 			continue
 		}
+		if cov := rules[id].covered; cov != nil {
+			if ok, why := cov(params); !ok {
+				c.Covered, c.Reason = false, why
+				out.NotCovered = append(out.NotCovered, c)
+				continue
+			}
+		}
 		sev := pol.Severity(id, c.Severity)
 		conds, notes := matchConditions(pol, id)
 		for _, n := range notes {

@@ -96,3 +96,34 @@ func TestParseActions(t *testing.T) {
 		t.Errorf("low: %v", got)
 	}
 }
+
+// TestPSSVersion: the Pod Security policies encode the newest version
+// only; at an older parameters.podSecurityVersion they are listed as not
+// covered, with the reason, rather than generated wrong.
+func TestPSSVersion(t *testing.T) {
+	reg := checks.Registry()
+	for _, tt := range []struct {
+		version string
+		covered bool
+	}{{"", true}, {"latest", true}, {"v1.37", true}, {"1.40", true}, {"v1.30", false}, {"v1.36", false}} {
+		data := ""
+		if tt.version != "" {
+			data = "parameters: {podSecurityVersion: \"" + tt.version + "\"}\n"
+		}
+		cfg, err := config.Parse("c.yaml", []byte(data), func(id string) bool { return reg.Get(id) != nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := admissionpolicy.Generate(admissionpolicy.Options{Registry: reg, Policy: policy.New(cfg, reg, time.Time{}),
+			Only: []string{"pss-baseline", "pss-restricted"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(out.Validating) == 2; got != tt.covered {
+			t.Errorf("version %q: generated %d policies, want covered %v", tt.version, len(out.Validating), tt.covered)
+		}
+		if !tt.covered && (len(out.NotCovered) != 2 || !strings.Contains(out.NotCovered[0].Reason, "podSecurityVersion "+tt.version)) {
+			t.Errorf("version %q: not covered %+v", tt.version, out.NotCovered)
+		}
+	}
+}

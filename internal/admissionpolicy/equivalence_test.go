@@ -320,6 +320,13 @@ func TestEquivalence(t *testing.T) {
 		}
 	}
 	fixtures = append(fixtures, imagePods(t)...)
+	psa := psaFixtures(t)
+	isPSA := map[string]bool{}
+	for _, f := range psa {
+		isPSA[f.name] = true
+	}
+	psaCompared := 0
+	fixtures = append(fixtures, psa...)
 	fixtures = append(fixtures, generated(t, 400)...)
 
 	tallies := map[string]*tally{}
@@ -336,6 +343,9 @@ func TestEquivalence(t *testing.T) {
 			continue
 		}
 		found := scanned(engine, f.obj)
+		if isPSA[f.name] {
+			psaCompared++
+		}
 		for _, id := range ids {
 			tl := tallies[id]
 			if tl == nil {
@@ -355,6 +365,10 @@ func TestEquivalence(t *testing.T) {
 			disagreements++
 			t.Errorf("%s: check %s: scan says %v %q, API server says %v %q", f.name, id, scanSays, found[id], serverSays, msg)
 		}
+	}
+	t.Logf("%d of the %d Pod Security fixtures compared", psaCompared, len(psa))
+	if psaCompared < len(psa)*3/4 {
+		t.Errorf("only %d of the %d Pod Security fixtures were compared", psaCompared, len(psa))
 	}
 	var lines []string
 	for _, id := range ids {

@@ -26,6 +26,9 @@ type rule struct {
 	pod func(p *check.Params) string
 	// want completes the message after the offending containers or "pod".
 	want func(p *check.Params) string
+	// covered, when set, says whether the parameters can be expressed,
+	// and why not.
+	covered func(p *check.Params) (bool, string)
 }
 
 // notCovered says why a check has no policy.
@@ -47,8 +50,6 @@ var notCovered = map[string]string{
 	"default-namespace":               "at admission every namespaced object has a namespace, and denying all of them in default would also block the API server's own objects there (the kubernetes Service, Events)",
 	"deprecated-api":                  "a removed API version never reaches admission: the API server refuses it first",
 	"helm-tiller":                     "recognises Tiller by names and images across kinds, not a field rule; left to the scanner",
-	"pss-baseline":                    "not yet: Kubernetes' own PodSecurity admission enforces it (label the namespace)",
-	"pss-restricted":                  "not yet: Kubernetes' own PodSecurity admission enforces it (label the namespace)",
 }
 
 // sc reads an optional field of the container's securityContext.
@@ -151,6 +152,8 @@ func fixed(s string) func(*check.Params) string { return func(*check.Params) str
 
 // rules are the covered checks.
 var rules = map[string]rule{
+	"pss-baseline":   pssRule(false),
+	"pss-restricted": pssRule(true),
 	"privileged-container": {
 		ephemeral: true,
 		container: fixed(sc("privileged") + ".orValue(false) == true"),

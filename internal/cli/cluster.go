@@ -39,6 +39,9 @@ type clusterFlags struct {
 	reportsAPI    string
 	// probeAnonymous sends requests without credentials (anonymous-access).
 	probeAnonymous bool
+	// inspect pulls and inspects the images the audited workloads run.
+	inspect bool
+	images  imageFlags
 }
 
 func newClusterCommand() *cobra.Command {
@@ -67,6 +70,10 @@ checks. Findings in the system namespaces (kube-system, kube-public,
 kube-node-lease), on the built-in system: roles and on the objects
 Kubernetes creates itself are listed as suppressed ("system") and do not
 count toward the exit code unless --include-system.
+
+--images also pulls every image the audited workloads run, from its
+registry, and runs the image checks of kubeharden image on it (the
+registries must be reachable from where the audit runs).
 
 --write-reports creates or updates the findings in the cluster as
 OpenReports Report objects (one per namespace) and a ClusterReport, or the
@@ -98,6 +105,8 @@ usage error or a cluster that cannot be reached.`,
 	fl.BoolVar(&f.probeAnonymous, "probe-anonymous", false, "send requests without credentials to the API server for anonymous-access (they show in its audit log)")
 	fl.BoolVar(&f.writeReports, "write-reports", false, "create or update the findings as Report/ClusterReport objects in the cluster, one per namespace (server-side apply)")
 	fl.StringVar(&f.reportsAPI, "reports-api", "", "API of --write-reports: "+strings.Join(openreports.APIs(), " or ")+" (default: the first the cluster serves)")
+	fl.BoolVar(&f.inspect, "images", false, "also pull and inspect the images the audited workloads run (needs their registries), with the image checks of kubeharden image")
+	f.images.register(fl)
 	return cmd
 }
 
@@ -118,7 +127,7 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 		Namespace: f.namespace,
 		Logger:    logger(cmd),
 	}
-	kinds := neededKinds(opts)
+	kinds := neededKinds(opts, f.inspect)
 	if f.printRBAC {
 		return printRBAC(cmd.OutOrStdout(), kinds, append(cluster.InspectRules(f.inspectOptions(opts.Policy, "")), f.reportRules()...))
 	}
@@ -154,6 +163,9 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	live, errs := cluster.Inspect(cmd.Context(), cfg, f.inspectOptions(opts.Policy, name))
 	res.Errors = append(res.Errors, errs...)
 	res = scan.Merge(res, scan.RunCluster(clustercheck.Target{Version: v, Name: name, Live: live}, opts))
+	if f.inspect {
+		res = scan.Merge(res, inspectImages(cmd.Context(), res.ImageRefs, &f.images, opts))
+	}
 	if !f.includeSystem {
 		setAsideSystem(res, src.BuiltIn)
 	}
@@ -211,10 +223,14 @@ func (f *clusterFlags) reportRules() []rbacv1.PolicyRule {
 	return rules
 }
 
-// neededKinds are the kinds the enabled object checks apply to.
-func neededKinds(opts scan.Options) []cluster.Kind {
+// neededKinds are the kinds the enabled object checks read, and with
+// images the kinds that run containers, whose images are inspected.
+func neededKinds(opts scan.Options, images bool) []cluster.Kind {
 	objChecks := scan.New(opts).ObjectChecks()
 	return cluster.Needed(func(o *object.Object) bool {
+		if images && check.PodSpecs(o) {
+			return true
+		}
 		for _, c := range objChecks {
 			if c.Applies == nil || c.Applies(o) {
 				return true

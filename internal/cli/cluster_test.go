@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -24,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubeharden/kubeharden/internal/image/imagetest"
 	"github.com/kubeharden/kubeharden/internal/k8sversion"
 	"github.com/kubeharden/kubeharden/internal/testenv"
 )
@@ -377,5 +385,54 @@ func clusterRunner(t *testing.T) func(kubeconfig []byte, args ...string) (int, s
 		var stdout, stderr bytes.Buffer
 		code := Main(context.Background(), append([]string{"cluster", "--kubeconfig", path}, args...), strings.NewReader(""), &stdout, &stderr)
 		return code, stdout.String(), stderr.String()
+	}
+}
+
+// TestClusterImages: with --images the audit pulls the images the live
+// workloads run, from a real registry, and runs the image checks on them,
+// as scan --images does for manifests; the kinds that run containers are
+// listed even when no object check is enabled.
+func TestClusterImages(t *testing.T) {
+	env := testenv.Start(t)
+	env.CreateNamespace(t, "shop", nil)
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	// An image that runs as root and ships a shell.
+	img := imagetest.Image(t, v1.Config{}, imagetest.Layer(t, imagetest.Dir("bin"), imagetest.File("bin/sh", "#!")))
+	ref, err := name.NewTag(host+"/team/api:1.0", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "api"}
+	if _, err := env.Client.AppsV1().Deployments("shop").Create(context.Background(), &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "api", Image: ref.String()}},
+			}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	run := clusterRunner(t)
+	code, out, errOut := run(env.KubeConfig, "-o", "json", "--images", "--insecure", "--checks", "image-user,image-shell")
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want %d; stderr:\n%s\n%s", code, ExitFindings, errOut, out)
+	}
+	for _, id := range []string{"image-user", "image-shell"} {
+		if !strings.Contains(out, `"check": "`+id+`"`) || !strings.Contains(out, ref.String()) {
+			t.Errorf("no %s finding on %s:\n%s", id, ref, out)
+		}
+	}
+	// Without --images the same checks have nothing to judge.
+	code, out, errOut = run(env.KubeConfig, "-o", "json", "--checks", "image-user,image-shell")
+	if code != ExitOK || strings.Contains(out, `"check": "image-user"`) {
+		t.Errorf("without --images: exit %d; stderr:\n%s\n%s", code, errOut, out)
 	}
 }

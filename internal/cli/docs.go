@@ -63,7 +63,7 @@ func clusterDoc(path string) ([]byte, error) {
 	f := clusterFlags{writeReports: true}
 	pol := policy.New(config.Default(), checks.Registry(), time.Now())
 	opts := scan.Options{Registry: checks.Registry(), Policy: pol}
-	if err := printRBAC(&role, neededKinds(opts), append(cluster.InspectRules(f.inspectOptions(pol, "")), f.reportRules()...)); err != nil {
+	if err := printRBAC(&role, neededKinds(opts, false), append(cluster.InspectRules(f.inspectOptions(pol, "")), f.reportRules()...)); err != nil {
 		return nil, err
 	}
 	return slices.Concat(doc[:loc[2]], role.Bytes(), doc[loc[3]:]), nil

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/kubeharden/kubeharden/internal/image/imagetest"
 )
 
@@ -112,5 +114,67 @@ func TestScanImages(t *testing.T) {
 	out, _, _ = run("scan", "--color", "never", "--fail-on", "none", manifest)
 	if strings.Contains(out, "image-shell") {
 		t.Errorf("images inspected without --images:\n%s", out)
+	}
+}
+
+// TestImageSBOM: `image --sbom` writes the SBOM of an image from every
+// source kind, to stdout or --output-file; a package file that cannot be
+// read is an input error and the SBOM of the rest is still written.
+func TestImageSBOM(t *testing.T) {
+	img := imagetest.Image(t, v1.Config{},
+		imagetest.Layer(t,
+			imagetest.File("etc/os-release", "ID=alpine\nVERSION_ID=3.20.3\n"),
+			imagetest.File("lib/apk/db/installed", "P:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\no:musl\n\n"),
+			imagetest.File("app/node_modules/lodash/package.json", `{"name":"lodash","version":"4.17.21","license":"MIT"}`),
+		))
+	for _, src := range imagetest.Sources(t, img) {
+		t.Run(src.Kind, func(t *testing.T) {
+			out, errOut, code := run("image", "--insecure", "--sbom", "cyclonedx", src.Ref)
+			if code != ExitOK || errOut != "" {
+				t.Fatalf("exit %d\n%s", code, errOut)
+			}
+			var bom struct {
+				SpecVersion string
+				Components  []struct{ PURL string }
+			}
+			if err := json.Unmarshal([]byte(out), &bom); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			var purls []string
+			for _, c := range bom.Components {
+				purls = append(purls, c.PURL)
+			}
+			want := []string{"", "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3", "pkg:npm/lodash@4.17.21"}
+			if bom.SpecVersion != "1.6" || strings.Join(purls, " ") != strings.Join(want, " ") {
+				t.Errorf("spec %s, purls %q, want %q", bom.SpecVersion, purls, want)
+			}
+		})
+	}
+	layout := imagetest.WriteLayout(t, img)
+	file := t.TempDir() + "/sbom.spdx.json"
+	out, errOut, code := run("image", "--sbom", "spdx", "--output-file", file, layout)
+	data, err := os.ReadFile(file)
+	if code != ExitOK || out != "" || err != nil || !strings.Contains(string(data), `"spdxVersion": "SPDX-2.3"`) || !strings.Contains(string(data), "pkg:npm/lodash@4.17.21") {
+		t.Errorf("--output-file: exit %d, stdout %q, stderr %q, file %v:\n%s", code, out, errOut, err, data)
+	}
+
+	for _, args := range [][]string{
+		{"image", "--sbom", "cyclonedx", layout, layout},
+		{"image", "--sbom", "syft", layout},
+		{"image", "--sbom", "spdx", "-o", "json", layout},
+	} {
+		if out, errOut, code := run(args...); code != ExitError || out != "" || errOut == "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want a usage error", args, code, out, errOut)
+		}
+	}
+
+	broken := imagetest.WriteLayout(t, imagetest.Image(t, v1.Config{},
+		imagetest.Layer(t,
+			imagetest.File("app/node_modules/ok/package.json", `{"name":"ok","version":"1.0.0"}`),
+			imagetest.File("app/node_modules/bad/package.json", `{"name":`),
+		)))
+	out, errOut, code = run("image", "--sbom", "cyclonedx", broken)
+	if code != ExitError || !strings.Contains(out, "pkg:npm/ok@1.0.0") || !strings.Contains(errOut, "kubeharden: input error: ") || !strings.Contains(errOut, "/app/node_modules/bad/package.json") {
+		t.Errorf("broken package file: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
 }

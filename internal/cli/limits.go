@@ -29,6 +29,7 @@ func (f *limitFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.l.PathDepth, "max-path-depth", d.PathDepth, "most components of a path in an image layer")
 	fl.DurationVar(&f.l.NetworkTimeout, "network-timeout", d.NetworkTimeout, "longest time one registry request may take")
 	fl.Var(size(&f.l.BaselineSize), "max-baseline-size", "largest --baseline report read")
+	fl.Var(size(&f.l.InventorySize), "max-inventory-size", "most bytes of one image read for its package inventory (package databases, manifests, JARs)")
 }
 
 // apply checks the limits and puts them in the command's context.
@@ -40,7 +41,8 @@ func (f *limitFlags) apply(cmd *cobra.Command) error {
 		"--max-render-size": l.RenderSize <= 0, "--max-expansion-size": l.ExpansionSize <= 0,
 		"--max-blob-size": l.BlobSize <= 0, "--max-path-depth": l.PathDepth <= 0,
 		"--network-timeout": l.NetworkTimeout <= 0, "--max-render-memory": l.RenderMemory <= 0,
-		"--max-baseline-size": l.BaselineSize <= 0,
+		"--max-baseline-size":  l.BaselineSize <= 0,
+		"--max-inventory-size": l.InventorySize <= 0,
 	} {
 		if bad {
 			return usageError("%s must be positive", name)

@@ -23,6 +23,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/report"
+	"github.com/kubeharden/kubeharden/internal/report/html"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -37,6 +38,7 @@ type reportFlags struct {
 	only       []string
 	skip       []string
 	color      string
+	htmlMax    int
 	baseline   string
 	failOnNew  bool
 }
@@ -49,6 +51,7 @@ func (f *reportFlags) register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.only, "checks", nil, "run only these checks (comma-separated IDs)")
 	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these checks (comma-separated IDs)")
 	fl.StringVar(&f.color, "color", "auto", "colour the text report: auto (on a terminal, unless NO_COLOR is set), always, never")
+	fl.IntVar(&f.htmlMax, "html-max-findings", html.DefaultMaxFindings, "most findings the html report lists one by one, the most severe first (its counts, charts and scores cover all)")
 	fl.StringVar(&f.baseline, "baseline", "", "compare with this earlier JSON report (-o json): findings are new or unchanged, the baseline's gone ones fixed")
 	fl.BoolVar(&f.failOnNew, "fail-on-new", false, "with --baseline: exit 1 only for new findings at or above --fail-on")
 }
@@ -73,6 +76,9 @@ func (f *reportFlags) prepare(cmd *cobra.Command, inputs []string) (*reporter, e
 	var err error
 	if r.render, err = report.Lookup(f.output); err != nil {
 		return nil, usageError("--output: %v", err)
+	}
+	if f.htmlMax <= 0 {
+		return nil, usageError("--html-max-findings must be positive")
 	}
 	if r.failOn, r.failEnabled, err = parseFailOn(f.failOn); err != nil {
 		return nil, usageError("--fail-on: %v", err)
@@ -128,7 +134,7 @@ func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
 		}
 		out = file
 	}
-	opts := report.Options{Color: r.color, Version: version(), FailOn: r.failOn}
+	opts := report.Options{Color: r.color, Version: version(), FailOn: r.failOn, HTMLMaxFindings: f.htmlMax}
 	if r.base != nil {
 		opts.Baseline = baseline.Compare(r.base, res.Findings, res.Suppressed)
 	}

@@ -46,15 +46,23 @@ type flattener struct {
 	pendingWh  []string
 	pendingOpq []string
 	contents   map[string][]byte
+	// packages reads what the package inventory needs.
+	packages *capturer
 }
 
-func newFlattener(lim limits.Limits) *flattener {
-	return &flattener{
+// newFlattener returns a flattener that also reads the package files
+// when packages is true.
+func newFlattener(lim limits.Limits, packages bool) *flattener {
+	fl := &flattener{
 		lim:      lim,
 		files:    map[string]*File{},
 		tree:     newTree(),
 		contents: map[string][]byte{},
 	}
+	if packages {
+		fl.packages = newCapturer(lim)
+	}
+	return fl
 }
 
 // cleanPath turns a tar name ("./bin/sh", "bin/", "/bin/sh") into a clean
@@ -161,12 +169,19 @@ func (fl *flattener) add(layer int, hdr *tar.Header, tr io.Reader) error {
 	// A later entry of the same layer for the same path replaces the
 	// earlier one, contents included.
 	delete(fl.contents, p)
-	if captured[p] && hdr.Typeflag == tar.TypeReg {
+	if fl.packages != nil {
+		fl.packages.forget(p)
+	}
+	switch {
+	case hdr.Typeflag != tar.TypeReg:
+	case captured[p]:
 		data, err := io.ReadAll(io.LimitReader(tr, maxCaptured))
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
 		fl.contents[p] = data
+	case fl.packages != nil:
+		return fl.packages.capture(p, hdr, tr)
 	}
 	return nil
 }
@@ -210,6 +225,10 @@ func (fl *flattener) finish(img *Image) {
 	img.Files = fl.files
 	img.tree.Store(fl.tree)
 	img.contents = fl.contents
+	if fl.packages != nil {
+		img.packagesRead = true
+		img.packages, img.packageErrs = fl.packages.files, fl.packages.errs
+	}
 	img.OSRelease = nil
 	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
 		if data, ok := img.Content(p); ok {
@@ -244,11 +263,11 @@ func parseOSRelease(data []byte) map[string]string {
 	return out
 }
 
-// FlattenTar flattens a single uncompressed layer; it is the loader
-// without the image around it, for fuzzing and for tools that have a
-// bare root filesystem tarball.
+// FlattenTar flattens a single uncompressed layer, package files read;
+// it is the loader without the image around it, for fuzzing and for tools
+// that have a bare root filesystem tarball.
 func FlattenTar(data []byte) (*Image, error) {
-	fl := newFlattener(limits.Default())
+	fl := newFlattener(limits.Default(), true)
 	if err := fl.addLayer(0, bytes.NewReader(data)); err != nil {
 		return nil, err
 	}

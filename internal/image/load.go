@@ -29,6 +29,12 @@ type LoadOptions struct {
 	// Platform ("linux/arm64", "linux/arm/v7") picks an image of a
 	// multi-platform index; empty means DefaultPlatform.
 	Platform string
+	// Packages also reads, while the layers stream, the files the
+	// package inventory needs (see PackageFiles): package databases,
+	// language package manifests, Go build information. It costs memory
+	// (bounded by the inventory-size limit) and the scan of every
+	// executable, so only the callers that list packages ask for it.
+	Packages bool
 }
 
 // Load reads the image ref names and flattens its layers. ref is an OCI
@@ -36,7 +42,8 @@ type LoadOptions struct {
 // registry reference; local paths win over references. No daemon is
 // contacted. Layers are streamed: only tar headers are kept, plus the
 // contents of the few files that tell who the users are and what the
-// distribution is.
+// distribution is, and with opts.Packages what the package inventory
+// needs.
 //
 // Everything read is verified: every blob against its digest and size
 // (a docker archive's layers against their diff_ids), the layers against
@@ -53,7 +60,7 @@ func Load(ctx context.Context, ref string, opts LoadOptions) (*Image, error) {
 	if src.close != nil {
 		defer func() { _ = src.close() }()
 	}
-	out, err := read(ctx, ref, src, lim)
+	out, err := read(ctx, ref, src, lim, opts.Packages)
 	if err != nil {
 		return nil, fmt.Errorf("loading image %s: %w", ref, err)
 	}
@@ -126,7 +133,7 @@ func looksLikePath(ref string) bool {
 
 // read takes the configuration and flattens the layers, top layer first
 // (see flattener).
-func read(ctx context.Context, ref string, src *opened, lim limits.Limits) (*Image, error) {
+func read(ctx context.Context, ref string, src *opened, lim limits.Limits, packages bool) (*Image, error) {
 	cf := src.config
 	if n := len(cf.RootFS.DiffIDs); n != src.layers {
 		// A layer the configuration does not list is one the runtime
@@ -137,7 +144,7 @@ func read(ctx context.Context, ref string, src *opened, lim limits.Limits) (*Ima
 	c := cf.Config
 	out.User, out.Entrypoint, out.Cmd, out.Env, out.WorkingDir = c.User, c.Entrypoint, c.Cmd, c.Env, c.WorkingDir
 	out.Layers = src.layers
-	fl := newFlattener(lim)
+	fl := newFlattener(lim, packages)
 	for i := src.layers - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -30,6 +30,12 @@ type Image struct {
 
 	// contents holds the few files read whole (see captured), by path.
 	contents map[string][]byte
+	// packages are the package files read for the inventory, by path;
+	// packageErrs what kept a file out of it (see PackageFileErrors).
+	packages    map[string][]PackageFile
+	packageErrs map[string]error
+	// packagesRead says that the package files were read (LoadOptions.Packages).
+	packagesRead bool
 	// tree is Files as a tree of paths (see index).
 	tree atomic.Pointer[tree]
 }

@@ -40,6 +40,10 @@ type Limits struct {
 	// BaselineSize bounds the --baseline report, in bytes: the JSON
 	// report of a large scan is far larger than its manifests.
 	BaselineSize int64
+	// InventorySize bounds the bytes of one image kept or buffered for
+	// its package inventory: package databases, language package
+	// manifests, Go build information, a JAR while its members are read.
+	InventorySize int64
 }
 
 // Default returns the default limits.
@@ -56,6 +60,7 @@ func Default() Limits {
 		PathDepth:      512,
 		NetworkTimeout: 30 * time.Second,
 		BaselineSize:   1 << 30,
+		InventorySize:  256 << 20,
 	}
 }
 
@@ -73,6 +78,7 @@ func (l Limits) WithDefaults() Limits {
 	orDefault(&l.PathDepth, d.PathDepth)
 	orDefault(&l.NetworkTimeout, d.NetworkTimeout)
 	orDefault(&l.BaselineSize, d.BaselineSize)
+	orDefault(&l.InventorySize, d.InventorySize)
 	return l
 }
 
@@ -151,6 +157,12 @@ func (l Limits) NetworkTimeoutExceeded() error {
 // BaselineSize.
 func (l Limits) BaselineSizeExceeded() error {
 	return &Exceeded{Limit: "baseline size", Flag: "--max-baseline-size", Max: Bytes(l.BaselineSize)}
+}
+
+// InventorySizeExceeded is the error of an image whose package files
+// take more than InventorySize.
+func (l Limits) InventorySizeExceeded() error {
+	return &Exceeded{Limit: "package inventory size", Flag: "--max-inventory-size", Max: Bytes(l.InventorySize)}
 }
 
 // Bytes writes a size as a person reads it: 16 MiB, 512 KiB, 100 bytes.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/report/html"
 	"github.com/kubeharden/kubeharden/internal/report/json"
 	"github.com/kubeharden/kubeharden/internal/report/junit"
 	"github.com/kubeharden/kubeharden/internal/report/openreports"
@@ -40,6 +41,9 @@ type Options struct {
 	// ToolURI is sarif's tool.driver.informationUri; DefaultToolURI when
 	// empty.
 	ToolURI string
+	// HTMLMaxFindings bounds the findings the html format lists one by
+	// one; zero means html.DefaultMaxFindings.
+	HTMLMaxFindings int
 	// Baseline compares the result with an earlier report (--baseline):
 	// the status of each finding by its index in the result's Findings,
 	// and the baseline's fixed findings. nil without --baseline.
@@ -68,6 +72,9 @@ var formats = []struct {
 	}},
 	{"junit", func(w io.Writer, res *scan.Result, _ Options) error {
 		return junit.Render(w, res)
+	}},
+	{"html", func(w io.Writer, res *scan.Result, opts Options) error {
+		return html.Render(w, res, html.Options{Version: opts.Version, MaxFindings: opts.HTMLMaxFindings, Baseline: opts.Baseline})
 	}},
 	{"openreports", func(w io.Writer, res *scan.Result, _ Options) error {
 		return openreports.RenderResult(w, res, openreports.Options{})

@@ -17,7 +17,7 @@ import (
 
 func TestFormats(t *testing.T) {
 	got := report.Formats()
-	if want := []string{"text", "json", "sarif", "junit", "openreports"}; !slices.Equal(got, want) {
+	if want := []string{"text", "json", "sarif", "junit", "html", "openreports"}; !slices.Equal(got, want) {
 		t.Errorf("Formats() = %v, want %v", got, want)
 	}
 	if got[0] != report.DefaultFormat {
@@ -67,13 +67,13 @@ func TestLookup(t *testing.T) {
 }
 
 func TestLookupUnknown(t *testing.T) {
-	for _, name := range []string{"", "xml", "html", "text ", "JSON"} {
+	for _, name := range []string{"", "xml", "HTML", "text ", "JSON"} {
 		_, err := report.Lookup(name)
 		if err == nil {
 			t.Errorf("Lookup(%q) succeeded", name)
 			continue
 		}
-		if want := `(want one of text, json, sarif, junit, openreports)`; !strings.Contains(err.Error(), want) {
+		if want := `(want one of text, json, sarif, junit, html, openreports)`; !strings.Contains(err.Error(), want) {
 			t.Errorf("Lookup(%q) error %q does not list the formats", name, err)
 		}
 	}

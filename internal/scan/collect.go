@@ -46,6 +46,8 @@ type docResult struct {
 	errors     []source.Error
 	facts      []fact
 	objects    int
+	// namespaces are the objects' namespaces as written, one per object.
+	namespaces []string
 	// plain results are of one object, handed back at once: their
 	// strings are not interned.
 	plain bool
@@ -61,6 +63,7 @@ type collector struct {
 	suppressed []check.Finding
 	errors     []source.Error
 	objects    int
+	namespaces map[string]int
 	images     map[string]bool
 	pending    []deferred
 	facts      []fact
@@ -74,6 +77,12 @@ func (c *collector) add(r docResult) {
 	c.suppressed = append(c.suppressed, r.suppressed...)
 	c.errors = append(c.errors, r.errors...)
 	c.objects += r.objects
+	for _, ns := range r.namespaces {
+		if c.namespaces == nil {
+			c.namespaces = map[string]int{}
+		}
+		c.namespaces[ns]++
+	}
 	for _, ref := range r.images {
 		if c.images == nil {
 			c.images = map[string]bool{}
@@ -90,6 +99,12 @@ func (c *collector) finish(e *Engine, res *Result, order *inputOrder) {
 	res.Suppressed = append(res.Suppressed, c.suppressed...)
 	res.Errors = append(res.Errors, c.errors...)
 	res.Objects += c.objects
+	for ns, n := range c.namespaces {
+		if res.NamespaceObjects == nil {
+			res.NamespaceObjects = map[string]int{}
+		}
+		res.NamespaceObjects[ns] += n
+	}
 	for ref := range c.images {
 		res.ImageRefs = append(res.ImageRefs, ref)
 	}

@@ -53,6 +53,10 @@ type Result struct {
 	Errors     []source.Error
 	Files      int
 	Objects    int
+	// NamespaceObjects counts the objects scanned per namespace as the
+	// manifest writes it ("" for none), for reports that score each
+	// namespace; nil when no object was scanned.
+	NamespaceObjects map[string]int
 	// Checks are the checks that ran, with their effective severity.
 	Checks []check.Meta
 	// ImageRefs are the container images the scanned workloads run,
@@ -70,6 +74,12 @@ func Merge(a, b *Result) *Result {
 	a.Errors = append(a.Errors, b.Errors...)
 	a.Files += b.Files
 	a.Objects += b.Objects
+	for ns, n := range b.NamespaceObjects {
+		if a.NamespaceObjects == nil {
+			a.NamespaceObjects = map[string]int{}
+		}
+		a.NamespaceObjects[ns] += n
+	}
 	a.Images = append(a.Images, b.Images...)
 	for _, m := range b.Checks {
 		if !slices.ContainsFunc(a.Checks, func(x check.Meta) bool { return x.ID == m.ID }) {
@@ -324,6 +334,7 @@ func (e *Engine) scanItem(it source.Item, lim limits.Limits) docResult {
 	}
 	for i, o := range objs {
 		r.objects++
+		r.namespaces = append(r.namespaces, o.Namespace)
 		e.scanObject(o, inputPos{file: it.Input, doc: it.Doc.Index, item: i}, e.objChecks, &r)
 	}
 	// Sorted here, on every core, by file and line: the collector then

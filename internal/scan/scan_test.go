@@ -289,3 +289,19 @@ func runPaths(inputs []string, opts Options) *Result {
 	ctx := context.Background()
 	return Run(ctx, source.Walk(ctx, inputs, source.Options{}), opts)
 }
+
+func TestNamespaceObjects(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", pod("a", "")+"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n---\n"+
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\n")
+	write(t, dir, "b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: web}\n")
+	res := runPaths([]string{dir}, Options{Registry: testRegistry()})
+	want := map[string]int{"": 1, "shop": 2, "web": 1}
+	if !reflect.DeepEqual(res.NamespaceObjects, want) {
+		t.Errorf("NamespaceObjects = %v, want %v", res.NamespaceObjects, want)
+	}
+	merged := Merge(res, &Result{Objects: 1, NamespaceObjects: map[string]int{"web": 2}})
+	if merged.NamespaceObjects["web"] != 3 {
+		t.Errorf("merged web objects = %d, want 3", merged.NamespaceObjects["web"])
+	}
+}

@@ -33,7 +33,7 @@ type Package struct {
 	Name string
 	// Version is the installed version as the ecosystem writes it, epoch
 	// and release included ("1:2.36-9+deb12u4", "1.2.3-r0", "v1.2.3").
-	Version string
+	Version   string
 	Ecosystem Ecosystem
 	// Release is the distribution release an OS package belongs to, as
 	// OSV suffixes the ecosystem ("12" for Debian:12, "v3.19" for
