@@ -91,6 +91,7 @@ FUZZ_TARGETS := \
 	./internal/dockerfile:FuzzExpansionBound:100000x \
 	./internal/source/kustomize:FuzzDocSizes:60000x \
 	./internal/source/helm:FuzzRenderBounded:100x \
+	./internal/source/helm:FuzzMarkTemplate:15000x \
 	./internal/webhook:FuzzReview:20000x \
 	./internal/admissionpolicy:FuzzImageGrammar:50000x \
 	./internal/report/html:FuzzRender:3000x \

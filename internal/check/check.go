@@ -284,6 +284,9 @@ type Location struct {
 	File   string
 	Line   int
 	Column int
+	// Trace, for an object rendered from a template (a Helm chart), says
+	// how Line was found in the template; nil otherwise.
+	Trace *object.Trace
 }
 
 // ObjectRef identifies the object a finding is about. One is shared by all
@@ -458,13 +461,13 @@ func (p *Pass) ReportUnless(ref object.Ref, unless func(Facts) bool, format stri
 // ReportDeferred records a finding whose existence depends on other
 // objects; see Deferral.
 func (p *Pass) ReportDeferred(ref object.Ref, d Deferral, format string, args ...any) {
-	line, col := p.Object.Pos(ref)
+	line, col, tr := p.Object.Place(ref)
 	p.emit(Finding{
 		Check:    p.check.ID,
 		Severity: p.check.Severity,
 		Message:  message(format, args),
 		Object:   p.objRef,
-		Location: Location{File: p.Object.File, Line: line, Column: col},
+		Location: Location{File: p.Object.File, Line: line, Column: col, Trace: tr},
 		Path:     ref.Path,
 	}, d)
 }

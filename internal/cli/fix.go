@@ -44,6 +44,7 @@ type fixFlags struct {
 	kustomizePatch bool
 	force          bool
 	exitCode       bool
+	valuesOut      string
 	render         renderFlags
 }
 
@@ -68,9 +69,13 @@ addgroup/adduser line on alpine and debian bases), CMD and ENTRYPOINT in
 exec form when they use no shell syntax, and with --resolve-digests base
 images pinned by digest.
 
-Helm charts are not rewritten (templates are not YAML): the values that fix
-the findings are printed, each proved by rendering the chart with it, and
-the fixes no value reaches are listed as template edits. Kustomizations:
+Helm charts are not rewritten (templates are not YAML): the values the
+chart itself offers come first (its switches, such as seccompProfile.enable
+or serviceAccount.automount, then its securityContext, resources and
+per-component objects), each proved by rendering the chart with it: it must
+clear findings and add none. They are printed with the findings each
+clears, or written to --values-out; the fixes no value reaches follow as a
+diff of the templates where the template line is certain, else as a list. Kustomizations:
 their local resource files are fixed, or with --kustomize-patch a patch
 file is written next to the kustomization and listed under its patches,
 leaving shared bases alone.
@@ -114,6 +119,7 @@ changed files.`,
 	fl.BoolVar(&f.kustomizePatch, "kustomize-patch", false, "fix a kustomization with a patch file listed in it instead of editing its resources")
 	fl.BoolVar(&f.force, "force", false, "with --write, write read-only files too (their mode is kept)")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 1 when something was fixed, or would be without --write (pre-commit, CI)")
+	fl.StringVar(&f.valuesOut, "values-out", "", "for a Helm chart, write the values that fix it to this file (a values file for -f) instead of printing them")
 	f.render.register(fl)
 	return cmd
 }
@@ -402,16 +408,22 @@ func (r *fixRun) output(path string, data, out []byte, applied []fix.Applied) {
 	r.sum.add(path, applied)
 }
 
-// chart prints the values that fix a Helm chart and the template edits
-// no value reaches; the chart itself is never rewritten.
+// chart prints the values that fix a Helm chart (or writes them to
+// --values-out) and the template edits no value reaches; the chart itself
+// is never rewritten.
 func (r *fixRun) chart(path string) {
 	values, err := helm.DefaultValues(path)
 	if err != nil {
 		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
 		return
 	}
+	keys, err := helm.ValueKeys(path)
+	if err != nil {
+		r.inputError(source.Error{File: path, Message: err.Error(), Err: err})
+		return
+	}
 	hopts := r.f.render.helmOptions("")
-	adv, err := helmfix.Advise(r.cmd.Context(), values, func(ctx context.Context, extra []string) ([]source.Document, []source.Error) {
+	adv, err := helmfix.AdviseChart(r.cmd.Context(), keys, values, func(ctx context.Context, extra []string) ([]source.Document, []source.Error) {
 		o := hopts
 		o.Set = append(slices.Clone(hopts.Set), extra...)
 		return helm.Render(ctx, path, o)
@@ -433,12 +445,30 @@ func (r *fixRun) chart(path string) {
 			r.inputError(fmt.Errorf("%s: %w", path, err))
 			return
 		}
-		fmt.Fprintf(w, "# %s: Helm templates are not rewritten. These values fix %d of the %d fixes the\n# rendered chart needs (each proved by rendering the chart with it); add them to\n# your values file:\n%s", path, countFixes(adv.Values), adv.Fixes, snippet)
+		fmt.Fprintf(w, "# %s: Helm templates are not rewritten. The chart's own values fix what\n# they can, each proved by rendering the chart with it (it clears findings\n# and adds none):\n", path)
+		for _, s := range adv.Values {
+			fmt.Fprintf(w, "#   %s: %s\n", s.Set, s.ClearsSummary())
+		}
+		if r.f.valuesOut != "" {
+			if err := os.WriteFile(r.f.valuesOut, snippet, 0o644); err != nil {
+				r.inputError(source.Error{File: r.f.valuesOut, Message: "writing values: " + source.DescribeFSError(err), Err: err})
+				return
+			}
+			fmt.Fprintf(w, "# written to %s: render or install with -f %s\n", r.f.valuesOut, r.f.valuesOut)
+		} else {
+			fmt.Fprintf(w, "# add them to your values file:\n%s", snippet)
+		}
 	}
 	if len(adv.Edits) > 0 {
-		fmt.Fprintf(w, "# %s: no chart value reaches these fixes; edit the templates:\n", path)
-		for _, e := range adv.Edits {
-			fmt.Fprintf(w, "#   %s: %s: set %s to %s\n", e.File, e.Object, e.Path, strings.ReplaceAll(e.Value, "\n", " "))
+		diff, rest := helmfix.TemplateDiff(adv.Edits)
+		if diff != "" {
+			fmt.Fprintf(w, "# %s: no chart value reaches these fixes; edit the templates:\n%s", path, diff)
+		}
+		if len(rest) > 0 {
+			fmt.Fprintf(w, "# %s: no chart value reaches these fixes, and no template line is certain for them:\n", path)
+			for _, e := range rest {
+				fmt.Fprintf(w, "#   %s: %s: set %s to %s\n", e.File, e.Object, e.Path, strings.ReplaceAll(e.Value, "\n", " "))
+			}
 		}
 	}
 	for _, s := range adv.Values {
@@ -450,16 +480,6 @@ func (r *fixRun) chart(path string) {
 	if r.f.write {
 		fmt.Fprintf(r.stderr, "kubeharden: %s: a Helm chart is never rewritten; apply the values above\n", path)
 	}
-}
-
-func countFixes(settings []helmfix.Setting) int {
-	seen := map[string]bool{}
-	for _, s := range settings {
-		for _, a := range s.Fixes {
-			seen[a.Check+a.Object+a.Path] = true
-		}
-	}
-	return len(seen)
 }
 
 // kustomization fixes a kustomization: its local resource files, or with

@@ -30,6 +30,9 @@ type Object struct {
 	// Locate, when set, maps a field path to its line and column in File
 	// (a kustomization's resource file), since Node is the rendered output.
 	Locate func(path string) (line, col int, ok bool)
+	// Tracer, when set, maps the lines of a rendered object (a Helm
+	// template's output) back to its template; see Place.
+	Tracer Tracer
 	// LineOffset is added to every node line: documents of one file are
 	// parsed separately, each from its own first line.
 	LineOffset int

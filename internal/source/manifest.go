@@ -368,6 +368,9 @@ type Document struct {
 	// Locate, when set, maps a field path of a rendered object to its
 	// place in the original file; ok is false when it cannot.
 	Locate func(path string) (line, col int, ok bool)
+	// Tracer, when set, maps the lines of a rendered template's output
+	// back to the template (Helm).
+	Tracer object.Tracer
 	// Index is the document's position in its file, from 0.
 	Index int
 	// LineOffset is the number of lines of the file before Data.
@@ -871,7 +874,7 @@ func parseParts(d Document) (objs []*object.Object, errs []Error, skipped string
 		if i+1 < len(d.parts) {
 			end = d.parts[i+1].off
 		}
-		sub := Document{File: d.File, Origin: d.Origin, Locate: d.Locate, Index: d.Index + i + 1,
+		sub := Document{File: d.File, Origin: d.Origin, Locate: d.Locate, Tracer: d.Tracer, Index: d.Index + i + 1,
 			LineOffset: d.LineOffset + line, Data: d.Data[start:end], maxNodes: d.maxNodes}
 		o, e, s := Parse(sub)
 		objs, errs = append(objs, o...), append(errs, e...)
@@ -904,7 +907,8 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 		}
 		return nil, errs, "not a Kubernetes object (no apiVersion or kind)"
 	}
-	o.Origin, o.Locate = d.Origin, d.Locate
+	o.Origin, o.Locate, o.Tracer = d.Origin, d.Locate, d.Tracer
+	releaseNamespace(o)
 	if !o.IsList() {
 		return []*object.Object{o}, missingPodSpec(d, o, errs), ""
 	}
@@ -925,7 +929,8 @@ func parseNode(d Document, root *yaml.Node) (objs []*object.Object, errs []Error
 				Message: "items[" + strconv.Itoa(i) + "] of " + o.Kind + " is not a Kubernetes object (no apiVersion or kind)"})
 			continue
 		}
-		item.Origin = d.Origin
+		item.Origin, item.Tracer = d.Origin, d.Tracer
+		releaseNamespace(item)
 		objs = append(objs, item)
 		errs = missingPodSpec(d, item, errs)
 	}
@@ -1116,4 +1121,18 @@ func DuplicateKey(n *yaml.Node, depth int) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// releaseNamespace unsets the namespace of a rendered object that only
+// holds the namespace the render defaulted (a chart's
+// .Release.Namespace without -n): like a manifest without one, it is
+// chosen at install time.
+func releaseNamespace(o *object.Object) {
+	if o.Tracer == nil || o.Namespace == "" {
+		return
+	}
+	ns := object.Get(object.Get(o.Node, "metadata"), "namespace")
+	if ns != nil && o.Tracer.ReleaseNamespace(ns.Line+o.LineOffset) {
+		o.Namespace = ""
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/fix"
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/source/helm"
 )
 
 // Render renders the chart with extra --set values.
@@ -49,6 +50,13 @@ type Setting struct {
 	Set string
 	// Fixes are the fixes it makes.
 	Fixes []fix.Applied
+	// Clears are the findings the render with it no longer has (keys of
+	// check, object and field); see ClearsSummary.
+	Clears []string
+	// Declared is where the chart offers the value: "values.yaml",
+	// "values.schema.json" or "templates" (read, never declared); "" for
+	// a field below a declared object.
+	Declared string
 }
 
 // Edit is a field to set in a template.
@@ -58,6 +66,9 @@ type Edit struct {
 	fix.Applied
 	// Value is the field's fixed value, as YAML.
 	Value string
+	// place is where the edit goes in the template, nil when no template
+	// line is certain for it.
+	place *placement
 }
 
 // fieldClass is the kind of chart value that may hold a fixed field.
@@ -97,7 +108,9 @@ func (c fieldClass) matches(key string) bool {
 	k := strings.ToLower(key)
 	switch c {
 	case podSC:
-		return strings.HasSuffix(k, "podsecuritycontext")
+		// Many charts (cert-manager) name the pod's securityContext and
+		// the container's containerSecurityContext: a render tells which.
+		return strings.HasSuffix(k, "podsecuritycontext") || k == "securitycontext"
 	case containerSC:
 		return k == "securitycontext" || k == "containersecuritycontext"
 	case resources:
@@ -113,6 +126,7 @@ type pending struct {
 	class fieldClass
 	field string // below the securityContext or resources
 	value *yaml.Node
+	place *placement
 }
 
 func (p *pending) key() string { return p.a.Check + "\x00" + p.a.Object + "\x00" + p.a.Path }
@@ -121,16 +135,34 @@ func (p *pending) key() string { return p.a.Check + "\x00" + p.a.Object + "\x00"
 // candidate keys), fixes what it rendered, and finds the values that make
 // the same fixes.
 func Advise(ctx context.Context, values map[string]any, render Render, opts fix.Options) (*Advice, error) {
+	return AdviseChart(ctx, nil, values, render, opts)
+}
+
+// AdviseChart is Advise with the values the chart offers (helm.ValueKeys):
+// first the chart's own switches (seccompProfile.enable,
+// serviceAccount.automount...), each kept when a render with it clears
+// findings and adds none, then the objects (securityContext, resources,
+// per component) that take the fixed fields, kept on the same proof; what
+// no value reaches is an edit of a template.
+func AdviseChart(ctx context.Context, keys []helm.ValueKey, values map[string]any, render Render, opts fix.Options) (*Advice, error) {
 	adv := &Advice{}
+	before, err := scanRender(ctx, render, nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	var sets []string
+	adv.Values, sets, before = switches(ctx, keys, render, nil, before, opts)
 	opts.Skip = func(s fix.Skipped) { adv.Skipped = append(adv.Skipped, s) }
-	todo, err := fixes(ctx, render, nil, opts)
+	todo, err := fixes(ctx, render, sets, opts)
 	if err != nil {
 		return nil, err
 	}
 	adv.Fixes = len(todo)
-	var sets []string
+	for _, s := range adv.Values {
+		adv.Fixes += len(s.Clears)
+	}
 	for _, class := range []fieldClass{podSC, containerSC, resources} {
-		for _, cand := range candidates(values, class) {
+		for _, cand := range mergeCandidates(candidates(values, class), keyCandidates(keys, class)) {
 			var mine []*pending
 			for _, p := range todo {
 				if p.class == class {
@@ -143,9 +175,14 @@ func Advise(ctx context.Context, values map[string]any, render Render, opts fix.
 			trial, settings := settingsFor(cand, mine)
 			quiet := opts
 			quiet.Skip = nil
-			after, err := fixes(ctx, render, append(slices.Clone(sets), trial...), quiet)
+			all := append(slices.Clone(sets), trial...)
+			after, err := fixes(ctx, render, all, quiet)
 			if err != nil {
 				continue // the chart rejects this value: not a candidate
+			}
+			found, err := scanRender(ctx, render, all, quiet)
+			if err != nil || len(found.minus(before)) > 0 {
+				continue // it brings findings of its own
 			}
 			left := map[string]bool{}
 			for _, p := range after {
@@ -156,7 +193,9 @@ func Advise(ctx context.Context, values map[string]any, render Render, opts fix.
 					left[p.key()] = true
 				}
 			}
+			cleared := before.minus(found)
 			var kept []Setting
+			dropped := false
 			for _, s := range settings {
 				var done []fix.Applied
 				for _, a := range s.Fixes {
@@ -164,16 +203,44 @@ func Advise(ctx context.Context, values map[string]any, render Render, opts fix.
 						done = append(done, a)
 					}
 				}
-				if len(done) > 0 {
-					s.Fixes = done
+				s.Fixes = done
+				s.Clears = clearedBy(cleared, done)
+				if len(done) > 0 && len(s.Clears) > 0 {
 					kept = append(kept, s)
+				} else {
+					dropped = true
 				}
 			}
 			if len(kept) == 0 {
 				continue
 			}
+			if dropped {
+				// Proposed is only what the proof rendered: without the
+				// settings that clear nothing, render again.
+				all = slices.Clone(sets)
+				for _, s := range kept {
+					all = append(all, s.Set)
+				}
+				again, err := scanRender(ctx, render, all, quiet)
+				if err != nil || len(again.minus(before)) > 0 || len(before.minus(again)) < len(cleared) {
+					continue
+				}
+				found = again
+				if after, err = fixes(ctx, render, all, quiet); err != nil {
+					continue
+				}
+				left = map[string]bool{}
+				for _, p := range after {
+					left[p.key()] = true
+				}
+				for _, p := range todo {
+					if p.class != class {
+						left[p.key()] = true
+					}
+				}
+			}
 			adv.Values = append(adv.Values, kept...)
-			sets = append(sets, trial...)
+			sets, before = all, found
 			// A fix of another class stays, even when the new render no
 			// longer needs it: readOnlyRootFilesystem set by a value still
 			// needs the /tmp volume in the template.
@@ -186,11 +253,89 @@ func Advise(ctx context.Context, values map[string]any, render Render, opts fix.
 			todo = rest
 		}
 	}
+	// A securityContext or resources edit that the values made needless
+	// (a container's runAsUser set through the key the pod's was tried
+	// with) is dropped; other edits stay, as above.
+	if final, err := fixes(ctx, render, sets, quietOpts(opts)); err == nil {
+		need := map[string]bool{}
+		for _, p := range final {
+			need[p.key()] = true
+		}
+		var rest []*pending
+		for _, p := range todo {
+			if p.class == noValue || need[p.key()] {
+				rest = append(rest, p)
+			}
+		}
+		todo = rest
+	}
 	for _, p := range todo {
 		v, _ := yaml.Marshal(p.value)
-		adv.Edits = append(adv.Edits, Edit{File: p.file, Applied: p.a, Value: strings.TrimSpace(string(v))})
+		adv.Edits = append(adv.Edits, Edit{File: p.file, Applied: p.a, Value: strings.TrimSpace(string(v)), place: p.place})
 	}
 	return adv, nil
+}
+
+func quietOpts(o fix.Options) fix.Options {
+	o.Skip = nil
+	return o
+}
+
+// clearedBy picks, of the findings a render cleared, those of the checks
+// and objects a setting fixed.
+func clearedBy(cleared []string, fixes []fix.Applied) []string {
+	var out []string
+	for _, k := range cleared {
+		parts := strings.SplitN(k, "\x00", 3)
+		for _, a := range fixes {
+			if parts[0] == a.Check && objectMatch(parts[1], a.Object) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// objectMatch compares a finding's Kind/namespace/name with a fix's
+// Kind/namespace/name or Kind/name by kind and name: a finding in the
+// release namespace has none, the rendered object the render's default.
+func objectMatch(finding, fixed string) bool {
+	kindName := func(s string) string {
+		kind, rest, _ := strings.Cut(s, "/")
+		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		return kind + "/" + rest
+	}
+	return kindName(finding) == kindName(fixed)
+}
+
+// keyCandidates are the keys the chart offers (declared in its schema or
+// read by its templates, not only in values.yaml) that may feed a class.
+func keyCandidates(keys []helm.ValueKey, class fieldClass) []string {
+	var out []string
+	for _, k := range keys {
+		if k.Type != "object" && k.Type != "" || strings.Count(k.Path, ".") > 2 || strings.ContainsAny(k.Path, "[]=,{}\\") {
+			continue
+		}
+		last := k.Path[strings.LastIndexByte(k.Path, '.')+1:]
+		if class.matches(last) {
+			out = append(out, k.Path)
+		}
+	}
+	return out
+}
+
+// mergeCandidates appends the keys of b that a lacks, shallowest first.
+func mergeCandidates(a, b []string) []string {
+	for _, k := range b {
+		if !slices.Contains(a, k) {
+			a = append(a, k)
+		}
+	}
+	sort.SliceStable(a, func(i, j int) bool { return strings.Count(a[i], ".") < strings.Count(a[j], ".") })
+	return a
 }
 
 // fixes renders the chart with set and returns the fixes its objects need.
@@ -200,6 +345,8 @@ func fixes(ctx context.Context, render Render, set []string, opts fix.Options) (
 		return nil, errs[0]
 	}
 	var out []*pending
+	// Template files by path, read once for the placements.
+	files := map[string][]string{}
 	for _, d := range docs {
 		fixed, applied, err := fix.Manifest(d.Data, opts)
 		if err != nil {
@@ -208,9 +355,12 @@ func fixes(ctx context.Context, render Render, set []string, opts fix.Options) (
 		if len(applied) == 0 {
 			continue
 		}
-		var root yaml.Node
+		var root, orig yaml.Node
 		if err := yaml.Unmarshal(fixed, &root); err != nil {
 			return nil, fmt.Errorf("%s: %w", d.File, err)
+		}
+		if yaml.Unmarshal(d.Data, &orig) != nil {
+			orig = yaml.Node{}
 		}
 		seen := map[string]bool{}
 		for _, a := range applied {
@@ -224,6 +374,9 @@ func fixes(ctx context.Context, render Render, set []string, opts fix.Options) (
 				p.value = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
 			}
 			p.class, p.field = classify(a.Path)
+			if orig.Kind != 0 {
+				p.place = place(d, &orig, a.Path, files)
+			}
 			out = append(out, p)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	khobject "github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/report/jsonenc"
 )
 
@@ -60,6 +61,9 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool, 
 	b = strconv.AppendInt(b, int64(f.Location.Line), 10)
 	b = append(b, ",\n        \"column\": "...)
 	b = strconv.AppendInt(b, int64(f.Location.Column), 10)
+	if t := f.Location.Trace; t != nil {
+		b = appendTemplate(b, t)
+	}
 	b = append(b, "\n      },\n      \"path\": "...)
 	b = jsonenc.AppendString(b, f.Path)
 	if status != "" {
@@ -76,4 +80,11 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool, 
 		b = append(b, "\n      }"...)
 	}
 	return append(b, "\n    }"...)
+}
+
+// appendTemplate writes location.template: how a rendered object's
+// finding was placed in its template.
+func appendTemplate(b []byte, t *khobject.Trace) []byte {
+	b = append(b, ",\n        \"template\": "...)
+	return jsonenc.AppendTrace(b, "          ", t, "valuesFile", t.ValueFile)
 }

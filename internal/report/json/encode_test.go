@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	khobject "github.com/kubeharden/kubeharden/internal/object"
 )
 
 var awkward = []string{
@@ -31,6 +32,10 @@ func TestAppendFinding(t *testing.T) {
 			{Check: "c", Message: s, Object: &check.ObjectRef{Kind: s, Name: s, Namespace: s, APIVersion: s}},
 			{Check: "c", Message: "m", Object: &check.ObjectRef{Kind: "k", Origin: s},
 				Suppression: &check.Suppression{Kind: s, Reason: s, Source: s}},
+			{Check: "c", Message: "m", Location: check.Location{File: s, Line: 3, Column: 1,
+				Trace: &khobject.Trace{Line: 3, Column: 1, Via: s, Rendered: i, ValueFile: s, ValueLine: i + 1}}},
+			{Check: "c", Message: "m", Location: check.Location{File: s, Line: 3, Column: 1,
+				Trace: &khobject.Trace{Rendered: 3, Uncertain: s}}},
 		}
 		for _, f := range fs {
 			fixable := i%2 == 0

@@ -28,9 +28,19 @@ type object struct {
 }
 
 type location struct {
-	File   string `json:"file"`
-	Line   int    `json:"line"`
-	Column int    `json:"column"`
+	File     string    `json:"file"`
+	Line     int       `json:"line"`
+	Column   int       `json:"column"`
+	Template *template `json:"template,omitempty"`
+}
+
+type template struct {
+	Certain      bool   `json:"certain"`
+	Via          string `json:"via,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	RenderedLine int    `json:"renderedLine"`
+	ValuesFile   string `json:"valuesFile,omitempty"`
+	ValuesLine   int    `json:"valuesLine,omitempty"`
 }
 
 type suppression struct {
@@ -49,6 +59,10 @@ func toJSON(f *check.Finding, remediation string, fixable bool) finding {
 		Fixable:     fixable,
 		Location:    location{File: f.Location.File, Line: f.Location.Line, Column: f.Location.Column},
 		Path:        f.Path,
+	}
+	if t := f.Location.Trace; t != nil {
+		jf.Location.Template = &template{Certain: t.Uncertain == "", Via: t.Via, Reason: t.Uncertain,
+			RenderedLine: t.Rendered, ValuesFile: t.ValueFile, ValuesLine: t.ValueLine}
 	}
 	if o := f.Object; o != nil {
 		jf.Object = &object{Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion, Origin: o.Origin}

@@ -5,7 +5,10 @@ package jsonenc
 
 import (
 	"encoding/binary"
+	"strconv"
 	"unicode/utf8"
+
+	"github.com/kubeharden/kubeharden/internal/object"
 )
 
 // AppendString writes s as a quoted JSON string.
@@ -88,4 +91,33 @@ func plain8(s string) bool {
 	w := binary.LittleEndian.Uint64([]byte(s))
 	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
 	return (w&highs)|((w-ones*0x20)&^w&highs)|zero(w^(ones*'"'))|zero(w^(ones*'\\')) == 0
+}
+
+// AppendTrace writes the object of how a rendered object's finding was
+// placed in its template, its fields indented by indent and its closing
+// brace by indent less two spaces. The values file is written under
+// valuesKey, as values (a path for JSON, a URI for SARIF).
+func AppendTrace(b []byte, indent string, t *object.Trace, valuesKey, values string) []byte {
+	b = append(b, "{\n"+indent+"\"certain\": "...)
+	b = strconv.AppendBool(b, t.Uncertain == "")
+	field := func(key string) { b = append(b, ",\n"+indent+"\""+key+"\": "...) }
+	if t.Via != "" {
+		field("via")
+		b = AppendString(b, t.Via)
+	}
+	if t.Uncertain != "" {
+		field("reason")
+		b = AppendString(b, t.Uncertain)
+	}
+	field("renderedLine")
+	b = strconv.AppendInt(b, int64(t.Rendered), 10)
+	if t.ValueFile != "" {
+		field(valuesKey)
+		b = AppendString(b, values)
+	}
+	if t.ValueLine != 0 {
+		field("valuesLine")
+		b = strconv.AppendInt(b, int64(t.ValueLine), 10)
+	}
+	return append(b, "\n"+indent[:len(indent)-2]+"}"...)
 }

@@ -79,6 +79,10 @@ func (r *reflective) appendFailure(_ *encoder, b []byte, f *check.Finding, fix s
 		t = append(t, "\npath: "...)
 		t = appendXMLText(t, f.Path)
 	}
+	if tr := f.Location.Trace; tr != nil {
+		t = append(t, "\ntemplate: "...)
+		t = appendXMLText(t, TemplateNote(tr))
+	}
 	t = append(t, "\nseverity: "...)
 	t = appendXMLText(t, f.Severity.String())
 	if hasFix {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -124,6 +125,10 @@ func (e *encoder) appendFailure(b []byte, f *check.Finding, fix string, hasFix b
 	if f.Path != "" {
 		t = append(t, "\npath: "...)
 		t = appendXMLText(t, f.Path)
+	}
+	if tr := f.Location.Trace; tr != nil {
+		t = append(t, "\ntemplate: "...)
+		t = appendXMLText(t, TemplateNote(tr))
 	}
 	t = append(t, "\nseverity: "...)
 	t = appendXMLText(t, sev)
@@ -309,4 +314,27 @@ func appendCDATA(b, text []byte) []byte {
 	}
 	b = append(b, text...)
 	return append(b, "]]>"...)
+}
+
+// TemplateNote says how a rendered object's finding was placed in its
+// template (the details line "template: ...").
+func TemplateNote(t *object.Trace) string {
+	rendered := "rendered line " + strconv.Itoa(t.Rendered)
+	if t.Uncertain != "" {
+		return "line unknown (" + t.Uncertain + "); " + rendered
+	}
+	s := "line " + strconv.Itoa(t.Line)
+	switch t.Via {
+	case object.TraceKey:
+		s += " holds the field"
+	case object.TraceEmitted:
+		s += " emits the field"
+	case object.TraceParent:
+		s += " holds the field's nearest parent"
+	}
+	s += "; " + rendered
+	if t.ValueFile != "" {
+		s += "; value set at " + t.ValueFile + ":" + strconv.Itoa(t.ValueLine)
+	}
+	return s
 }

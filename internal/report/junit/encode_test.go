@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/report/reporttest"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -42,6 +43,12 @@ func awkwardResult(s string, n int) *scan.Result {
 			Object:   obj(i + n),
 			Location: check.Location{File: files[(i+n)%len(files)], Line: (i+n)%3 - 1, Column: (i*7+n)%3 - 1},
 			Path:     []string{s, ""}[i%2],
+		}
+		switch (i + n) % 3 {
+		case 1:
+			f.Location.Trace = &object.Trace{Line: 4, Column: 1, Via: object.TraceEmitted, Rendered: i, ValueFile: s, ValueLine: n}
+		case 2:
+			f.Location.Trace = &object.Trace{Rendered: i, Uncertain: s}
 		}
 		if i%3 != 0 {
 			f.Suppression = &check.Suppression{Kind: "annotation", Reason: s, Source: s}
@@ -104,4 +111,21 @@ func FuzzMatchesReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, n int) {
 		matchesReference(t, awkwardResult(s, n&0xff))
 	})
+}
+
+func TestTemplateNote(t *testing.T) {
+	for _, c := range []struct {
+		tr   object.Trace
+		want string
+	}{
+		{object.Trace{Line: 57, Via: object.TraceKey, Rendered: 42}, "line 57 holds the field; rendered line 42"},
+		{object.Trace{Line: 60, Via: object.TraceEmitted, Rendered: 44, ValueFile: "c/values.yaml", ValueLine: 12},
+			"line 60 emits the field; rendered line 44; value set at c/values.yaml:12"},
+		{object.Trace{Line: 8, Via: object.TraceParent, Rendered: 9}, "line 8 holds the field's nearest parent; rendered line 9"},
+		{object.Trace{Rendered: 3, Uncertain: "why"}, "line unknown (why); rendered line 3"},
+	} {
+		if got := TemplateNote(&c.tr); got != c.want {
+			t.Errorf("TemplateNote(%+v) = %q, want %q", c.tr, got, c.want)
+		}
+	}
 }

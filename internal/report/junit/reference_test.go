@@ -180,6 +180,9 @@ func refDetails(f check.Finding, remediation string) string {
 	if f.Path != "" {
 		lines = append(lines, "path: "+f.Path)
 	}
+	if f.Location.Trace != nil {
+		lines = append(lines, "template: "+TemplateNote(f.Location.Trace))
+	}
 	lines = append(lines, "severity: "+f.Severity.String())
 	if remediation != "" {
 		lines = append(lines, "fix: "+strings.Join(strings.Fields(remediation), " "))

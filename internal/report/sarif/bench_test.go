@@ -85,6 +85,7 @@ func (r *reflective) appendResult(b []byte, f *check.Finding, ruleIndex int, uri
 		r.loc[0] = loc
 		r.r.Locations = r.loc[:]
 	}
+	r.r.Related = relatedLocations(f)
 	if s := f.Suppression; suppressed && s != nil {
 		kind := "external"
 		if s.Kind == "annotation" {
@@ -97,8 +98,8 @@ func (r *reflective) appendResult(b []byte, f *check.Finding, ruleIndex int, uri
 		}
 		r.r.Suppressions = r.sup[:]
 	}
-	if f.Path != "" {
-		r.props = resultProperties{Path: f.Path}
+	if tp := templateProps(f); f.Path != "" || tp != nil {
+		r.props = resultProperties{Path: f.Path, Template: tp}
 		r.r.Properties = &r.props
 	}
 	return r.encode(b, r.res, &r.r)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/report/jsonenc"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -74,6 +75,15 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 		}
 		b = append(b, "\n            }\n          ]"...)
 	}
+	if t := f.Location.Trace; t != nil && t.ValueFile != "" {
+		// The values file line that set a field of a chart's object: a
+		// code scanning service links it beside the template line.
+		b = append(b, ",\n          \"relatedLocations\": [\n            {\n              \"id\": 1,"...)
+		b = appendPhysicalLocation(b, artifactURI(t.ValueFile), t.ValueLine, 0, 14)
+		b = append(b, ",\n              \"message\": {\n                \"text\": \""...)
+		b = append(b, valuesMessage...)
+		b = append(b, "\"\n              }\n            }\n          ]"...)
+	}
 	if s := f.Suppression; suppressed && s != nil {
 		kind := "external"
 		if s.Kind == "annotation" {
@@ -91,13 +101,32 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 		}
 		b = append(b, "\n            }\n          ]"...)
 	}
-	if f.Path != "" {
-		// The field path of the finding, which SARIF has no place for.
-		b = append(b, ",\n          \"properties\": {\n            \"path\": "...)
-		b = jsonenc.AppendString(b, f.Path)
+	if t := f.Location.Trace; f.Path != "" || t != nil {
+		// The field path of the finding, which SARIF has no place for,
+		// and how a rendered object's finding was placed in its template.
+		b = append(b, ",\n          \"properties\": {"...)
+		if f.Path != "" {
+			b = append(b, "\n            \"path\": "...)
+			b = jsonenc.AppendString(b, f.Path)
+		}
+		if t != nil {
+			if f.Path != "" {
+				b = append(b, ',')
+			}
+			b = appendTemplate(b, t)
+		}
 		b = append(b, "\n          }"...)
 	}
 	return append(b, "\n        }"...)
+}
+
+// valuesMessage is the message of a related location at a values file.
+const valuesMessage = "the values file line that set the field"
+
+// appendTemplate writes the template property of a result.
+func appendTemplate(b []byte, t *object.Trace) []byte {
+	b = append(b, "\n            \"template\": "...)
+	return jsonenc.AppendTrace(b, "              ", t, "valuesUri", artifactURI(t.ValueFile))
 }
 
 // appendNotification writes the notification of an input error, an

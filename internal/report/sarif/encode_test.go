@@ -7,6 +7,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/report/reporttest"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -58,6 +59,12 @@ func awkwardResult(s string, n int) *scan.Result {
 			Path:     []string{s, ""}[i%2],
 		}
 		f.Suppression = sup(i + n)
+		switch (i + n) % 3 {
+		case 1:
+			f.Location.Trace = &object.Trace{Line: 2, Column: 1, Via: s, Rendered: i, ValueFile: files[(i+n)%len(files)], ValueLine: i}
+		case 2:
+			f.Location.Trace = &object.Trace{Rendered: n, Uncertain: s}
+		}
 		fs = append(fs, f)
 		f.Check = []string{"image-tag", "other-gone", s}[(i+n)%3]
 		sups = append(sups, f)

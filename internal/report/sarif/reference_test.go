@@ -97,6 +97,7 @@ type result struct {
 	Level        string            `json:"level"`
 	Message      message           `json:"message"`
 	Locations    []location        `json:"locations,omitempty"`
+	Related      []relatedLocation `json:"relatedLocations,omitempty"`
 	Suppressions []suppression     `json:"suppressions,omitempty"`
 	Properties   *resultProperties `json:"properties,omitempty"`
 	// BaselineState is "new" or "unchanged" with --baseline.
@@ -104,7 +105,23 @@ type result struct {
 }
 
 type resultProperties struct {
-	Path string `json:"path"`
+	Path     string        `json:"path,omitempty"`
+	Template *templateProp `json:"template,omitempty"`
+}
+
+type templateProp struct {
+	Certain      bool   `json:"certain"`
+	Via          string `json:"via,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	RenderedLine int    `json:"renderedLine"`
+	ValuesURI    string `json:"valuesUri,omitempty"`
+	ValuesLine   int    `json:"valuesLine,omitempty"`
+}
+
+type relatedLocation struct {
+	ID               int               `json:"id"`
+	PhysicalLocation *physicalLocation `json:"physicalLocation"`
+	Message          message           `json:"message"`
 }
 
 type location struct {
@@ -185,6 +202,13 @@ func newResult(f check.Finding, ruleIndex int) result {
 	if f.Path != "" {
 		r.Properties = &resultProperties{Path: f.Path}
 	}
+	r.Related = relatedLocations(&f)
+	if tp := templateProps(&f); tp != nil {
+		if r.Properties == nil {
+			r.Properties = &resultProperties{}
+		}
+		r.Properties.Template = tp
+	}
 	return r
 }
 
@@ -200,4 +224,26 @@ func newPhysicalLocation(file string, line, col int) *physicalLocation {
 		}
 	}
 	return pl
+}
+
+// templateProps is the template property of f's result, nil for none.
+func templateProps(f *check.Finding) *templateProp {
+	t := f.Location.Trace
+	if t == nil {
+		return nil
+	}
+	tp := &templateProp{Certain: t.Uncertain == "", Via: t.Via, Reason: t.Uncertain, RenderedLine: t.Rendered, ValuesLine: t.ValueLine}
+	if t.ValueFile != "" {
+		tp.ValuesURI = artifactURI(t.ValueFile)
+	}
+	return tp
+}
+
+// relatedLocations are a result's values file line, nil for none.
+func relatedLocations(f *check.Finding) []relatedLocation {
+	t := f.Location.Trace
+	if t == nil || t.ValueFile == "" {
+		return nil
+	}
+	return []relatedLocation{{ID: 1, PhysicalLocation: newPhysicalLocation(t.ValueFile, t.ValueLine, 0), Message: message{Text: valuesMessage}}}
 }

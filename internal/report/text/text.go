@@ -27,6 +27,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
 
@@ -75,6 +76,7 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 
 	writeImages(bw, p, res.Images)
 	order := groupByFile(res.Findings)
+	origin := ""
 	for n := range res.Findings {
 		i := n
 		if order != nil {
@@ -90,11 +92,19 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 				bw.WriteString("\n")
 			}
 		}
+		// A chart's origin (the chart and release) is said once, above its
+		// findings, rather than on every one. A kustomization's stays on
+		// each: one base file is built into several overlays.
+		if o := f.Object; o != nil && strings.HasPrefix(o.Origin, "helm") && o.Origin != origin {
+			origin = o.Origin
+			bw.WriteString(p.paint(bold, "# "+clean(origin)))
+			bw.WriteString("\n")
+		}
 		mark := ""
 		if opts.Baseline.IsNew(i) {
 			mark = "NEW"
 		}
-		writeFinding(bw, p, f, mark)
+		writeFinding(bw, p, f, mark, origin)
 		if fix := fixes[f.Check]; fix != "" {
 			bw.WriteString("    ")
 			bw.WriteString(p.paint(green, "fix:"))
@@ -110,7 +120,7 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 		bw.WriteString(p.paint(green, "fixed since the baseline"))
 		bw.WriteString("\n")
 		for i := range c.Fixed {
-			writeFinding(bw, p, &c.Fixed[i], "")
+			writeFinding(bw, p, &c.Fixed[i], "", "")
 		}
 	}
 
@@ -141,8 +151,9 @@ func Render(w io.Writer, res *scan.Result, opts Options) error {
 }
 
 // writeFinding writes a finding's line: place, mark (NEW, or nothing),
-// severity, check, message and object.
-func writeFinding(bw *bufio.Writer, p painter, f *check.Finding, mark string) {
+// severity, check, message, object (without the origin said above it)
+// and how a chart's finding was placed in its template.
+func writeFinding(bw *bufio.Writer, p painter, f *check.Finding, mark, origin string) {
 	where := place(f.Location.File, f.Location.Line, f.Location.Column)
 	if where == "" && f.Object == nil {
 		// A cluster finding: about the cluster as a whole, in no file.
@@ -161,7 +172,11 @@ func writeFinding(bw *bufio.Writer, p painter, f *check.Finding, mark string) {
 	bw.WriteString(clean(f.Message))
 	if f.Object != nil {
 		bw.WriteString("  ")
-		bw.WriteString(p.paint(faint, "("+objectName(f.Object)+")"))
+		bw.WriteString(p.paint(faint, "("+objectName(f.Object, origin)+")"))
+	}
+	if t := traceNote(f.Location.Trace); t != "" {
+		bw.WriteString("  ")
+		bw.WriteString(p.paint(faint, "["+clean(t)+"]"))
 	}
 	bw.WriteString("\n")
 }
@@ -286,17 +301,33 @@ func place(file string, line, col int) string {
 
 // objectName is the compact identity of an object: Kind/namespace/name, or
 // Kind/name when the manifest sets no namespace, followed by where a
-// rendered object came from.
-func objectName(o *check.ObjectRef) string {
+// rendered object came from unless that is said already (said).
+func objectName(o *check.ObjectRef, said string) string {
 	s := o.Kind + "/"
 	if o.Namespace != "" {
 		s += o.Namespace + "/"
 	}
 	s += o.Name
-	if o.Origin != "" {
+	if o.Origin != "" && o.Origin != said {
 		s += " from " + o.Origin
 	}
 	return clean(s)
+}
+
+// traceNote says how a rendered object's finding was placed in its
+// template, when the line is not simply the one holding the field.
+func traceNote(t *object.Trace) string {
+	switch {
+	case t == nil:
+		return ""
+	case t.Uncertain != "":
+		return "template line unknown: " + t.Uncertain + "; rendered line " + strconv.Itoa(t.Rendered)
+	case t.Via == object.TraceEmitted && t.ValueFile != "":
+		return "emitted by this line; value set at " + place(t.ValueFile, t.ValueLine, 0)
+	case t.Via == object.TraceEmitted:
+		return "emitted by this line"
+	}
+	return ""
 }
 
 // oneLine folds a multi-line remediation into one line.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/report/reporttest"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -49,7 +50,8 @@ func TestLayout(t *testing.T) {
 		"    fix: run `kubeharden fix`, or by hand: Set securityContext.privileged to false.",
 		// A multi-line remediation is folded into one line.
 		"    fix: run `kubeharden fix`, or by hand: Set securityContext.runAsNonRoot to true and runAsUser to a UID of 10000 or more.",
-		`rendered/shop.yaml:20:16  LOW  image-tag  container "worker" uses image "registry.local/worker:latest" & its tag can move  (Deployment/shop/worker from helm chart shop: templates/worker.yaml)`,
+		`rendered/shop.yaml:20:16  LOW  image-tag  container "worker" uses image "registry.local/worker:latest" & its tag can move  (Deployment/shop/worker)`,
+		"# helm chart shop: templates/worker.yaml",
 		// No namespace in the manifest: Kind/name.
 		"deploy/my app/db.yaml:9:7  INFO  automount-service-account-token  pod must set automountServiceAccountToken=false  (StatefulSet/db)",
 		// No object: no identity.
@@ -77,7 +79,7 @@ func TestLayout(t *testing.T) {
 		t.Error("suppressed finding listed")
 	}
 	// Files are apart by one blank line, findings of one file are not.
-	if !strings.Contains(got, "(CronJob/shop/report)\n    fix: Set resources.limits (cpu & memory) to values <= what the node can spare.\n\nrendered/shop.yaml:20:16") {
+	if !strings.Contains(got, "(CronJob/shop/report)\n    fix: Set resources.limits (cpu & memory) to values <= what the node can spare.\n\n# helm chart shop: templates/worker.yaml\nrendered/shop.yaml:20:16") {
 		t.Errorf("no blank line between files in\n%s", got)
 	}
 }
@@ -254,5 +256,39 @@ func TestBaseline(t *testing.T) {
 	// Without a baseline: no marks, no comparison line.
 	if got := render(t, res, Options{}); strings.Contains(got, "NEW") || strings.Contains(got, "since ") {
 		t.Errorf("baseline output without a baseline:\n%s", got)
+	}
+}
+
+// TestChartOrigin checks that a chart's origin is said once above its
+// findings, not on each, and that a finding placed at the line that
+// emitted it, or not placed, says so.
+func TestChartOrigin(t *testing.T) {
+	origin := `helm: rendered from charts/shop (release "r")`
+	obj := &check.ObjectRef{Kind: "Deployment", Name: "web", Origin: origin}
+	res := &scan.Result{Files: 1, Objects: 1, Findings: []check.Finding{
+		{Check: "a", Message: "m1", Object: obj, Location: check.Location{File: "charts/shop/templates/web.yaml", Line: 57, Column: 11,
+			Trace: &object.Trace{Line: 57, Column: 11, Via: object.TraceKey, Rendered: 42}}},
+		{Check: "b", Message: "m2", Object: obj, Location: check.Location{File: "charts/shop/templates/web.yaml", Line: 60, Column: 11,
+			Trace: &object.Trace{Line: 60, Column: 11, Via: object.TraceEmitted, Rendered: 44, ValueFile: "charts/shop/values.yaml", ValueLine: 12}}},
+		{Check: "c", Message: "m3", Object: obj, Location: check.Location{File: "charts/shop/templates/svc.yaml", Line: 3, Column: 1,
+			Trace: &object.Trace{Rendered: 3, Uncertain: "the line renders differently when traced"}}},
+	}}
+	var b strings.Builder
+	if err := Render(&b, res, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	if n := strings.Count(got, origin); n != 1 {
+		t.Errorf("origin said %d times, want once:\n%s", n, got)
+	}
+	for _, want := range []string{
+		"# " + origin + "\ncharts/shop/templates/web.yaml:57:11  ",
+		"(Deployment/web)\n",
+		"m2  (Deployment/web)  [emitted by this line; value set at charts/shop/values.yaml:12]\n",
+		"m3  (Deployment/web)  [template line unknown: the line renders differently when traced; rendered line 3]\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
 	}
 }

@@ -6,10 +6,13 @@
 // and remote values files are refused.
 //
 // A rendered document points at the template it came from
-// (chart/templates/deployment.yaml); its lines are those of that
-// template's rendered output, where the first line of the output is line 1.
-// They match the template's own lines where the template does not expand
-// or trim lines, and never the `# Source:` framing `helm template` prints.
+// (chart/templates/deployment.yaml); its node lines are those of that
+// template's rendered output, where the first line of the output is line 1,
+// never the `# Source:` framing `helm template` prints. Its Tracer maps
+// them back to the template's own lines (trace.go): findings are reported
+// at the template line that holds or emits the field, or say that no line
+// is certain. Objects whose namespace is only the render's default
+// (.Release.Namespace without -n) are in the release namespace, unset.
 package helm
 
 import (
@@ -38,6 +41,7 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 
 	"github.com/kubeharden/kubeharden/internal/limits"
+	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -91,14 +95,14 @@ func Render(ctx context.Context, path string, opts Options) ([]source.Document, 
 	if p == nil {
 		return nil, errs
 	}
-	out, err := execute(ctx, path, opts, limits.From(ctx))
+	out, traced, err := execute(ctx, path, opts, limits.From(ctx))
 	switch {
 	case ctx.Err() != nil:
 		return nil, []source.Error{canceled(path, ctx.Err())}
 	case err != nil:
 		return nil, []source.Error{p.renderError(err)}
 	}
-	return documents(path, p.origin, p.keys, out, limits.From(ctx))
+	return p.documents(out, traced, limits.From(ctx))
 }
 
 // canceled is the error of a chart not rendered because ctx ended.
@@ -124,11 +128,12 @@ func render(chartPath string, opts Options) ([]source.Document, []source.Error) 
 	if p == nil {
 		return nil, errs
 	}
+	p.pristine = copyValues(p.top).(chartutil.Values)
 	out, err := p.execute()
 	if err != nil {
 		return nil, []source.Error{templateError(chartPath, p.keys, err)}
 	}
-	return documents(chartPath, p.origin, p.keys, out, limits.Default())
+	return p.documents(out, p.traced(opts.Namespace == ""), limits.Default())
 }
 
 // prepared is a chart loaded, its values coalesced and checked, ready for
@@ -137,9 +142,19 @@ type prepared struct {
 	t   *tree
 	top chartutil.Values
 	// keys maps the engine's template names to files on disk.
-	keys   map[string]string
-	path   string
-	origin string
+	keys map[string]string
+	// sources are the templates' texts by engine name.
+	sources map[string][]byte
+	path    string
+	origin  string
+	// valueFiles are the user's values files (-f).
+	valueFiles []string
+	// markNamespace: no namespace was given, so the traced render marks
+	// .Release.Namespace (see trace.go).
+	markNamespace bool
+	// pristine is a copy of top taken before the first render, for the
+	// traced one; nil when not taken.
+	pristine chartutil.Values
 }
 
 // execute runs the templates. A zero Engine has no client: `lookup`
@@ -158,7 +173,8 @@ func prepare(chartPath string, opts Options) (*prepared, []source.Error) {
 	if opts.ReleaseName == "" {
 		opts.ReleaseName = DefaultReleaseName
 	}
-	if opts.Namespace == "" {
+	namespaceUnset := opts.Namespace == ""
+	if namespaceUnset {
 		opts.Namespace = DefaultNamespace
 	}
 	if err := chartutil.ValidateReleaseName(opts.ReleaseName); err != nil {
@@ -207,16 +223,21 @@ func prepare(chartPath string, opts Options) (*prepared, []source.Error) {
 	if errs := t.validate(t.root, values); len(errs) > 0 {
 		return nil, errs
 	}
+	keys, sources := t.templateFiles()
 	return &prepared{
-		t: t, top: top, keys: t.templateFiles(), path: chartPath,
-		origin: fmt.Sprintf("helm: rendered from %s (release %q)", chartPath, opts.ReleaseName),
+		t: t, top: top, keys: keys, sources: sources, path: chartPath,
+		origin:     fmt.Sprintf("helm: rendered from %s (release %q)", chartPath, opts.ReleaseName),
+		valueFiles: opts.ValueFiles, markNamespace: namespaceUnset,
 	}, nil
 }
 
 // documents cuts the rendered templates into documents, in template file
 // order (then the engine's name, which tells apart the renderings of one
 // aliased subchart). NOTES.txt is not a manifest; partials are never in out.
-func documents(chartPath, origin string, keys map[string]string, out map[string]string, l limits.Limits) ([]source.Document, []source.Error) {
+// Each document gets a tracer from the traced render, when there is one.
+func (p *prepared) documents(out, traced map[string]string, l limits.Limits) ([]source.Document, []source.Error) {
+	chartPath, origin, keys := p.path, p.origin, p.keys
+	values := map[string]*valuesFile{}
 	type rendered struct{ key, file string }
 	var rs []rendered
 	for k := range out {
@@ -237,16 +258,51 @@ func documents(chartPath, origin string, keys map[string]string, out map[string]
 	// does: the scan orders one input's documents by it, and all of them,
 	// from every template, share the chart's place among the inputs.
 	for _, r := range rs {
-		errs = append(errs, source.SplitLimited(r.file, strings.NewReader(out[r.key]), l, func(d source.Document) {
+		text := splitGlued(out[r.key])
+		var tr object.Tracer
+		if traced != nil {
+			tr = newTracer(r.file, p.sources[r.key], text, splitGlued(traced[r.key]), p.markNamespace,
+				readValuesFiles(chartPath, chartDir(r.file), r.key, p.valueFiles, values))
+		} else {
+			tr = &tracer{why: "the chart was not traced: its render is near the render time or size limit"}
+		}
+		errs = append(errs, source.SplitLimited(r.file, strings.NewReader(text), l, func(d source.Document) {
 			if blank(d.Data) {
 				return
 			}
-			d.Origin = origin
+			d.Origin, d.Tracer = origin, tr
 			d.Index = len(docs)
 			docs = append(docs, d)
 		})...)
 	}
 	return docs, errs
+}
+
+// gluedSeparator is a document separator with text after it on its line,
+// as `---{{- if ... -}}` renders: Helm's manifest splitter cuts there.
+var gluedSeparator = regexp.MustCompile(`(?m)^---([^\s-])`)
+
+// splitGlued puts a space between such a separator and a comment after it
+// ("---# ..."), or a line break before other text, so that the documents
+// are those Helm installs. A comment keeps the line numbers.
+func splitGlued(s string) string {
+	if !strings.Contains(s, "---") {
+		return s
+	}
+	return gluedSeparator.ReplaceAllStringFunc(s, func(m string) string {
+		if m[3] == '#' {
+			return "--- #"
+		}
+		return "---\n" + m[3:]
+	})
+}
+
+// chartDir is the chart directory of a template file on disk.
+func chartDir(file string) string {
+	if i := strings.LastIndex(file, string(filepath.Separator)+"templates"+string(filepath.Separator)); i >= 0 {
+		return file[:i]
+	}
+	return filepath.Dir(filepath.Dir(file))
 }
 
 // blank reports whether a document holds nothing but blank lines, comments
@@ -450,8 +506,8 @@ func (t *tree) missingDependencies(c *chart.Chart) []source.Error {
 // templateFiles maps the names the engine gives templates (the chart path
 // through charts/ by chart name or alias, then the template name) to their
 // files on disk, once dependencies are processed.
-func (t *tree) templateFiles() map[string]string {
-	keys := map[string]string{}
+func (t *tree) templateFiles() (keys map[string]string, sources map[string][]byte) {
+	keys, sources = map[string]string{}, map[string][]byte{}
 	var walk func(c *chart.Chart)
 	walk = func(c *chart.Chart) {
 		full := c.ChartFullPath()
@@ -461,6 +517,7 @@ func (t *tree) templateFiles() map[string]string {
 			}
 			if disk, ok := t.templates[f]; ok {
 				keys[path.Join(full, f.Name)] = disk
+				sources[path.Join(full, f.Name)] = f.Data
 			}
 		}
 		for _, sc := range c.Dependencies() {
@@ -468,7 +525,7 @@ func (t *tree) templateFiles() map[string]string {
 		}
 	}
 	walk(t.root)
-	return keys
+	return keys, sources
 }
 
 // userValues merges the value files in order, then --set, as `helm

@@ -40,6 +40,8 @@ import (
 	"syscall"
 	"time"
 
+	"helm.sh/helm/v3/pkg/chartutil"
+
 	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -67,6 +69,9 @@ type request struct {
 // engine's name, or why there is none.
 type response struct {
 	Out map[string]string
+	// Traced is the output of the traced render (see trace.go), nil when
+	// it failed or would pass the size limit.
+	Traced map[string]string
 	// Err is the engine's error as text, all it says: the engine rebuilds
 	// its errors with fmt and keeps no typed location.
 	Err string
@@ -121,7 +126,10 @@ func renderChild(path string, opts Options, l limits.Limits) response {
 		}
 		return response{}
 	}
+	p.pristine = copyValues(p.top).(chartutil.Values)
+	start := time.Now()
 	out, err := p.execute()
+	took := time.Since(start)
 	if err != nil {
 		return response{Err: err.Error()}
 	}
@@ -135,7 +143,19 @@ func renderChild(path string, opts Options, l limits.Limits) response {
 	if total > l.RenderSize {
 		return response{Over: over}
 	}
-	return response{Out: out}
+	// The traced render costs as much again: a chart that took a third
+	// of the time limit goes without it rather than past the limit.
+	var traced map[string]string
+	if took < l.RenderTimeout/3 {
+		traced = p.traced(opts.Namespace == "")
+	}
+	for _, v := range traced {
+		total += int64(len(v))
+	}
+	if total > l.RenderSize {
+		traced = nil
+	}
+	return response{Out: out, Traced: traced}
 }
 
 // engineError is a template error of the engine, as text.
@@ -181,17 +201,18 @@ func (p *prepared) renderError(err error) source.Error {
 const stderrMax = 64 << 10
 
 // execute renders the chart in a child process held to l. It returns the
-// output of each template by engine name, or an engineError, a
+// output of each template by engine name and that of the traced render
+// (nil when there is none), or an engineError, a
 // *limitError, ctx's error when ctx ended, or why the child failed.
-func execute(ctx context.Context, path string, opts Options, l limits.Limits) (map[string]string, error) {
+func execute(ctx context.Context, path string, opts Options, l limits.Limits) (out, traced map[string]string, err error) {
 	l = l.WithDefaults()
-	exe, err := os.Executable()
-	if err != nil {
+	exe, xerr := os.Executable()
+	if xerr != nil {
 		return inProcess(ctx, path, opts, l)
 	}
 	var req bytes.Buffer
 	if err := gob.NewEncoder(&req).Encode(request{Path: path, Options: opts, Limits: l}); err != nil {
-		return nil, fmt.Errorf("encoding the render request: %w", err)
+		return nil, nil, fmt.Errorf("encoding the render request: %w", err)
 	}
 	tctx, cancel := context.WithTimeout(ctx, l.RenderTimeout)
 	defer cancel()
@@ -209,10 +230,10 @@ func execute(ctx context.Context, path string, opts Options, l limits.Limits) (m
 	cmd.WaitDelay = time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, fmt.Errorf("starting the renderer: %w", err)
+		return nil, nil, fmt.Errorf("starting the renderer: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting the renderer: %w", err)
+		return nil, nil, fmt.Errorf("starting the renderer: %w", err)
 	}
 	// The child checks its output against the limit; the margin is gob's
 	// framing and the template names.
@@ -225,29 +246,29 @@ func execute(ctx context.Context, path string, opts Options, l limits.Limits) (m
 	werr := cmd.Wait()
 	switch {
 	case ctx.Err() != nil:
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	case tctx.Err() != nil:
-		return nil, &limitError{exceeded: l.RenderTimeoutExceeded()}
+		return nil, nil, &limitError{exceeded: l.RenderTimeoutExceeded()}
 	case tooBig:
-		return nil, &limitError{exceeded: l.RenderSizeExceeded()}
+		return nil, nil, &limitError{exceeded: l.RenderSizeExceeded()}
 	case werr != nil:
-		return nil, crashed(werr, stderr.String(), l)
+		return nil, nil, crashed(werr, stderr.String(), l)
 	case rerr != nil:
-		return nil, fmt.Errorf("reading the renderer's output: %w", rerr)
+		return nil, nil, fmt.Errorf("reading the renderer's output: %w", rerr)
 	}
 	var resp response
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&resp); err != nil {
-		return nil, fmt.Errorf("reading the renderer's output: %w", err)
+		return nil, nil, fmt.Errorf("reading the renderer's output: %w", err)
 	}
 	switch {
 	case resp.Err != "":
-		return nil, engineError(resp.Err)
+		return nil, nil, engineError(resp.Err)
 	case resp.Over != "":
-		return nil, &limitError{exceeded: l.RenderSizeExceeded(), template: resp.Over}
+		return nil, nil, &limitError{exceeded: l.RenderSizeExceeded(), template: resp.Over}
 	case resp.Prepare != "":
-		return nil, errors.New("the chart changed while it was rendered: " + resp.Prepare)
+		return nil, nil, errors.New("the chart changed while it was rendered: " + resp.Prepare)
 	}
-	return resp.Out, nil
+	return resp.Out, resp.Traced, nil
 }
 
 // crashed says why a child ended without answering: past the memory
@@ -310,7 +331,7 @@ func (c *capped) String() string { return c.buf.String() }
 // inProcess renders here when this binary cannot be started again (no
 // /proc): bounded in time and by the context only, since a render that
 // runs away keeps running, and keeps its memory, until it ends.
-func inProcess(ctx context.Context, path string, opts Options, l limits.Limits) (map[string]string, error) {
+func inProcess(ctx context.Context, path string, opts Options, l limits.Limits) (out, traced map[string]string, err error) {
 	type result struct {
 		resp  response
 		panic any
@@ -328,20 +349,20 @@ func inProcess(ctx context.Context, path string, opts Options, l limits.Limits) 
 	defer timer.Stop()
 	select {
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	case <-timer.C:
-		return nil, &limitError{exceeded: l.RenderTimeoutExceeded()}
+		return nil, nil, &limitError{exceeded: l.RenderTimeoutExceeded()}
 	case r := <-done:
 		switch {
 		case r.panic != nil:
-			return nil, fmt.Errorf("helm panicked: %v", r.panic)
+			return nil, nil, fmt.Errorf("helm panicked: %v", r.panic)
 		case r.resp.Err != "":
-			return nil, engineError(r.resp.Err)
+			return nil, nil, engineError(r.resp.Err)
 		case r.resp.Over != "":
-			return nil, &limitError{exceeded: l.RenderSizeExceeded(), template: r.resp.Over}
+			return nil, nil, &limitError{exceeded: l.RenderSizeExceeded(), template: r.resp.Over}
 		case r.resp.Prepare != "":
-			return nil, errors.New("the chart changed while it was rendered: " + r.resp.Prepare)
+			return nil, nil, errors.New("the chart changed while it was rendered: " + r.resp.Prepare)
 		}
-		return r.resp.Out, nil
+		return r.resp.Out, r.resp.Traced, nil
 	}
 }

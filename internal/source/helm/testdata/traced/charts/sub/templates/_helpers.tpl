@@ -1,0 +1,4 @@
+{{- define "sub.labels" -}}
+app: sub
+tier: backend
+{{- end }}
