@@ -95,11 +95,11 @@ FUZZ_TARGETS := \
 	./internal/webhook:FuzzReview:20000x \
 	./internal/admissionpolicy:FuzzImageGrammar:50000x \
 	./internal/report/html:FuzzRender:3000x \
-	./internal/baseline:FuzzParse:200000x \
 	./internal/vuln:FuzzMatchRecord:50000x \
 	./internal/vuln:FuzzParseReport:70000x \
 	./internal/vuln:FuzzParseVEX:70000x \
 	./internal/vuln:FuzzDBFiles:6000x \
+	./internal/baseline:FuzzParse:100000x \
 	./internal/vuln:FuzzDpkgStatus:60000x \
 	./internal/vuln:FuzzApkInstalled:100000x \
 	./internal/vuln:FuzzPythonMetadata:60000x \

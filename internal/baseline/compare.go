@@ -105,27 +105,37 @@ func cleanFile(f string) string {
 // their indexes.
 func Compare(base *Report, findings, suppressed []check.Finding) *Comparison {
 	c := &Comparison{Report: base.Name, Version: base.Version, status: make([]Status, len(findings))}
-	baseByKey := map[key][]int{}
+	// Each finding's identity is hashed once, to a group number; the
+	// findings of each group are then laid out together in one array per
+	// side (a counting sort, in input order), so that a scan of 100,000
+	// findings costs no allocation per finding.
+	ids := make(map[key]int32, len(base.Findings)+len(findings)/4)
+	groupOf := func(f *check.Finding) int32 {
+		k := keyOf(f)
+		g, ok := ids[k]
+		if !ok {
+			g = int32(len(ids))
+			ids[k] = g
+		}
+		return g
+	}
+	baseG := make([]int32, len(base.Findings))
 	for i := range base.Findings {
-		k := keyOf(&base.Findings[i])
-		baseByKey[k] = append(baseByKey[k], i)
+		baseG[i] = groupOf(&base.Findings[i])
 	}
-	curByKey := map[key][]int{}
-	var order []key
+	curG := make([]int32, len(findings))
 	for i := range findings {
-		k := keyOf(&findings[i])
-		if _, ok := curByKey[k]; !ok {
-			order = append(order, k)
-		}
-		curByKey[k] = append(curByKey[k], i)
+		curG[i] = groupOf(&findings[i])
 	}
+	baseAt, baseIdx := layout(baseG, len(ids))
+	curAt, curIdx := layout(curG, len(ids))
 	matched := make([]bool, len(base.Findings))
-	for _, k := range order {
-		cur := curByKey[k]
-		for _, p := range pair(cur, baseByKey[k], findings, base.Findings) {
-			c.status[p.cur] = Unchanged
-			matched[p.base] = true
-		}
+	for g := range len(ids) {
+		cur, old := curIdx[curAt[g]:curAt[g+1]], baseIdx[baseAt[g]:baseAt[g+1]]
+		pair(cur, old, findings, base.Findings, func(ci, bi int) {
+			c.status[ci] = Unchanged
+			matched[bi] = true
+		})
 	}
 	for i := range c.status {
 		if c.status[i] == Unchanged {
@@ -137,9 +147,12 @@ func Compare(base *Report, findings, suppressed []check.Finding) *Comparison {
 	}
 	// What the baseline had and no counted finding matches: suppressed
 	// now (as many as are), or else fixed.
-	silenced := map[key]int{}
-	for i := range suppressed {
-		silenced[keyOf(&suppressed[i])]++
+	var silenced map[key]int
+	if len(suppressed) > 0 && c.Unchanged < len(base.Findings) {
+		silenced = make(map[key]int, len(suppressed))
+		for i := range suppressed {
+			silenced[keyOf(&suppressed[i])]++
+		}
 	}
 	for i := range base.Findings {
 		if matched[i] {
@@ -155,27 +168,46 @@ func Compare(base *Report, findings, suppressed []check.Finding) *Comparison {
 	return c
 }
 
-type match struct{ cur, base int }
+// layout returns, for findings numbered by group, where each group
+// starts in idx (group g is idx[at[g]:at[g+1]]) and the findings' indexes
+// in group order, each group in input order.
+func layout(groupOf []int32, groups int) (at []int32, idx []int) {
+	at = make([]int32, groups+1)
+	for _, g := range groupOf {
+		at[g+1]++
+	}
+	for g := range groups {
+		at[g+1] += at[g]
+	}
+	next := slices.Clone(at[:groups])
+	idx = make([]int, len(groupOf))
+	for i, g := range groupOf {
+		idx[next[g]] = i
+		next[g]++
+	}
+	return at, idx
+}
 
 // nearestPairs bounds the pairs pair weighs one by one in a group of
 // identical findings; past it (thousands of the same finding in one
 // file), they are paired in order.
 const nearestPairs = 1 << 16
 
-// pair matches current and baseline findings of one identity. Any
-// matching gives the right counts; this one also picks the right ones:
-// findings on the same line first, then the nearest lines, so that a
-// finding added above two others, which all move down, is the one new.
-func pair(cur, base []int, cf, bf []check.Finding) []match {
-	if len(base) == 0 {
-		return nil
+// pair matches current and baseline findings of one identity, calling
+// match for each pair. Any matching gives the right counts; this one also
+// picks the right ones: findings on the same line first, then the nearest
+// lines, so that a finding added above two others, which all move down,
+// is the one new.
+func pair(cur, base []int, cf, bf []check.Finding, match func(cur, base int)) {
+	if len(base) == 0 || len(cur) == 0 {
+		return
 	}
 	if len(cur) == 1 && len(base) == 1 {
-		return []match{{cur[0], base[0]}}
+		match(cur[0], base[0])
+		return
 	}
 	usedCur := make([]bool, len(cur))
 	usedBase := make([]bool, len(base))
-	var out []match
 	// Same line.
 	byLine := map[int][]int{}
 	for j, b := range base {
@@ -188,7 +220,7 @@ func pair(cur, base []int, cf, bf []check.Finding) []match {
 			j := js[0]
 			byLine[l] = js[1:]
 			usedCur[i], usedBase[j] = true, true
-			out = append(out, match{c, base[j]})
+			match(c, base[j])
 		}
 	}
 	var rc, rb []int
@@ -203,13 +235,13 @@ func pair(cur, base []int, cf, bf []check.Finding) []match {
 		}
 	}
 	if len(rc) == 0 || len(rb) == 0 {
-		return out
+		return
 	}
 	if len(rc)*len(rb) > nearestPairs {
 		for n := range min(len(rc), len(rb)) {
-			out = append(out, match{cur[rc[n]], base[rb[n]]})
+			match(cur[rc[n]], base[rb[n]])
 		}
-		return out
+		return
 	}
 	// Nearest lines, greedily.
 	type cand struct{ dist, i, j int }
@@ -228,7 +260,6 @@ func pair(cur, base []int, cf, bf []check.Finding) []match {
 			continue
 		}
 		usedCur[cd.i], usedBase[cd.j] = true, true
-		out = append(out, match{cur[cd.i], base[cd.j]})
+		match(cur[cd.i], base[cd.j])
 	}
-	return out
 }

@@ -1,12 +1,15 @@
 package baseline
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/limits"
@@ -37,17 +40,23 @@ func TestOtherVersions(t *testing.T) {
 
 func TestBadBaselines(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
-		{"truncated", "{\n  \"version\": \"1\",\n  \"findings\": [\n    {\"check\": ", "bad.json:4:15: baseline is not valid JSON"},
-		{"not JSON", "findings: []\n", "bad.json:1:2: baseline is not valid JSON"},
-		{"empty", "", "bad.json:1:1: baseline is not valid JSON"},
-		{"sarif", `{"version":"2.1.0","runs":[]}`, "bad.json: baseline is not a kubeharden JSON report (from kubeharden scan -o json): it has no findings array"},
+		{"truncated", "{\n  \"version\": \"1\",\n  \"findings\": [\n    {\"check\": ", "bad.json:4:5: baseline is not valid JSON: findings[0]: unexpected EOF"},
+		{"not JSON", "findings: []\n", "bad.json:1:1: baseline is not valid JSON: invalid character 'i' in literal false"},
+		{"empty", "", "bad.json:1:1: baseline is not valid JSON: unexpected EOF"},
+		{"sarif", `{"version":"2.1.0","runs":[{"results":[{"ruleId":"x"}]}]}`, "bad.json: baseline is not a kubeharden JSON report (from kubeharden scan -o json): it has no findings array"},
 		{"null findings", `{"findings":null}`, "has no findings array"},
-		{"findings not an array", "{\n\"findings\": {}}", "bad.json:2:13: baseline is not a kubeharden JSON report: findings is a JSON object, want an array"},
-		{"line a string", `{"findings":[{"check":"c","severity":"low","location":{"line":"7"}}]}`, "findings.location.line is a JSON string, want a number"},
-		{"no check", `{"findings":[{"severity":"low"}]}`, "bad.json: baseline findings[0] has no check"},
-		{"bad severity", `{"findings":[{"check":"c","severity":"urgent"}]}`, `bad.json: baseline findings[0]: unknown severity "urgent"`},
-		{"trailing garbage", `{"findings":[]} {}`, "bad.json:1:17: baseline is not valid JSON"},
-		{"top level array", `[]`, "baseline is not a kubeharden JSON report: the document is a JSON array"},
+		{"findings not an array", "{\n\"findings\": {}}", "bad.json:2:13: baseline is not a kubeharden JSON report: findings is an object, want an array"},
+		{"line a string", "{\"findings\":[\n{\"check\":\"c\",\"severity\":\"low\"},\n {\"check\":\"c\",\"severity\":\"low\",\"location\":{\"line\":\"7\"}}]}",
+			"bad.json:3:2: baseline is not a kubeharden JSON report: findings[1].location.line is a JSON string, want a number"},
+		{"a finding not an object", `{"findings":[1]}`, "bad.json:1:14: baseline is not a kubeharden JSON report: findings[0] is a JSON number, want an object"},
+		{"no check", `{"findings":[{"severity":"low"}]}`, "bad.json:1:14: baseline findings[0]: has no check"},
+		{"bad severity", `{"findings":[{"check":"c","severity":"urgent"}]}`, `bad.json:1:14: baseline findings[0]: unknown severity "urgent"`},
+		{"trailing garbage", `{"findings":[]} {}`, "bad.json:1:17: baseline is not valid JSON: more after the report"},
+		{"unclosed", `{"findings":[]`, "bad.json:1:15: baseline is not valid JSON: unexpected EOF"},
+		{"bad member", `{"suppressed": [{]], "findings": []}`, "bad.json:1:16: baseline is not valid JSON: invalid character ']'"},
+		{"deep", `{"suppressed": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `, "findings": []}`, "bad.json:1:16: baseline is not valid JSON: nested deeper than 10000"},
+		{"deep finding", `{"findings": [{"x": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}]}`, "bad.json:1:15: baseline is not valid JSON: findings[0]: invalid character '[' exceeded max depth"},
+		{"top level array", `[]`, "bad.json:1:1: baseline is not a kubeharden JSON report: the document is an array, want an object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.doc), "bad.json")
@@ -65,18 +74,76 @@ func TestSizeLimit(t *testing.T) {
 	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(p, limits.Limits{InputSize: 1024})
+	_, err := Load(context.Background(), p, limits.Limits{BaselineSize: 1024})
 	var ex *limits.Exceeded
-	if !errors.As(err, &ex) || !strings.Contains(err.Error(), "reading baseline "+p+": exceeds the input size limit of 1 KiB (raise it with --max-input-size)") {
+	if !errors.As(err, &ex) || !strings.Contains(err.Error(), "reading baseline "+p+": exceeds the baseline size limit of 1 KiB (raise it with --max-baseline-size)") {
 		t.Fatalf("Load past the limit: %v", err)
 	}
-	// A reader that does not say its size is cut at the limit too.
-	if _, err := Read(strings.NewReader(doc), "-", 1024); !errors.As(err, &ex) {
-		t.Fatalf("Read past the limit: %v", err)
+	// A file that grows past the limit while it is read is cut there.
+	lr := &limitedReader{r: strings.NewReader(doc), n: 1024}
+	if _, err := decode(context.Background(), lr, "-"); err == nil || !lr.over {
+		t.Fatalf("reading past the limit: %v, over %v", err, lr.over)
 	}
-	rep, err := Load(p, limits.Limits{InputSize: int64(len(doc))})
+	rep, err := Load(context.Background(), p, limits.Limits{BaselineSize: int64(len(doc))})
 	if err != nil || len(rep.Findings) != 101 {
 		t.Fatalf("Load at the limit: %v", err)
+	}
+	// The strings and objects that repeat are shared.
+	if rep.Findings[0].Check != "c" {
+		t.Fatal(rep.Findings[0])
+	}
+}
+
+func TestMaxFindings(t *testing.T) {
+	defer func(n int) { maxFindings = n }(maxFindings)
+	maxFindings = 1000
+	one := `{"check":"c","severity":"low"},`
+	doc := `{"findings":[` + strings.Repeat(one, maxFindings) + `{"check":"c","severity":"low"}]}`
+	_, err := Parse([]byte(doc), "many.json")
+	if want := fmt.Sprintf("many.json:1:%d: baseline has more than %d findings", 14+len(one)*maxFindings, maxFindings); err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	rep, err := Parse([]byte(`{"findings":[`+strings.Repeat(one, maxFindings-1)+`{"check":"c","severity":"low"}]}`), "max.json")
+	if err != nil || len(rep.Findings) != maxFindings {
+		t.Errorf("at the bound: %v", err)
+	}
+}
+
+func TestCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	doc := `{"findings":[{"check":"c","severity":"low"}]}`
+	if _, err := decode(ctx, strings.NewReader(doc), "x.json"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// A bad baseline file's error has the line and column, counted in the
+// file.
+func TestLoadPosition(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.json")
+	doc := "{\n  \"findings\": [\n    {\"check\": \"c\", \"severity\": \"low\"},\n    {\"check\": \"c\", \"severity\": \"severe\"}\n  ]\n}\n"
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(context.Background(), p, limits.Default()); err == nil || err.Error() != p+`:4:5: baseline findings[1]: unknown severity "severe" (want one of info, low, medium, high, critical)` {
+		t.Errorf("Load: %v", err)
+	}
+}
+
+// Objects and repeated strings are shared between the findings of a
+// baseline: a large one costs its messages, not its copies.
+func TestInterned(t *testing.T) {
+	doc := `{"findings":[` +
+		`{"check":"a","severity":"low","message":"m1","object":{"kind":"Pod","name":"p","namespace":"ns","apiVersion":"v1"},"location":{"file":"f.yaml","line":1},"path":"spec"},` +
+		`{"check":"b","severity":"low","message":"m2","object":{"kind":"Pod","name":"p","namespace":"ns","apiVersion":"v1"},"location":{"file":"f.yaml","line":2},"path":"spec"}]}`
+	rep, err := Parse([]byte(doc), "x.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Findings[0], rep.Findings[1]
+	if a.Object != b.Object || unsafe.StringData(a.Location.File) != unsafe.StringData(b.Location.File) || unsafe.StringData(a.Path) != unsafe.StringData(b.Path) {
+		t.Error("the object, file and path of two findings are not shared")
 	}
 }
 
@@ -87,13 +154,13 @@ func TestNotARegularFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Opening a FIFO without a writer would block: it must not.
-	if _, err := Load(fifo, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := Load(context.Background(), fifo, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("fifo: %v", err)
 	}
-	if _, err := Load(dir, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := Load(context.Background(), dir, limits.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("directory: %v", err)
 	}
-	if _, err := Load(filepath.Join(dir, "missing.json"), limits.Default()); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Load(context.Background(), filepath.Join(dir, "missing.json"), limits.Default()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing: %v", err)
 	}
 }

@@ -2,12 +2,18 @@ package baseline_test
 
 import (
 	"bytes"
+	"context"
 	stdjson "encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/limits"
 	"github.com/kubeharden/kubeharden/internal/report/json"
 	"github.com/kubeharden/kubeharden/internal/scan"
 )
@@ -109,6 +115,35 @@ func TestJSONWithBaseline(t *testing.T) {
 	for _, field := range []string{`"baseline"`, `"fixed"`} {
 		if bytes.Contains(buf.Bytes(), []byte(field)) {
 			t.Errorf("report without --baseline has %s:\n%s", field, buf.Bytes())
+		}
+	}
+}
+
+// BenchmarkLoad reads the JSON report of 100,000 findings (about 78 MB)
+// as a baseline.
+func BenchmarkLoad(b *testing.B) {
+	res := &scan.Result{Findings: make([]check.Finding, 100_000)}
+	for i := range res.Findings {
+		res.Findings[i] = finding("run-as-non-root", "deploy/N100k.yaml", 10*i+1, "web-"+strconv.Itoa(i), "spec.template.spec.containers[0]",
+			`container "app" must set securityContext.runAsNonRoot=true or runAsUser > 0`)
+	}
+	res.Checks = []check.Meta{{ID: "run-as-non-root", Remediation: strings.Repeat("Set securityContext.runAsNonRoot to true. ", 6)}}
+	path := filepath.Join(b.TempDir(), "base.json")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := json.Render(f, res, json.Options{Version: "v1"}); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	info, _ := os.Stat(path)
+	b.SetBytes(info.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		rep, err := baseline.Load(context.Background(), path, limits.Default())
+		if err != nil || len(rep.Findings) != len(res.Findings) {
+			b.Fatal(err)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/corpustest"
 )
 
 const basePod = `apiVersion: v1
@@ -158,8 +160,12 @@ func TestBaseline(t *testing.T) {
 	// follow --fail-on-new whatever the format.
 	write(t, manifest, basePod)
 	for _, format := range []string{"sarif", "junit", "openreports"} {
-		if _, errOut, code := run("scan", "-o", format, "--baseline", old, "--fail-on-new", manifest); code != ExitOK {
+		out, errOut, code := run("scan", "-o", format, "--baseline", old, "--fail-on-new", manifest)
+		if code != ExitOK {
 			t.Errorf("-o %s: exit %d\n%s", format, code, errOut)
+		}
+		if format == "sarif" && (!strings.Contains(out, `"baselineState": "unchanged"`) || strings.Contains(out, `"baselineState": "new"`)) {
+			t.Errorf("-o sarif: no baselineState unchanged on every result:\n%s", out)
 		}
 	}
 }
@@ -206,8 +212,8 @@ func TestBadBaseline(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"corrupt", []string{"--baseline", corrupt}, "kubeharden: error: " + corrupt + ":3:19: baseline is not valid JSON"},
-		{"huge", []string{"--baseline", huge, "--max-input-size", "64KiB"}, "kubeharden: error: reading baseline " + huge + ": exceeds the input size limit of 64 KiB (raise it with --max-input-size)"},
+		{"corrupt", []string{"--baseline", corrupt}, "kubeharden: error: " + corrupt + ":3:5: baseline is not valid JSON: findings[0]: invalid character"},
+		{"huge", []string{"--baseline", huge, "--max-baseline-size", "64KiB"}, "kubeharden: error: reading baseline " + huge + ": exceeds the baseline size limit of 64 KiB (raise it with --max-baseline-size)"},
 		{"missing", []string{"--baseline", filepath.Join(dir, "nope.json")}, "kubeharden: error: reading baseline: open " + filepath.Join(dir, "nope.json") + ": no such file or directory"},
 		{"a directory", []string{"--baseline", dir}, "not a regular file"},
 		{"the manifest", []string{"--baseline", manifest}, manifest + ":1:1: baseline is not valid JSON"},
@@ -223,3 +229,93 @@ func TestBadBaseline(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// fix --exit-code: 1 when something was fixed or, without --write, would
+// be; 0 when nothing was; 2 still wins for input errors.
+func TestFixExitCode(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "pod.yaml")
+	write(t, manifest, basePod)
+	if out, errOut, code := run("fix", "--exit-code", manifest); code != ExitFindings || !strings.Contains(out, "+++ b/"+manifest) {
+		t.Errorf("diff: exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := run("fix", manifest); code != ExitOK {
+		t.Errorf("diff without --exit-code: exit %d, want 0", code)
+	}
+	if _, errOut, code := run("fix", "--write", "--exit-code", manifest); code != ExitFindings {
+		t.Errorf("--write: exit %d, want 1\n%s", code, errOut)
+	}
+	if out, errOut, code := run("fix", "--write", "--exit-code", manifest); code != ExitOK {
+		t.Errorf("--write again: exit %d, want 0 (nothing left to fix)\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := run("fix", "--exit-code", manifest, filepath.Join(dir, "missing.yaml")); code != ExitError {
+		t.Errorf("input error: exit %d, want 2", code)
+	}
+}
+
+// TestBaselineCorpus: the real-world corpus (manifests, charts,
+// kustomizations), every YAML file shifted down two lines by a comment,
+// compared with its report from before: every finding moved, none is new,
+// none fixed.
+func TestBaselineCorpus(t *testing.T) {
+	src := corpustest.Dir(t, "real")
+	dir := filepath.Join(t.TempDir(), "real")
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(t.TempDir(), "old.json")
+	if _, errOut, code := run("scan", "-o", "json", "--fail-on", "none", "--output-file", old, dir); code != ExitOK {
+		t.Fatalf("first scan: exit %d\n%s", code, errOut)
+	}
+	shifted := 0
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || (filepath.Ext(p) != ".yaml" && filepath.Ext(p) != ".yml") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		shifted++
+		return os.WriteFile(p, append([]byte("# shifted\n# by two lines\n"), data...), 0o644)
+	})
+	if err != nil || shifted == 0 {
+		t.Fatalf("shifting: %v, %d files", err, shifted)
+	}
+	out, errOut, code := run("scan", "-o", "json", "--fail-on", "low", "--baseline", old, "--fail-on-new", dir)
+	if code != ExitOK {
+		t.Fatalf("shifted corpus: exit %d, want 0\n%s", code, errOut)
+	}
+	before, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := decodeReport(t, string(before)), decodeReport(t, out)
+	moved := 0
+	for i := range min(len(a.Findings), len(b.Findings)) {
+		if a.Findings[i].Location.Line != b.Findings[i].Location.Line {
+			moved++
+		}
+	}
+	s := b.Summary.Baseline
+	if len(b.Findings) < 1000 || moved < len(b.Findings)*9/10 || s.New != 0 || s.Fixed != 0 || s.Unchanged != len(a.Findings) {
+		t.Errorf("%d findings (%d before), %d moved; summary %+v: want all unchanged", len(b.Findings), len(a.Findings), moved, s)
+	}
+}

@@ -78,6 +78,52 @@ func TestCluster(t *testing.T) {
 		t.Errorf("admin: cluster-version-supported fired=%v, want %v", got, want)
 	}
 
+	// The audit compared with its own report: nothing new; then a second
+	// privileged Deployment is new, and only its findings are.
+	base := filepath.Join(t.TempDir(), "audit.json")
+	if err := os.WriteFile(base, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run(env.KubeConfig, "--baseline", base, "--fail-on-new"); code != ExitOK || !strings.Contains(out, ": 0 new · 0 fixed · ") {
+		t.Errorf("baseline, unchanged cluster: exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	if _, err := env.Client.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}},
+			}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(env.KubeConfig, "-o", "json", "--baseline", base, "--fail-on-new")
+	var cmp struct {
+		Findings []struct {
+			Baseline string
+			Object   struct{ Name string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &cmp); err != nil || code != ExitFindings {
+		t.Fatalf("baseline, a new Deployment: exit %d, %v\n%s", code, err, errOut)
+	}
+	news := 0
+	for _, f := range cmp.Findings {
+		if f.Baseline == "new" {
+			news++
+			if f.Object.Name != "api" {
+				t.Errorf("baseline: a finding on %q is new", f.Object.Name)
+			}
+		}
+	}
+	if news == 0 {
+		t.Error("baseline: the new Deployment's findings are not new")
+	}
+	if err := env.Client.AppsV1().Deployments("shop").Delete(ctx, "api", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	u := env.User(t, "pod-reader")
 	if _, err := env.Client.RbacV1().Roles("shop").Create(ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "pod-list"},

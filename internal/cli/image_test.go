@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,6 +66,20 @@ func TestImageCommand(t *testing.T) {
 		if f.Check != "image-minimal-base" || f.Severity != "info" {
 			t.Errorf("distroless: unexpected finding %+v", f)
 		}
+	}
+
+	// The image compared with its own report: unchanged, --fail-on-new
+	// passes even at --fail-on info.
+	base := t.TempDir() + "/image.json"
+	if err := os.WriteFile(base, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := run("image", "--baseline", base, "--fail-on-new", "--fail-on", "info", distroless); code != ExitOK ||
+		!strings.Contains(out, ": 0 new · 0 fixed · "+strconv.Itoa(len(doc.Findings))+" unchanged") {
+		t.Errorf("image baseline: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := run("image", "--baseline", base, "--fail-on", "info", distroless); code != ExitFindings || len(doc.Findings) == 0 {
+		t.Errorf("image baseline without --fail-on-new: exit %d, want %d", code, ExitFindings)
 	}
 
 	// An unreadable reference is an input error; the others are still

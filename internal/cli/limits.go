@@ -30,6 +30,7 @@ func (f *limitFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.l.NetworkTimeout, "network-timeout", d.NetworkTimeout, "longest time one registry request may take")
 	fl.Var(size(&f.l.VulnRecordSize), "max-vuln-record-size", "largest OSV record, vulnerability report (--vuln-report) or VEX document read")
 	fl.Var(size(&f.l.VulnExportSize), "max-vuln-export-size", "most uncompressed bytes of one OSV export (all.zip) read")
+	fl.Var(size(&f.l.BaselineSize), "max-baseline-size", "largest --baseline report read")
 	fl.Var(size(&f.l.InventorySize), "max-inventory-size", "most bytes of one image read for its package inventory (package databases, manifests, JARs)")
 }
 
@@ -43,6 +44,7 @@ func (f *limitFlags) apply(cmd *cobra.Command) error {
 		"--max-blob-size": l.BlobSize <= 0, "--max-path-depth": l.PathDepth <= 0,
 		"--network-timeout": l.NetworkTimeout <= 0, "--max-render-memory": l.RenderMemory <= 0,
 		"--max-vuln-record-size": l.VulnRecordSize <= 0, "--max-vuln-export-size": l.VulnExportSize <= 0,
+		"--max-baseline-size":  l.BaselineSize <= 0,
 		"--max-inventory-size": l.InventorySize <= 0,
 	} {
 		if bad {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -93,9 +96,10 @@ func (f *reportFlags) prepare(cmd *cobra.Command, inputs []string) (*reporter, e
 	}
 	if f.baseline != "" {
 		// Read before the scan: a bad baseline costs no scan.
-		if r.base, err = baseline.Load(f.baseline, limits.From(cmd.Context())); err != nil {
+		if r.base, err = baseline.Load(cmd.Context(), f.baseline, limits.From(cmd.Context())); err != nil {
 			return nil, &exitError{code: ExitError, err: err}
 		}
+		raiseMemoryLimit()
 	}
 	if r.cfg, err = loadConfig(f.configFile, inputs); err != nil {
 		return nil, &exitError{code: ExitError, err: err}
@@ -172,6 +176,25 @@ func (r *reporter) finish(cmd *cobra.Command, res *scan.Result) error {
 		}
 	}
 	return nil
+}
+
+// raiseMemoryLimit raises the soft memory limit by the heap now live. main
+// sets a low limit (unless GOMEMLIMIT is set) for a scan, whose garbage
+// is short-lived; a baseline's findings stay live for the whole run, and
+// under a limit they fill the collector would run without pause (a
+// 100k-object scan against its own report: 111 s instead of 33 s).
+func raiseMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	cur := debug.SetMemoryLimit(-1)
+	if cur == math.MaxInt64 {
+		return
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	debug.SetMemoryLimit(cur + int64(ms.HeapAlloc))
 }
 
 // knownCheck accepts registered and engine-level check IDs.

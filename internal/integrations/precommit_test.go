@@ -175,7 +175,8 @@ func TestPreCommitFilePatterns(t *testing.T) {
 	}{
 		{"deploy/web.yaml", true, true, true},
 		{"k8s/db.yml", true, true, true},
-		{"list.json", true, true, false},
+		{"list.json", false, false, false},
+		{"tsconfig.json", false, false, false},
 		{"Dockerfile", true, true, true},
 		{"build/Dockerfile.prod", true, true, true},
 		{"api.Dockerfile", true, true, true},

@@ -43,6 +43,9 @@ type Limits struct {
 	// VulnExportSize bounds the uncompressed bytes of one OSV export
 	// (an all.zip) or of the loose records of a database directory.
 	VulnExportSize int64
+	// BaselineSize bounds the --baseline report, in bytes: the JSON
+	// report of a large scan is far larger than its manifests.
+	BaselineSize int64
 	// InventorySize bounds the bytes of one image kept or buffered for
 	// its package inventory: package databases, language package
 	// manifests, Go build information, a JAR while its members are read.
@@ -64,6 +67,7 @@ func Default() Limits {
 		NetworkTimeout: 30 * time.Second,
 		VulnRecordSize: 32 << 20,
 		VulnExportSize: 4 << 30,
+		BaselineSize:   1 << 30,
 		InventorySize:  256 << 20,
 	}
 }
@@ -83,6 +87,7 @@ func (l Limits) WithDefaults() Limits {
 	orDefault(&l.NetworkTimeout, d.NetworkTimeout)
 	orDefault(&l.VulnRecordSize, d.VulnRecordSize)
 	orDefault(&l.VulnExportSize, d.VulnExportSize)
+	orDefault(&l.BaselineSize, d.BaselineSize)
 	orDefault(&l.InventorySize, d.InventorySize)
 	return l
 }
@@ -168,6 +173,12 @@ func (l Limits) VulnRecordSizeExceeded() error {
 // VulnExportSize.
 func (l Limits) VulnExportSizeExceeded() error {
 	return &Exceeded{Limit: "vulnerability export size", Flag: "--max-vuln-export-size", Max: Bytes(l.VulnExportSize)}
+}
+
+// BaselineSizeExceeded is the error of a baseline report past
+// BaselineSize.
+func (l Limits) BaselineSizeExceeded() error {
+	return &Exceeded{Limit: "baseline size", Flag: "--max-baseline-size", Max: Bytes(l.BaselineSize)}
 }
 
 // InventorySizeExceeded is the error of an image whose package files

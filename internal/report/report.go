@@ -68,7 +68,7 @@ var formats = []struct {
 		if uri == "" {
 			uri = DefaultToolURI
 		}
-		return sarif.Render(w, res, sarif.Options{Version: opts.Version, InformationURI: uri})
+		return sarif.Render(w, res, sarif.Options{Version: opts.Version, InformationURI: uri, Baseline: opts.Baseline})
 	}},
 	{"junit", func(w io.Writer, res *scan.Result, _ Options) error {
 		return junit.Render(w, res)

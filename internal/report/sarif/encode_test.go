@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/object"
 	"github.com/kubeharden/kubeharden/internal/report/reporttest"
@@ -107,6 +108,20 @@ func TestMatchesReference(t *testing.T) {
 		matchesReference(t, c.Result, Options{})
 	}
 	matchesReference(t, &scan.Result{}, Options{})
+	// With a baseline: every other finding of each case was in it.
+	for _, c := range reporttest.Cases() {
+		old := &baseline.Report{}
+		for i, f := range c.Result.Findings {
+			if i%2 == 0 {
+				old.Findings = append(old.Findings, f)
+			}
+		}
+		cmp := baseline.Compare(old, c.Result.Findings, c.Result.Suppressed)
+		if len(c.Result.Findings) > 1 && (cmp.New == 0 || cmp.Unchanged == 0) {
+			t.Fatalf("%s: %d new, %d unchanged", c.Name, cmp.New, cmp.Unchanged)
+		}
+		matchesReference(t, c.Result, Options{Version: "v1", Baseline: cmp})
+	}
 	for i, s := range awkward {
 		for n := range 8 {
 			matchesReference(t, awkwardResult(s, n+i), Options{Version: s, InformationURI: s})

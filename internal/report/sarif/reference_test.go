@@ -33,8 +33,10 @@ func renderReference(w io.Writer, res *scan.Result, opts Options) error {
 	}
 
 	results := make([]result, 0, len(res.Findings)+len(res.Suppressed))
-	for _, f := range res.Findings {
-		results = append(results, newResult(f, ruleIndex(f)))
+	for i, f := range res.Findings {
+		r := newResult(f, ruleIndex(f))
+		r.BaselineState = opts.Baseline.Of(i).String()
+		results = append(results, r)
 	}
 	for _, f := range res.Suppressed {
 		r := newResult(f, ruleIndex(f))
@@ -98,6 +100,8 @@ type result struct {
 	Related      []relatedLocation `json:"relatedLocations,omitempty"`
 	Suppressions []suppression     `json:"suppressions,omitempty"`
 	Properties   *resultProperties `json:"properties,omitempty"`
+	// BaselineState is "new" or "unchanged" with --baseline.
+	BaselineState string `json:"baselineState,omitempty"`
 }
 
 type resultProperties struct {

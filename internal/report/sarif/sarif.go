@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/internal/baseline"
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/scan"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -35,6 +36,9 @@ type Options struct {
 	Version string
 	// InformationURI is tool.driver.informationUri; left out when empty.
 	InformationURI string
+	// Baseline, when set, gives each result of a finding its
+	// baselineState: "new" or "unchanged".
+	Baseline *baseline.Comparison
 }
 
 type tool struct {
@@ -166,8 +170,8 @@ func renderWith(w io.Writer, res *scan.Result, opts Options, app appenders) erro
 		s.raw("[]")
 	} else {
 		s.raw("[")
-		s.results(res.Findings, &rules, false, true)
-		s.results(res.Suppressed, &rules, true, len(res.Findings) == 0)
+		s.results(res.Findings, &rules, false, true, opts.Baseline)
+		s.results(res.Suppressed, &rules, true, len(res.Findings) == 0, nil)
 		s.raw("\n      ]")
 	}
 	s.raw(",\n      \"columnKind\": \"unicodeCodePoints\"\n    }\n  ]\n}\n")
@@ -242,8 +246,9 @@ func (s *stream) value(v any, indent string) {
 }
 
 // results writes fs as elements of the results array, the first one
-// without a leading comma when first is set.
-func (s *stream) results(fs []check.Finding, rules *ruleIndex, suppressed, first bool) {
+// without a leading comma when first is set; cmp, when set, gives each its
+// baselineState by its index.
+func (s *stream) results(fs []check.Finding, rules *ruleIndex, suppressed, first bool, cmp *baseline.Comparison) {
 	for i := range fs {
 		if s.err != nil {
 			return
@@ -253,9 +258,17 @@ func (s *stream) results(fs []check.Finding, rules *ruleIndex, suppressed, first
 		}
 		s.raw("\n        ")
 		f := &fs[i]
-		s.write(s.app.result(s.buf[:0], f, rules.of(f), s.uris.get(f.Location.File), suppressed))
+		b := s.app.result(s.buf[:0], f, rules.of(f), s.uris.get(f.Location.File), suppressed)
+		if state := cmp.Of(i).String(); state != "" {
+			// The last member of the result, before its closing brace.
+			b = append(append(b[:len(b)-len(resultEnd)], ",\n          \"baselineState\": \""+state+"\""...), resultEnd...)
+		}
+		s.write(b)
 	}
 }
+
+// resultEnd closes a result, as appendResult writes it.
+const resultEnd = "\n        }"
 
 // uriCache remembers the artifact URI of the last file: findings come
 // sorted by file, and a URI takes allocations to build.
