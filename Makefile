@@ -46,13 +46,21 @@ HTML_VALIDATE := $(CACHE)/html-validate-$(HTML_VALIDATE_VERSION)/node_modules/.b
 export KUBEHARDEN_HTML_VALIDATE := $(HTML_VALIDATE)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: chromium html-validate browser
-chromium:
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$KUBEHARDEN_CHROMIUM" ] || \
-		{ $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; }
+# The Debian packages the tests run besides Go, each installed only when its
+# command is missing: chromium (the HTML report), npm (html-validate),
+# envsubst (the krew manifest) and git (the pre-commit hooks).
+.PHONY: chromium debian-tools html-validate browser
+chromium: debian-tools
+debian-tools:
+	@missing=; \
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$KUBEHARDEN_CHROMIUM" ] || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v envsubst >/dev/null || missing="$$missing gettext-base"; \
+	command -v git >/dev/null || missing="$$missing git"; \
+	[ -z "$$missing" ] || { echo "installing$$missing" >&2; $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; }
 
 html-validate: $(HTML_VALIDATE)
-$(HTML_VALIDATE):
+$(HTML_VALIDATE): | debian-tools
 	mkdir -p $(CACHE)/html-validate-$(HTML_VALIDATE_VERSION)
 	cd $(CACHE)/html-validate-$(HTML_VALIDATE_VERSION) && npm install --no-audit --no-fund --prefix . html-validate@$(HTML_VALIDATE_VERSION)
 

@@ -196,9 +196,14 @@ func install(t *testing.T, archive, sum, from, binName string) string {
 // kubectl itself (which runs kubectl-harden from PATH), and directly.
 func testPlugin(t *testing.T, binDir string) {
 	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Fatalf("kubectl is needed to test the plugin (Debian: apt-get install kubectl, or from dl.k8s.io): %v", err)
+	// make controlplane builds kubectl beside the API server, at its
+	// version; a kubectl on PATH does when that is not set.
+	kubectl := filepath.Join(os.Getenv("KUBEHARDEN_CONTROLPLANE"), "kubectl")
+	if _, err := os.Stat(kubectl); os.Getenv("KUBEHARDEN_CONTROLPLANE") == "" || err != nil {
+		var lerr error
+		if kubectl, lerr = exec.LookPath("kubectl"); lerr != nil {
+			t.Fatalf("kubectl is needed to test the plugin: run make controlplane (it builds kubectl into $KUBEHARDEN_CONTROLPLANE): %v", lerr)
+		}
 	}
 	env := append(os.Environ(), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1", "KUBECONFIG="+filepath.Join(t.TempDir(), "none"))
 	runIt := func(name string, args ...string) (int, string) {

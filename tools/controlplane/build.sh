@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the control plane the integration tests run (etcd and kube-apiserver)
+# Builds the control plane the integration tests run (etcd, kube-apiserver,
+# and kubectl for the kubectl plugin test)
 # from Go modules, into a cache directory keyed by their versions, and prints
 # that directory on stdout. Idempotent: when both binaries exist it builds
 # nothing. The cache lives outside the repository so that fresh clones (CI)
@@ -69,6 +70,10 @@ major=${k8s_version#v}
 major=${major%%.*}
 vpkg=k8s.io/component-base/version
 build kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver \
+	"-s -w -X $vpkg.gitVersion=$k8s_version -X $vpkg.gitMajor=$major -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
+
+# kubectl, at the same version, for the test of the kubectl plugin.
+build kubectl kubectl . \
 	"-s -w -X $vpkg.gitVersion=$k8s_version -X $vpkg.gitMajor=$major -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
 
 echo "$dir"
