@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -390,49 +384,57 @@ func clusterRunner(t *testing.T) func(kubeconfig []byte, args ...string) (int, s
 
 // TestClusterImages: with --images the audit pulls the images the live
 // workloads run, from a real registry, and runs the image checks on them,
-// as scan --images does for manifests; the kinds that run containers are
-// listed even when no object check is enabled.
+// as scan --images does for manifests, vulnerabilities included with
+// --vuln-db; the kinds that run containers are listed even when no object
+// check is enabled.
 func TestClusterImages(t *testing.T) {
 	env := testenv.Start(t)
 	env.CreateNamespace(t, "shop", nil)
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
-	// An image that runs as root and ships a shell.
-	img := imagetest.Image(t, v1.Config{}, imagetest.Layer(t, imagetest.Dir("bin"), imagetest.File("bin/sh", "#!")))
-	ref, err := name.NewTag(host+"/team/api:1.0", name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	// An image that runs as root, ships a shell and an Alpine package
+	// with a known vulnerability.
+	img := imagetest.Image(t, v1.Config{}, imagetest.Layer(t,
+		imagetest.File("etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n"),
+		imagetest.File("lib/apk/db/installed", apkDB),
+		imagetest.Dir("bin"), imagetest.File("bin/sh", "#!"),
+	))
+	ref := imagetest.Push(t, img)
 	labels := map[string]string{"app": "api"}
 	if _, err := env.Client.AppsV1().Deployments("shop").Create(context.Background(), &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "api"},
 		Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				Containers: []corev1.Container{{Name: "api", Image: ref.String()}},
+				Containers: []corev1.Container{{Name: "api", Image: ref}},
 			}},
 		},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	run := clusterRunner(t)
-	code, out, errOut := run(env.KubeConfig, "-o", "json", "--images", "--insecure", "--checks", "image-user,image-shell")
+	db := filepath.Join(t.TempDir(), "osv")
+	if out, errOut, code := run("vulndb", "import", db, osvZip(t)); code != ExitOK {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
+	}
+	cluster := clusterRunner(t)
+	code, out, errOut := cluster(env.KubeConfig, "-o", "json", "--images", "--insecure", "--vuln-db", db,
+		"--checks", "image-user,image-shell,image-vulnerability")
 	if code != ExitFindings {
 		t.Fatalf("exit %d, want %d; stderr:\n%s\n%s", code, ExitFindings, errOut, out)
 	}
-	for _, id := range []string{"image-user", "image-shell"} {
-		if !strings.Contains(out, `"check": "`+id+`"`) || !strings.Contains(out, ref.String()) {
-			t.Errorf("no %s finding on %s:\n%s", id, ref, out)
+	for _, want := range []string{`"check": "image-user"`, `"check": "image-shell"`, `"check": "image-vulnerability"`, `"ALPINE-CVE-2023-42366"`, ref} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s in the audit of %s:\n%s", want, ref, out)
 		}
 	}
-	// Without --images the same checks have nothing to judge.
-	code, out, errOut = run(env.KubeConfig, "-o", "json", "--checks", "image-user,image-shell")
+	if strings.Contains(out, "ALPINE-CVE-2023-42363") {
+		t.Errorf("a vulnerability fixed in the installed version is reported:\n%s", out)
+	}
+	// Without --images the same checks have nothing to judge, and the
+	// vulnerability sources are a usage error.
+	code, out, errOut = cluster(env.KubeConfig, "-o", "json", "--checks", "image-user,image-shell")
 	if code != ExitOK || strings.Contains(out, `"check": "image-user"`) {
 		t.Errorf("without --images: exit %d; stderr:\n%s\n%s", code, errOut, out)
+	}
+	if code, _, errOut = cluster(env.KubeConfig, "--vuln-db", db); code != ExitError || !strings.Contains(errOut, "add --images") {
+		t.Errorf("--vuln-db without --images: exit %d\n%s", code, errOut)
 	}
 }
