@@ -102,7 +102,9 @@ FUZZ_TARGETS := \
 	./internal/vuln:FuzzPomProperties:100000x \
 	./internal/image:FuzzGoBuildInfo:100000x \
 	./internal/image:FuzzJAR:100000x \
-	./internal/vuln:FuzzInventory:60000x
+	./internal/vuln:FuzzInventory:60000x \
+	./internal/vuln:FuzzRPMHeader:50000x \
+	./internal/vuln:FuzzRPMDB:2000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

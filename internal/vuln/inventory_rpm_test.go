@@ -86,8 +86,8 @@ func TestInventoryRPM(t *testing.T) {
 // without a release; the older path /var/lib/rpm is read too.
 func TestInventoryRPMDistros(t *testing.T) {
 	for _, tc := range []struct {
-		osRelease, path        string
-		eco                    vuln.Ecosystem
+		osRelease, path         string
+		eco                     vuln.Ecosystem
 		rel, vendor, purlDistro string
 	}{
 		{"ID=fedora\nVERSION_ID=40\n", "/usr/lib/sysimage/rpm/rpmdb.sqlite", vuln.Fedora, "40", "fedora", "fedora-40"},
