@@ -142,8 +142,11 @@ func checkRPMSchema(conn *sqlite3.Conn) error {
 		return errors.New("no table Packages: not an RPM database")
 	}
 	typ, sql := stmt.ColumnText(0), stmt.ColumnText(1)
-	if typ != "table" || strings.HasPrefix(strings.ToUpper(strings.TrimSpace(sql)), "CREATE VIRTUAL") {
-		return fmt.Errorf("Packages is a %s, not a table: not an RPM database", short(strings.TrimSpace(typ+" "+firstWords(sql))))
+	if typ == "table" && strings.HasPrefix(strings.ToUpper(strings.TrimSpace(sql)), "CREATE VIRTUAL") {
+		typ = "virtual table"
+	}
+	if typ != "table" {
+		return fmt.Errorf("schema object Packages is a %s, not a table: not an RPM database", short(typ))
 	}
 	cols, _, err := conn.Prepare("SELECT name, hidden FROM pragma_table_xinfo('Packages')")
 	if err != nil {
@@ -168,15 +171,6 @@ func checkRPMSchema(conn *sqlite3.Conn) error {
 		return errors.New("table Packages has no columns hnum and blob: not an RPM database")
 	}
 	return nil
-}
-
-// firstWords is the start of a schema statement, for an error.
-func firstWords(sql string) string {
-	w := strings.Fields(sql)
-	if len(w) > 3 {
-		w = w[:3]
-	}
-	return strings.Join(w, " ")
 }
 
 // rpmVendors are the PURL namespaces of the RPM distributions, by

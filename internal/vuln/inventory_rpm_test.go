@@ -200,7 +200,7 @@ func TestInventoryRPMBad(t *testing.T) {
 		}, "kh-hello,x"},
 		{"a view that computes rows", sqliteFile(t,
 			"CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x AS hnum, zeroblob(1000000) AS blob FROM c",
-		), []string{"/var/lib/rpm/rpmdb.sqlite: Packages is a view"}, "x"},
+		), []string{"/var/lib/rpm/rpmdb.sqlite: schema object Packages is a view, not a table"}, "x"},
 		{"a generated column", sqliteFile(t,
 			"CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB AS (zeroblob(100000000)) VIRTUAL)",
 			"INSERT INTO Packages (hnum) VALUES (1)",
