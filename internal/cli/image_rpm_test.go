@@ -14,8 +14,9 @@ import (
 // TestImageSBOMRPM: `image --sbom cyclonedx` of a UBI 9 image lists the
 // packages of its sqlite RPM database (made by rpm itself, see
 // internal/vuln/testdata/rpm), with their PURLs, licenses and OSV
-// ecosystem; the SPDX SBOM lists them too. A BerkeleyDB database is an
-// input error (exit 2) naming it, and the rest of the SBOM is written.
+// ecosystem; the SPDX SBOM lists them too, and so does the SBOM of a UBI 8
+// image's BerkeleyDB Packages. An ndb database (SUSE) is an input error
+// (exit 2) naming it, and the rest of the SBOM is written.
 func TestImageSBOMRPM(t *testing.T) {
 	db, err := os.ReadFile("../vuln/testdata/rpm/rpmdb.sqlite")
 	if err != nil {
@@ -72,15 +73,27 @@ func TestImageSBOMRPM(t *testing.T) {
 		t.Errorf("spdx: exit %d, stderr %s\n%s", code, errOut, out)
 	}
 
-	bdb := make([]byte, 4096)
-	copy(bdb[12:], []byte{0x61, 0x15, 0x06, 0x00})
+	bdb, err := os.ReadFile("../vuln/testdata/rpm/Packages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ubi8 := imagetest.WriteLayout(t, imagetest.Image(t, v1.Config{},
+		imagetest.Layer(t,
+			imagetest.File("etc/os-release", "ID=\"rhel\"\nVERSION_ID=\"8.10\"\n"),
+			imagetest.File("var/lib/rpm/Packages", string(bdb)),
+		)))
+	out, errOut, code = run("image", "--sbom", "cyclonedx", ubi8)
+	if code != ExitOK || errOut != "" || !strings.Contains(out, `"pkg:rpm/redhat/kh-tools-libs@1.2-3.el9?arch=noarch&distro=rhel-8.10&upstream=kh-tools-1.2-3.el9.src.rpm"`) {
+		t.Errorf("BerkeleyDB: exit %d, stderr %s\n%s", code, errOut, out)
+	}
+
 	broken := imagetest.WriteLayout(t, imagetest.Image(t, v1.Config{},
 		imagetest.Layer(t,
-			imagetest.File("var/lib/rpm/Packages", string(bdb)),
+			imagetest.File("usr/lib/sysimage/rpm/Packages.db", "RpmP"+strings.Repeat("\x00", 60)),
 			imagetest.File("app/node_modules/ok/package.json", `{"name":"ok","version":"1.0.0"}`),
 		)))
 	out, errOut, code = run("image", "--sbom", "cyclonedx", broken)
-	if code != ExitError || !strings.Contains(out, "pkg:npm/ok@1.0.0") || !strings.Contains(errOut, "/var/lib/rpm/Packages: BerkeleyDB RPM databases") {
-		t.Errorf("BerkeleyDB: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	if code != ExitError || !strings.Contains(out, "pkg:npm/ok@1.0.0") || !strings.Contains(errOut, "/usr/lib/sysimage/rpm/Packages.db: ndb RPM databases (SUSE) are not read yet") {
+		t.Errorf("ndb: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
 }

@@ -44,10 +44,10 @@ const bdbHashMagic = 0x00061561
 // rpmdbSeq makes the names of the in-memory databases unique.
 var rpmdbSeq atomic.Uint64
 
-// parseRPMDB reads the installed packages of an RPM database. Only the
-// sqlite database (UBI 9, RHEL 9, Fedora 33 and later, Rocky and Alma 9,
-// Amazon Linux 2023) is read; BerkeleyDB (UBI 8, CentOS 7, Amazon Linux 2)
-// and ndb (SUSE) are errors saying their packages are missing.
+// parseRPMDB reads the installed packages of an RPM database: sqlite
+// (UBI 9, RHEL 9, Fedora 33 and later, Rocky and Alma 9, Amazon Linux
+// 2023) or BerkeleyDB (UBI 8, RHEL 8, CentOS 7, Amazon Linux 2); ndb
+// (SUSE) is an error saying its packages are missing.
 func parseRPMDB(ctx context.Context, data []byte, path string, d distro) ([]Package, error) {
 	switch {
 	case bytes.HasPrefix(data, sqliteMagic):
@@ -55,7 +55,7 @@ func parseRPMDB(ctx context.Context, data []byte, path string, d distro) ([]Pack
 	case bytes.HasPrefix(data, ndbMagic):
 		return nil, fmt.Errorf("%s: ndb RPM databases (SUSE) are not read yet: the image's RPM packages are missing from the inventory", path)
 	case len(data) >= 16 && (binary.BigEndian.Uint32(data[12:16]) == bdbHashMagic || binary.LittleEndian.Uint32(data[12:16]) == bdbHashMagic):
-		return nil, fmt.Errorf("%s: BerkeleyDB RPM databases (UBI 8, CentOS 7, Amazon Linux 2) are not read yet: the image's RPM packages are missing from the inventory", path)
+		return parseRPMBerkeleyDB(data, path, d)
 	}
 	return nil, fmt.Errorf("%s: not an RPM database (neither sqlite, BerkeleyDB nor ndb)", path)
 }
@@ -104,12 +104,12 @@ func parseRPMSQLite(ctx context.Context, data []byte, path string, d distro) (pk
 	for stmt.Step() {
 		hnum := stmt.ColumnInt64(0)
 		if stmt.ColumnType(1) != sqlite3.BLOB {
-			fe.add(int(hnum), "package header is a %s, not a blob", stmt.ColumnType(1))
+			fe.addAt(fmt.Sprintf("package %d", hnum), "header is a %s, not a blob", stmt.ColumnType(1))
 			continue
 		}
 		h, err := parseRPMHeader(stmt.ColumnRawBlob(1))
 		if err != nil {
-			fe.add(int(hnum), "%v", err)
+			fe.addAt(fmt.Sprintf("package %d", hnum), "%v", err)
 			continue
 		}
 		if h.name == "gpg-pubkey" {
@@ -125,6 +125,15 @@ func parseRPMSQLite(ctx context.Context, data []byte, path string, d distro) (pk
 		return pkgs, errors.Join(fe.err(), fmt.Errorf("%s: reading table Packages: %w", path, err))
 	}
 	return pkgs, fe.err()
+}
+
+// addAt is add for a place that is not a line: "package 3", "page 2
+// item 5".
+func (e *fileErrors) addAt(where, format string, args ...any) {
+	e.n++
+	if e.n <= maxFileErrors {
+		e.errs = append(e.errs, fmt.Errorf("%s: %s: %s", e.path, where, fmt.Sprintf(format, args...)))
+	}
 }
 
 // checkRPMSchema makes sure Packages is an ordinary table whose columns

@@ -193,10 +193,10 @@ func TestInventoryRPMBad(t *testing.T) {
 			"INSERT INTO Packages VALUES (4, 'text')",
 			"INSERT INTO Packages VALUES (5, x'ffffffffffffffff')",
 		), []string{
-			"/var/lib/rpm/rpmdb.sqlite:2: header declares",
-			"/var/lib/rpm/rpmdb.sqlite:3: tag 1000: offset 1000 is past the 4 bytes of data",
-			"/var/lib/rpm/rpmdb.sqlite:4: package header is a TEXT, not a blob",
-			"/var/lib/rpm/rpmdb.sqlite:5: header declares 4294967295 index entries",
+			"/var/lib/rpm/rpmdb.sqlite: package 2: header declares",
+			"/var/lib/rpm/rpmdb.sqlite: package 3: tag 1000: offset 1000 is past the 4 bytes of data",
+			"/var/lib/rpm/rpmdb.sqlite: package 4: header is a TEXT, not a blob",
+			"/var/lib/rpm/rpmdb.sqlite: package 5: header declares 4294967295 index entries",
 		}, "kh-hello,x"},
 		{"a view that computes rows", sqliteFile(t,
 			"CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x AS hnum, zeroblob(1000000) AS blob FROM c",
@@ -235,12 +235,40 @@ func TestInventoryRPMBad(t *testing.T) {
 	}
 }
 
-// TestInventoryRPMNotRead: BerkeleyDB and ndb databases are found and
-// are an error saying their packages are missing, not an inventory that
-// silently lacks them.
+// TestInventoryRPMBerkeleyDB: the BerkeleyDB Packages of UBI 8 and
+// CentOS 7, written by BerkeleyDB's db_load and read back by rpm's own
+// bdb_ro backend (testdata/rpm/make-rpmdb.sh), in both byte orders, with
+// headers inline and on overflow pages, lists the same packages.
+func TestInventoryRPMBerkeleyDB(t *testing.T) {
+	for _, file := range []string{"Packages", "Packages.be512"} {
+		t.Run(file, func(t *testing.T) {
+			data, err := os.ReadFile("testdata/rpm/" + file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := Image(t, v1.Config{}, Layer(t,
+				File("etc/os-release", "ID=\"rhel\"\nVERSION_ID=\"8.10\"\n"),
+				reg("var/lib/rpm/Packages", data),
+			))
+			loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{Packages: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := vuln.Inventory(context.Background(), loaded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			diffPackages(t, got, rpmPackages("/var/lib/rpm/Packages", vuln.RedHat, "8", "redhat", "rhel-8.10"))
+		})
+	}
+}
+
+// TestInventoryRPMNotRead: an ndb database (SUSE) is found and is an
+// error saying its packages are missing, not an inventory that silently
+// lacks them; a file that is no RPM database at all is an error too.
 func TestInventoryRPMNotRead(t *testing.T) {
 	bdb := make([]byte, 4096)
-	copy(bdb[12:], []byte{0x61, 0x15, 0x06, 0x00}) // hash magic, little-endian
+	copy(bdb[12:], []byte{0x61, 0x15, 0x06, 0x00}) // hash magic, little-endian, page size 0
 	ndb := append([]byte("RpmP"), make([]byte, 60)...)
 	img := Image(t, v1.Config{}, Layer(t,
 		reg("var/lib/rpm/Packages", bdb),
@@ -253,7 +281,7 @@ func TestInventoryRPMNotRead(t *testing.T) {
 	}
 	got, err := vuln.Inventory(context.Background(), loaded)
 	for _, w := range []string{
-		"/var/lib/rpm/Packages: BerkeleyDB RPM databases (UBI 8, CentOS 7, Amazon Linux 2) are not read yet",
+		"/var/lib/rpm/Packages: BerkeleyDB page size 0 is not a power of two",
 		"/usr/lib/sysimage/rpm/Packages.db: ndb RPM databases (SUSE) are not read yet",
 	} {
 		if err == nil || !strings.Contains(err.Error(), w) {

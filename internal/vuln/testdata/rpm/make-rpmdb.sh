@@ -2,7 +2,17 @@
 # make-rpmdb.sh regenerates rpmdb.sqlite, the RPM database (sqlite
 # backend, as in UBI 9, RHEL 9, Fedora >= 33) the inventory tests read.
 # It needs rpm and rpmbuild (Debian: apt-get install rpm; tested with
-# RPM 4.18.0) and gpg. The packages are built here from the specs below
+# RPM 4.18.0), gpg, sqlite3 and db5.3_load (apt-get install sqlite3
+# db5.3-util).
+#
+# It then writes the same headers into BerkeleyDB hash databases, the
+# format of rpm's Packages before the sqlite backend (UBI 8, CentOS 7,
+# Amazon Linux 2), with BerkeleyDB's own db_load: Packages (little-endian,
+# 4096-byte pages, rpm's default) and Packages.be512 (big-endian, 512-byte
+# pages: every header goes to overflow pages). As rpm does, key 0 holds
+# the next package number, the other keys are the package numbers in the
+# database's byte order. rpm's own read-only BerkeleyDB backend (bdb_ro)
+# lists them, which the script checks. The packages are built here from the specs below
 # and installed with --justdb: nothing is written outside a temp dir but
 # rpmdb.sqlite itself.
 #
@@ -56,3 +66,23 @@ rpm --define "_db_backend sqlite" --dbpath "$tmp/db" --import "$tmp/key.asc"
 
 rpm --define "_db_backend sqlite" --dbpath "$tmp/db" -qa --qf '%{NAME} %{EPOCH}:%{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM} %{LICENSE}\n' | sort
 cp "$tmp/db/rpmdb.sqlite" "$here/rpmdb.sqlite"
+
+bdb() { # lorder pagesize out
+	{
+		printf 'VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize=%s\ndb_lorder=%s\nHEADER=END\n' "$2" "$1"
+		if [ "$1" = 1234 ]; then printf ' 00000000\n 05000000\n'; else printf ' 00000000\n 00000005\n'; fi
+		sqlite3 "$tmp/db/rpmdb.sqlite" "SELECT printf('%08x', hnum), lower(hex(blob)) FROM Packages" |
+			while IFS='|' read -r k v; do
+				[ "$1" = 4321 ] || k=$(echo "$k" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4\3\2\1/')
+				printf ' %s\n %s\n' "$k" "$v"
+			done
+		printf 'DATA=END\n'
+	} >"$tmp/dump"
+	mkdir -p "$tmp/bdb$1"
+	rm -f "$tmp/bdb$1/Packages"
+	db5.3_load -f "$tmp/dump" "$tmp/bdb$1/Packages"
+	rpm --define "_db_backend bdb_ro" --dbpath "$tmp/bdb$1" -qa 2>/dev/null | sort | grep -c kh- | grep -qx 4
+	cp "$tmp/bdb$1/Packages" "$here/$3"
+}
+bdb 1234 4096 Packages
+bdb 4321 512 Packages.be512
