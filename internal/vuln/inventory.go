@@ -11,8 +11,8 @@ import (
 )
 
 // Inventory lists the packages installed in img: OS packages (dpkg
-// status and distroless status.d, apk installed, the sqlite RPM database;
-// a BerkeleyDB or ndb RPM database is an error saying its packages are
+// status and distroless status.d, apk installed, sqlite and BerkeleyDB
+// RPM databases; an ndb RPM database is an error saying its packages are
 // missing), Go modules built into
 // Go 1.18+ executables (the main module, its dependencies as replaced,
 // and the standard library as "stdlib"), Python distributions
