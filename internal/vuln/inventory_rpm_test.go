@@ -59,8 +59,13 @@ func rpmPackages(path string, eco vuln.Ecosystem, rel, vendor, distro string) []
 // TestInventoryRPM: the sqlite RPM database of a UBI 9 image, made by
 // rpm itself, is read from every image source: every package but the
 // gpg-pubkey, with its epoch, source RPM and license, in OSV's Red Hat:9.
+// rpm leaves it in WAL mode, as in UBI 9: the image's bytes are not
+// changed by reading it.
 func TestInventoryRPM(t *testing.T) {
 	const db = "/usr/lib/sysimage/rpm/rpmdb.sqlite"
+	if data := rpmDB(t); data[18] != 2 || data[19] != 2 {
+		t.Fatalf("testdata/rpm/rpmdb.sqlite is not in WAL mode (%d, %d)", data[18], data[19])
+	}
 	img := Image(t, v1.Config{},
 		Layer(t,
 			File("etc/os-release", ubi9OSRelease),
@@ -79,6 +84,21 @@ func TestInventoryRPM(t *testing.T) {
 			t.Errorf("OSV ecosystem %q, want Red Hat:9", got[0].OSVEcosystem())
 		}
 	})
+	loaded, err := image.Load(context.Background(), WriteLayout(t, img), image.LoadOptions{Packages: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		got, err := vuln.Inventory(context.Background(), loaded)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("%d packages, error %v", len(got), err)
+		}
+	}
+	for _, f := range loaded.PackageFiles() {
+		if f.Path == db && (f.Data[18] != 2 || f.Data[19] != 2) {
+			t.Errorf("the image's database was changed by reading it: %d, %d", f.Data[18], f.Data[19])
+		}
+	}
 }
 
 // TestInventoryRPMDistros: the ecosystem, release and PURL vendor come
