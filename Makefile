@@ -103,7 +103,7 @@ FUZZ_TARGETS := \
 	./internal/image:FuzzGoBuildInfo:100000x \
 	./internal/image:FuzzJAR:100000x \
 	./internal/vuln:FuzzInventory:60000x \
-	./internal/vuln:FuzzRPMHeader:150000x \
+	./internal/vuln:FuzzRPMHeader:120000x \
 	./internal/vuln:FuzzRPMDB:20000x \
 	./internal/vuln:FuzzRPMBerkeleyDB:100000x
 FUZZTIME ?=
