@@ -2,6 +2,7 @@ package vuln_test
 
 import (
 	"context"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,14 +186,6 @@ func realBlob(t testing.TB) []byte {
 // listed, and nothing panics.
 func TestInventoryRPMBad(t *testing.T) {
 	good := realBlob(t)
-	hex := func(b []byte) string {
-		const digits = "0123456789abcdef"
-		out := make([]byte, 0, 2*len(b))
-		for _, c := range b {
-			out = append(out, digits[c>>4], digits[c&15])
-		}
-		return string(out)
-	}
 	truncatedHeader := good[:len(good)/2]
 	// il = 1 entry, dl = 4 bytes: NAME as a STRING at offset 1000.
 	pastData := []byte{0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0x03, 0xe8, 0, 0, 0, 6, 0, 0, 0x03, 0xe8, 0, 0, 0, 1, 'a', 'b', 'c', 'd'}
@@ -207,9 +200,9 @@ func TestInventoryRPMBad(t *testing.T) {
 		{"garbage after the sqlite magic", append([]byte("SQLite format 3\x00"), make([]byte, 4000)...), []string{"/var/lib/rpm/rpmdb.sqlite: "}, "x"},
 		{"hostile headers", sqliteFile(t,
 			"CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)",
-			"INSERT INTO Packages VALUES (1, x'"+hex(good)+"')",
-			"INSERT INTO Packages VALUES (2, x'"+hex(truncatedHeader)+"')",
-			"INSERT INTO Packages VALUES (3, x'"+hex(pastData)+"')",
+			"INSERT INTO Packages VALUES (1, x'"+hex.EncodeToString(good)+"')",
+			"INSERT INTO Packages VALUES (2, x'"+hex.EncodeToString(truncatedHeader)+"')",
+			"INSERT INTO Packages VALUES (3, x'"+hex.EncodeToString(pastData)+"')",
 			"INSERT INTO Packages VALUES (4, 'text')",
 			"INSERT INTO Packages VALUES (5, x'ffffffffffffffff')",
 		), []string{
