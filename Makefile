@@ -115,7 +115,10 @@ FUZZ_TARGETS := \
 	./internal/vuln:FuzzPomProperties:100000x \
 	./internal/image:FuzzGoBuildInfo:100000x \
 	./internal/image:FuzzJAR:100000x \
-	./internal/vuln:FuzzInventory:60000x
+	./internal/vuln:FuzzInventory:60000x \
+	./internal/vuln:FuzzRPMHeader:120000x \
+	./internal/vuln:FuzzRPMDB:20000x \
+	./internal/vuln:FuzzRPMBerkeleyDB:100000x
 FUZZTIME ?=
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

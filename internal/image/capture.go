@@ -25,9 +25,9 @@ const (
 	DpkgStatusD
 	// ApkInstalled is Alpine's /lib/apk/db/installed.
 	ApkInstalled
-	// RPMDB is an RPM database (Packages, rpmdb.sqlite) under /var/lib/rpm
-	// or /usr/lib/sysimage/rpm. Its contents are not kept (Data is nil):
-	// the inventory does not read RPM databases yet.
+	// RPMDB is an RPM database under /var/lib/rpm or /usr/lib/sysimage/rpm:
+	// rpmdb.sqlite, BerkeleyDB's Packages, ndb's Packages.db. It is kept
+	// whole, within the inventory-size limit.
 	RPMDB
 	// PythonMetadata is the header part (up to the first blank line) of a
 	// *.dist-info/METADATA, a *.egg-info/PKG-INFO, or a *.egg-info file
@@ -92,7 +92,7 @@ func packageKind(p string, executable bool) PackageFileKind {
 	case p == "/lib/apk/db/installed":
 		return ApkInstalled
 	case dir == "/var/lib/rpm" || dir == "/usr/lib/sysimage/rpm":
-		if base == "Packages" || base == "rpmdb.sqlite" {
+		if base == "Packages" || base == "rpmdb.sqlite" || base == "Packages.db" {
 			return RPMDB
 		}
 	case base == "METADATA" && strings.HasSuffix(dir, ".dist-info"),
@@ -170,11 +170,6 @@ func (c *capturer) capture(p string, hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	switch kind {
-	case RPMDB:
-		// Not read (see vuln.Inventory): only noted, so that the
-		// inventory says what it is missing.
-		c.keep(PackageFile{Path: p, Kind: kind})
-		return nil
 	case GoBuildInfo:
 		version, mod, err := readGoBuildInfo(r, hdr.Size)
 		switch {

@@ -11,8 +11,9 @@ import (
 )
 
 // Inventory lists the packages installed in img: OS packages (dpkg
-// status and distroless status.d, apk installed; an RPM database is an
-// error saying its packages are missing), Go modules built into
+// status and distroless status.d, apk installed, sqlite and BerkeleyDB
+// RPM databases; an ndb RPM database is an error saying its packages are
+// missing), Go modules built into
 // Go 1.18+ executables (the main module, its dependencies as replaced,
 // and the standard library as "stdlib"), Python distributions
 // (*.dist-info/METADATA, *.egg-info/PKG-INFO), npm packages (package.json
@@ -57,13 +58,7 @@ func Inventory(ctx context.Context, img *image.Image) ([]Package, error) {
 		case image.GoBuildInfo:
 			pkgs, err = parseGoBuildInfo(f.GoVersion, f.Data, f.Path)
 		case image.RPMDB:
-			// The go-rpmdb versions the module proxy serves here read
-			// BerkeleyDB only (not the sqlite of UBI 9 and Fedora),
-			// from a path, in a goroutine where a panic on a hostile
-			// database cannot be recovered: not good enough for input
-			// that may be hostile. Saying so beats an SBOM that
-			// silently lacks the OS packages.
-			err = fmt.Errorf("%s: RPM databases are not read yet: the image's RPM packages are missing from the inventory", f.Path)
+			pkgs, err = parseRPMDB(ctx, f.Data, f.Path, distro)
 		}
 		if err != nil {
 			errs = append(errs, err)
