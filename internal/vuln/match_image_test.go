@@ -1,10 +1,7 @@
 package vuln_test
 
 import (
-	"archive/zip"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -44,27 +41,8 @@ func osv(id, cve, eco, name, introduced, fixed string, extra map[string]any) map
 	return r
 }
 
-func zipRecords(t testing.TB, path string, recs []map[string]any) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := zip.NewWriter(f)
-	for _, r := range recs {
-		w, err := zw.Create(r["id"].(string) + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.NewEncoder(w).Encode(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-}
+// zipRecords writes records as osv.dev's all.zip does.
+func zipRecords(t testing.TB, path string, recs []map[string]any) { vuln.WriteZip(t, path, recs) }
 
 func cvss(v string) map[string]any {
 	return map[string]any{"severity": []any{map[string]string{"type": "CVSS_V3", "score": v}}}
