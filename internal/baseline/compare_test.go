@@ -164,7 +164,7 @@ func TestNowSuppressed(t *testing.T) {
 	b := fd("image-tag", "db.yaml", 20, "db", "spec.template.spec.containers[0].image", "tag")
 	base := &Report{Findings: []check.Finding{a, a, b}}
 	sup := a
-	sup.Suppression = &check.Suppression{Kind: "annotation", Reason: "initdb", Source: "ignore.kubeharden.io/run-as-non-root"}
+	sup.SetSuppression(&check.Suppression{Kind: "annotation", Reason: "initdb", Source: "ignore.kubeharden.io/run-as-non-root"})
 	c := Compare(base, nil, []check.Finding{sup})
 	if len(c.NowSuppressed) != 1 || len(c.Fixed) != 2 || c.Fixed[0].Check != "run-as-non-root" || c.Fixed[1].Check != "image-tag" {
 		t.Errorf("now suppressed %d, fixed %+v; want 1 and [run-as-non-root image-tag]", len(c.NowSuppressed), c.Fixed)

@@ -31,7 +31,7 @@ func TestReadsTheJSONReport(t *testing.T) {
 			finding("privileged-container", "deploy/web.yaml", 21, "web", "spec.template.spec.containers[0].securityContext.privileged", `container "api" must not set <x> & "y"`),
 			{Check: "apt-no-recommends", Severity: check.Low, Message: "m", Location: check.Location{File: "Dockerfile", Line: 4, Column: 1}},
 		},
-		Suppressed: []check.Finding{{Check: "image-tag", Severity: check.Low, Message: "s", Suppression: &check.Suppression{Kind: "config", Reason: "r", Source: ".kubeharden.yaml:3"}}},
+		Suppressed: []check.Finding{{Check: "image-tag", Severity: check.Low, Message: "s", Extra: &check.Extra{Suppression: &check.Suppression{Kind: "config", Reason: "r", Source: ".kubeharden.yaml:3"}}}},
 	}
 	res.Findings[0].Object.Origin = "templates/web.yaml"
 	var buf bytes.Buffer

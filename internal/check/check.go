@@ -284,9 +284,6 @@ type Location struct {
 	File   string
 	Line   int
 	Column int
-	// Trace, for an object rendered from a template (a Helm chart), says
-	// how Line was found in the template; nil otherwise.
-	Trace *object.Trace
 }
 
 // ObjectRef identifies the object a finding is about. One is shared by all
@@ -322,11 +319,99 @@ type Finding struct {
 	Location Location
 	// Path is the field path of the offending field, or of its nearest
 	// existing parent when the field is missing.
-	Path        string
+	Path string
+	// Extra holds what few findings carry; nil when none of it is set.
+	// Read it through Suppression, Trace and Vulnerability, and change it
+	// only through their setters: copies of a finding share it.
+	Extra *Extra
+}
+
+// Extra is the part of a finding that few findings have. It lives behind
+// one pointer so that a Finding stays small: a scan of a hundred thousand
+// objects holds every finding twice (per-worker chunks and their merge),
+// and its memory peak is that of the findings. An Extra is never changed
+// once a finding points at it, so findings copied from one another may
+// share it.
+type Extra struct {
+	// Suppression says why the finding was not counted; nil when it is.
 	Suppression *Suppression
+	// Trace, for an object rendered from a template (a Helm chart), says
+	// how Location.Line was found in the template; nil otherwise.
+	Trace *object.Trace
 	// Vulnerability describes the known vulnerability an
 	// image-vulnerability finding reports; nil for every other finding.
 	Vulnerability *Vulnerability
+}
+
+// Suppression says why the finding was not counted; nil when it is.
+func (f Finding) Suppression() *Suppression {
+	if f.Extra == nil {
+		return nil
+	}
+	return f.Extra.Suppression
+}
+
+// Trace, for a finding on an object rendered from a template (a Helm
+// chart), says how Location.Line was found in the template; nil otherwise.
+func (f Finding) Trace() *object.Trace {
+	if f.Extra == nil {
+		return nil
+	}
+	return f.Extra.Trace
+}
+
+// Vulnerability describes the known vulnerability an image-vulnerability
+// finding reports; nil for every other finding.
+func (f Finding) Vulnerability() *Vulnerability {
+	if f.Extra == nil {
+		return nil
+	}
+	return f.Extra.Vulnerability
+}
+
+// SetSuppression sets the finding's suppression (nil: counted). It leaves
+// the Extra other copies of the finding share untouched.
+func (f *Finding) SetSuppression(s *Suppression) {
+	x := f.extra()
+	x.Suppression = s
+	f.setExtra(x)
+}
+
+// SetTrace sets the finding's template trace. It leaves the Extra other
+// copies of the finding share untouched.
+func (f *Finding) SetTrace(t *object.Trace) {
+	x := f.extra()
+	x.Trace = t
+	f.setExtra(x)
+}
+
+// SetVulnerability sets the vulnerability the finding reports. It leaves
+// the Extra other copies of the finding share untouched.
+func (f *Finding) SetVulnerability(v *Vulnerability) {
+	x := f.extra()
+	x.Vulnerability = v
+	f.setExtra(x)
+}
+
+// extra returns a copy of the finding's Extra, empty when it has none.
+func (f *Finding) extra() Extra {
+	if f.Extra == nil {
+		return Extra{}
+	}
+	return *f.Extra
+}
+
+// setExtra points the finding at a new Extra holding x, or at none when x
+// is empty. It allocates only then: every finding of a scan passes
+// through SetSuppression, nearly all with nil.
+func (f *Finding) setExtra(x Extra) {
+	if x == (Extra{}) {
+		f.Extra = nil
+		return
+	}
+	p := new(Extra)
+	*p = x
+	f.Extra = p
 }
 
 // Vulnerability is a known vulnerability of one package of an image, as
@@ -483,13 +568,18 @@ func (p *Pass) ReportUnless(ref object.Ref, unless func(Facts) bool, format stri
 // objects; see Deferral.
 func (p *Pass) ReportDeferred(ref object.Ref, d Deferral, format string, args ...any) {
 	line, col, tr := p.Object.Place(ref)
+	var x *Extra
+	if tr != nil {
+		x = &Extra{Trace: tr}
+	}
 	p.emit(Finding{
 		Check:    p.check.ID,
 		Severity: p.check.Severity,
 		Message:  message(format, args),
 		Object:   p.objRef,
-		Location: Location{File: p.Object.File, Line: line, Column: col, Trace: tr},
+		Location: Location{File: p.Object.File, Line: line, Column: col},
 		Path:     ref.Path,
+		Extra:    x,
 	}, d)
 }
 
@@ -541,14 +631,17 @@ func (p *FilePass) ReportAt(line int, path string, format string, args ...any) {
 // reports and, when sup is not nil, the reason it does not count (an
 // ignore entry, a VEX statement).
 func (p *FilePass) ReportWith(sev Severity, sup *Suppression, v *Vulnerability, path string, format string, args ...any) {
+	var x *Extra
+	if sup != nil || v != nil {
+		x = &Extra{Suppression: sup, Vulnerability: v}
+	}
 	p.emit(Finding{
-		Check:         p.check.ID,
-		Severity:      sev,
-		Message:       message(format, args),
-		Location:      Location{File: p.file},
-		Path:          path,
-		Suppression:   sup,
-		Vulnerability: v,
+		Check:    p.check.ID,
+		Severity: sev,
+		Message:  message(format, args),
+		Location: Location{File: p.file},
+		Path:     path,
+		Extra:    x,
 	})
 }
 

@@ -316,7 +316,7 @@ func setAsideSystem(res *scan.Result, builtIn func(file string) bool) {
 	kept := res.Findings[:0]
 	for _, f := range res.Findings {
 		if o := f.Object; o != nil && (systemNamespaces[o.Namespace] || strings.HasPrefix(o.Name, "system:") || builtIn(f.Location.File)) {
-			f.Suppression = &check.Suppression{Kind: "system", Reason: "a system namespace or an object Kubernetes creates itself; --include-system counts it", Source: "kubeharden cluster"}
+			f.SetSuppression(&check.Suppression{Kind: "system", Reason: "a system namespace or an object Kubernetes creates itself; --include-system counts it", Source: "kubeharden cluster"})
 			res.Suppressed = append(res.Suppressed, f)
 			continue
 		}

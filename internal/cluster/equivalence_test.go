@@ -237,7 +237,7 @@ func keys(res *scan.Result) map[findingKey]int {
 		add(f, "")
 	}
 	for _, f := range res.Suppressed {
-		add(f, f.Suppression.Kind+": "+f.Suppression.Reason)
+		add(f, f.Suppression().Kind+": "+f.Suppression().Reason)
 	}
 	return out
 }

@@ -119,7 +119,7 @@ func (c *collector) finish(e *Engine, res *Result, order *inputOrder) {
 	}
 	var decided []check.Finding
 	for _, f := range decide(c.pending, idx, order) {
-		if f.Suppression != nil {
+		if f.Suppression() != nil {
 			res.Suppressed = append(res.Suppressed, f)
 		} else {
 			decided = append(decided, f)

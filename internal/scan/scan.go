@@ -248,7 +248,7 @@ func (e *Engine) ObjectWith(o *object.Object, facts check.Facts, checks []*check
 	out := ObjectResult{Findings: r.findings, Suppressed: r.suppressed, Errors: r.errors}
 	for _, d := range decide(r.deferred, idx, nil) {
 		out.Deferred = append(out.Deferred, d)
-		if d.Suppression != nil {
+		if d.Suppression() != nil {
 			out.Suppressed = append(out.Suppressed, d)
 		} else {
 			out.Findings = append(out.Findings, d)
@@ -404,12 +404,12 @@ func (e *Engine) scanObject(o *object.Object, pos inputPos, checks []*check.Obje
 		if !r.plain {
 			f.Message, f.Path = e.strings.intern(f.Message), e.strings.intern(f.Path)
 		}
-		f.Suppression = e.pol.Suppression(&f, &ann, ns)
+		f.SetSuppression(e.pol.Suppression(&f, &ann, ns))
 		switch {
 		case d.Unless != nil || d.Once != "":
 			// Whether it exists at all is known only at the end.
 			r.deferred = append(r.deferred, deferred{f: f, Deferral: d})
-		case f.Suppression != nil:
+		case f.Suppression() != nil:
 			r.suppressed = append(r.suppressed, f)
 		default:
 			r.findings = append(r.findings, f)
@@ -450,12 +450,12 @@ func objectErrors(o *object.Object) []source.Error {
 func (e *Engine) fileEmit(inline func(check.Finding) *check.Suppression, r *docResult) func(check.Finding) {
 	return func(f check.Finding) {
 		if inline != nil {
-			f.Suppression = inline(f)
+			f.SetSuppression(inline(f))
 		}
-		if f.Suppression == nil {
-			f.Suppression = e.pol.Suppression(&f, nil, "")
+		if f.Suppression() == nil {
+			f.SetSuppression(e.pol.Suppression(&f, nil, ""))
 		}
-		if f.Suppression != nil {
+		if f.Suppression() != nil {
 			r.suppressed = append(r.suppressed, f)
 		} else {
 			r.findings = append(r.findings, f)

@@ -86,8 +86,8 @@ func summarize(fs []check.Finding) []string {
 			continue
 		}
 		s := fmt.Sprintf("%s:%d %s %s %s", filepath.Base(f.Location.File), f.Location.Line, f.Check, f.Severity, f.Message)
-		if f.Suppression != nil {
-			s += " [" + f.Suppression.Kind + ": " + f.Suppression.Reason + "]"
+		if f.Suppression() != nil {
+			s += " [" + f.Suppression().Kind + ": " + f.Suppression().Reason + "]"
 		}
 		out = append(out, s)
 	}
@@ -203,7 +203,7 @@ func TestInvalidSuppression(t *testing.T) {
 		if f.Check == policy.InvalidSuppression.ID {
 			msgs = append(msgs, f.Message)
 		}
-		if f.Check == "every-pod" && f.Suppression != nil {
+		if f.Check == "every-pod" && f.Suppression() != nil {
 			t.Errorf("suppressed by an annotation without a reason")
 		}
 	}

@@ -50,7 +50,7 @@ func TestRPMImageVulnerabilities(t *testing.T) {
 	}
 	var ids []string
 	for _, f := range fs {
-		ids = append(ids, f.Vulnerability.ID+" "+f.Vulnerability.Package+" "+f.Vulnerability.Installed+" -> "+f.Vulnerability.Fixed)
+		ids = append(ids, f.Vulnerability().ID+" "+f.Vulnerability().Package+" "+f.Vulnerability().Installed+" -> "+f.Vulnerability().Fixed)
 	}
 	sort.Strings(ids)
 	want := []string{

@@ -73,7 +73,7 @@ func TestVulnerabilityPolicy(t *testing.T) {
 	}
 	for _, f := range res.Suppressed {
 		if f.Check == "image-vulnerability" {
-			got[strings.SplitN(f.Message, " ", 3)[1]] = f.Suppression.Kind + ": " + f.Suppression.Reason
+			got[strings.SplitN(f.Message, " ", 3)[1]] = f.Suppression().Kind + ": " + f.Suppression().Reason
 		}
 	}
 	want := map[string]string{

@@ -28,7 +28,7 @@ func FuzzRender(f *testing.F) {
 				{Check: id, Severity: check.Severity(sev), Message: msg, Location: check.Location{File: file + name}},
 				{Check: "x", Severity: check.High, Object: &check.ObjectRef{Kind: name, Name: ns}, Message: name, Location: check.Location{File: obj.Kind + "/" + ns + "/" + name}},
 			},
-			Suppressed:       []check.Finding{{Check: id, Message: msg, Location: check.Location{File: file}, Suppression: &check.Suppression{Kind: "annotation", Reason: msg, Source: name}}},
+			Suppressed:       []check.Finding{{Check: id, Message: msg, Location: check.Location{File: file}, Extra: &check.Extra{Suppression: &check.Suppression{Kind: "annotation", Reason: msg, Source: name}}}},
 			Objects:          2,
 			NamespaceObjects: map[string]int{ns: 1, name: 1},
 			Checks:           []check.Meta{{ID: id, Title: name, Remediation: msg, References: []string{ns}, Description: msg}},

@@ -311,8 +311,8 @@ func (m *model) page(opts Options) *page {
 			break
 		}
 		s := suppressedView{Check: f.Check, Where: where(&f)}
-		if f.Suppression != nil {
-			s.Kind, s.Reason, s.Source = f.Suppression.Kind, f.Suppression.Reason, f.Suppression.Source
+		if f.Suppression() != nil {
+			s.Kind, s.Reason, s.Source = f.Suppression().Kind, f.Suppression().Reason, f.Suppression().Source
 		}
 		p.Suppressed = append(p.Suppressed, s)
 	}

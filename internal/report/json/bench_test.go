@@ -44,7 +44,7 @@ func (r *reflective) appendFinding(b []byte, f *check.Finding, remediation strin
 		r.obj = object{Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion, Origin: o.Origin}
 		r.f.Object = &r.obj
 	}
-	if s := f.Suppression; s != nil {
+	if s := f.Suppression(); s != nil {
 		r.sup = suppression{Kind: s.Kind, Reason: s.Reason, Source: s.Source}
 		r.f.Suppression = &r.sup
 	}

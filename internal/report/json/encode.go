@@ -61,7 +61,7 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool, 
 	b = strconv.AppendInt(b, int64(f.Location.Line), 10)
 	b = append(b, ",\n        \"column\": "...)
 	b = strconv.AppendInt(b, int64(f.Location.Column), 10)
-	if t := f.Location.Trace; t != nil {
+	if t := f.Trace(); t != nil {
 		b = appendTemplate(b, t)
 	}
 	b = append(b, "\n      },\n      \"path\": "...)
@@ -70,10 +70,10 @@ func appendQuoted(b []byte, f *check.Finding, remediation []byte, fixable bool, 
 		b = append(b, ",\n      \"baseline\": "...)
 		b = jsonenc.AppendString(b, status)
 	}
-	if v := f.Vulnerability; v != nil {
+	if v := f.Vulnerability(); v != nil {
 		b = appendVulnerability(b, v)
 	}
-	if s := f.Suppression; s != nil {
+	if s := f.Suppression(); s != nil {
 		b = append(b, ",\n      \"suppression\": {\n        \"kind\": "...)
 		b = jsonenc.AppendString(b, s.Kind)
 		b = append(b, ",\n        \"reason\": "...)

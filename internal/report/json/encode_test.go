@@ -31,14 +31,14 @@ func TestAppendFinding(t *testing.T) {
 			{Check: s, Severity: check.Severity(i % 5), Message: s, Path: s, Location: check.Location{File: s, Line: i, Column: -i}},
 			{Check: "c", Message: s, Object: &check.ObjectRef{Kind: s, Name: s, Namespace: s, APIVersion: s}},
 			{Check: "c", Message: "m", Object: &check.ObjectRef{Kind: "k", Origin: s},
-				Suppression: &check.Suppression{Kind: s, Reason: s, Source: s}},
-			{Check: "c", Message: "m", Location: check.Location{File: s, Line: 3, Column: 1,
-				Trace: &khobject.Trace{Line: 3, Column: 1, Via: s, Rendered: i, ValueFile: s, ValueLine: i + 1}}},
-			{Check: "c", Message: "m", Location: check.Location{File: s, Line: 3, Column: 1,
-				Trace: &khobject.Trace{Rendered: 3, Uncertain: s}}},
-			{Check: "image-vulnerability", Message: s, Vulnerability: &check.Vulnerability{ID: s, Aliases: []string{s, "CVE-2024-0727"}, Package: s, Ecosystem: s, PURL: s, Installed: s, Fixed: s, Score: float64(i%101) / 10},
-				Suppression: &check.Suppression{Kind: "vex", Reason: s, Source: s}},
-			{Check: "image-vulnerability", Message: s, Vulnerability: &check.Vulnerability{ID: s}},
+				Extra: &check.Extra{Suppression: &check.Suppression{Kind: s, Reason: s, Source: s}}},
+			{Check: "c", Message: "m", Location: check.Location{File: s, Line: 3, Column: 1},
+				Extra: &check.Extra{Trace: &khobject.Trace{Line: 3, Column: 1, Via: s, Rendered: i, ValueFile: s, ValueLine: i + 1}}},
+			{Check: "c", Message: "m", Location: check.Location{File: s, Line: 3, Column: 1},
+				Extra: &check.Extra{Trace: &khobject.Trace{Rendered: 3, Uncertain: s}}},
+			{Check: "image-vulnerability", Message: s, Extra: &check.Extra{Vulnerability: &check.Vulnerability{ID: s, Aliases: []string{s, "CVE-2024-0727"}, Package: s, Ecosystem: s, PURL: s, Installed: s, Fixed: s, Score: float64(i%101) / 10},
+				Suppression: &check.Suppression{Kind: "vex", Reason: s, Source: s}}},
+			{Check: "image-vulnerability", Message: s, Extra: &check.Extra{Vulnerability: &check.Vulnerability{ID: s}}},
 		}
 		for _, f := range fs {
 			fixable := i%2 == 0

@@ -72,17 +72,17 @@ func toJSON(f *check.Finding, remediation string, fixable bool) finding {
 		Location:    location{File: f.Location.File, Line: f.Location.Line, Column: f.Location.Column},
 		Path:        f.Path,
 	}
-	if t := f.Location.Trace; t != nil {
+	if t := f.Trace(); t != nil {
 		jf.Location.Template = &template{Certain: t.Uncertain == "", Via: t.Via, Reason: t.Uncertain,
 			RenderedLine: t.Rendered, ValuesFile: t.ValueFile, ValuesLine: t.ValueLine}
 	}
 	if o := f.Object; o != nil {
 		jf.Object = &object{Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion, Origin: o.Origin}
 	}
-	if v := f.Vulnerability; v != nil {
+	if v := f.Vulnerability(); v != nil {
 		jf.Vulnerability = &vulnerability{ID: v.ID, Aliases: v.Aliases, Package: v.Package, Ecosystem: v.Ecosystem, PURL: v.PURL, Installed: v.Installed, Fixed: v.Fixed, Score: v.Score}
 	}
-	if s := f.Suppression; s != nil {
+	if s := f.Suppression(); s != nil {
 		jf.Suppression = &suppression{Kind: s.Kind, Reason: s.Reason, Source: s.Source}
 	}
 	return jf

@@ -79,7 +79,7 @@ func (r *reflective) appendFailure(_ *encoder, b []byte, f *check.Finding, fix s
 		t = append(t, "\npath: "...)
 		t = appendXMLText(t, f.Path)
 	}
-	if tr := f.Location.Trace; tr != nil {
+	if tr := f.Trace(); tr != nil {
 		t = append(t, "\ntemplate: "...)
 		t = appendXMLText(t, TemplateNote(tr))
 	}
@@ -98,8 +98,8 @@ func (r *reflective) appendFailure(_ *encoder, b []byte, f *check.Finding, fix s
 func (r *reflective) appendSkipped(_ *encoder, b []byte, f *check.Finding) []byte {
 	r.startCase(f)
 	r.skip = skipped{Message: "suppressed: "}
-	if f.Suppression != nil {
-		r.skip.Message += f.Suppression.Reason
+	if f.Suppression() != nil {
+		r.skip.Message += f.Suppression().Reason
 	}
 	r.tc.Skipped = &r.skip
 	return r.encode(b)

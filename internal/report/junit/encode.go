@@ -126,7 +126,7 @@ func (e *encoder) appendFailure(b []byte, f *check.Finding, fix string, hasFix b
 		t = append(t, "\npath: "...)
 		t = appendXMLText(t, f.Path)
 	}
-	if tr := f.Location.Trace; tr != nil {
+	if tr := f.Trace(); tr != nil {
 		t = append(t, "\ntemplate: "...)
 		t = appendXMLText(t, TemplateNote(tr))
 	}
@@ -145,8 +145,8 @@ func (e *encoder) appendFailure(b []byte, f *check.Finding, fix string, hasFix b
 func appendSkipped(b []byte, f *check.Finding) []byte {
 	b = appendCaseStart(b, f)
 	b = append(b, "\n      <skipped message=\"suppressed: "...)
-	if f.Suppression != nil {
-		b = appendEscaped(b, f.Suppression.Reason)
+	if f.Suppression() != nil {
+		b = appendEscaped(b, f.Suppression().Reason)
 	}
 	return append(b, "\"></skipped>\n    </testcase>"...)
 }

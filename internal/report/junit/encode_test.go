@@ -46,12 +46,12 @@ func awkwardResult(s string, n int) *scan.Result {
 		}
 		switch (i + n) % 3 {
 		case 1:
-			f.Location.Trace = &object.Trace{Line: 4, Column: 1, Via: object.TraceEmitted, Rendered: i, ValueFile: s, ValueLine: n}
+			f.SetTrace(&object.Trace{Line: 4, Column: 1, Via: object.TraceEmitted, Rendered: i, ValueFile: s, ValueLine: n})
 		case 2:
-			f.Location.Trace = &object.Trace{Rendered: i, Uncertain: s}
+			f.SetTrace(&object.Trace{Rendered: i, Uncertain: s})
 		}
 		if i%3 != 0 {
-			f.Suppression = &check.Suppression{Kind: "annotation", Reason: s, Source: s}
+			f.SetSuppression(&check.Suppression{Kind: "annotation", Reason: s, Source: s})
 		}
 		fs = append(fs, f)
 		f.Check = []string{"image-tag", "other-gone", s}[(i+n)%3]

@@ -61,8 +61,8 @@ func renderReference(w io.Writer, res *scan.Result) error {
 		s := suites[f.Check]
 		tc := refCase(f)
 		reason := ""
-		if f.Suppression != nil {
-			reason = f.Suppression.Reason
+		if f.Suppression() != nil {
+			reason = f.Suppression().Reason
 		}
 		tc.Skipped = &skipped{Message: "suppressed: " + reason}
 		s.Cases = append(s.Cases, tc)
@@ -180,8 +180,8 @@ func refDetails(f check.Finding, remediation string) string {
 	if f.Path != "" {
 		lines = append(lines, "path: "+f.Path)
 	}
-	if f.Location.Trace != nil {
-		lines = append(lines, "template: "+TemplateNote(f.Location.Trace))
+	if f.Trace() != nil {
+		lines = append(lines, "template: "+TemplateNote(f.Trace()))
 	}
 	lines = append(lines, "severity: "+f.Severity.String())
 	if remediation != "" {

@@ -261,7 +261,7 @@ func result(f *check.Finding, outcome, defaultNS string, ts *Timestamp) Result {
 	if loc := location(f); loc != "" {
 		props["location"] = cut(loc)
 	}
-	if s := f.Suppression; s != nil {
+	if s := f.Suppression(); s != nil {
 		props["suppressionKind"] = cut(s.Kind)
 		props["suppressionReason"] = cut(s.Reason)
 		if s.Source != "" {

@@ -78,7 +78,7 @@ func TestPlacement(t *testing.T) {
 		},
 		Suppressed: []check.Finding{
 			{Check: "a", Severity: check.High, Object: ref("Pod", "kube-system", "etcd"), Message: "m7",
-				Suppression: &check.Suppression{Kind: "system", Reason: "system namespace"}},
+				Extra: &check.Extra{Suppression: &check.Suppression{Kind: "system", Reason: "system namespace"}}},
 		},
 		Errors: []source.Error{{File: "ctx", Message: "cannot list secrets: forbidden (coverage gap)", Err: source.ErrCoverageGap}},
 	}
@@ -147,8 +147,8 @@ func TestResultFields(t *testing.T) {
 		}},
 		Suppressed: []check.Finding{{
 			Check: "image-tag", Severity: check.Low, Message: "tag", Object: ref("Pod", "shop", "p"),
-			Location:    check.Location{File: "k8s/p.yaml", Line: 4},
-			Suppression: &check.Suppression{Kind: "annotation", Reason: "vendor", Source: "ignore.kubeharden.io/image-tag"},
+			Location: check.Location{File: "k8s/p.yaml", Line: 4},
+			Extra:    &check.Extra{Suppression: &check.Suppression{Kind: "annotation", Reason: "vendor", Source: "ignore.kubeharden.io/image-tag"}},
 		}},
 	}
 	reps := Build(res, Options{Now: now})

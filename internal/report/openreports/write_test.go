@@ -57,8 +57,8 @@ func firstRun() *scan.Result {
 		},
 		Suppressed: []check.Finding{
 			{Check: "image-tag", Severity: check.Low, Message: `container "api" uses image "busybox:1.36"`,
-				Object:      &check.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: "shop", Name: "debug"},
-				Suppression: &check.Suppression{Kind: "annotation", Reason: "pinned upstream", Source: "ignore.kubeharden.io/image-tag"}},
+				Object: &check.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: "shop", Name: "debug"},
+				Extra:  &check.Extra{Suppression: &check.Suppression{Kind: "annotation", Reason: "pinned upstream", Source: "ignore.kubeharden.io/image-tag"}}},
 		},
 		Errors: []source.Error{{File: "test", Message: "cannot list secrets: forbidden (coverage gap)", Err: source.ErrCoverageGap}},
 	}

@@ -153,17 +153,17 @@ func Full() *scan.Result {
 		Suppressed: []check.Finding{
 			{
 				Check: "image-tag", Severity: check.Low, Object: report,
-				Message:     `container "job" uses image "busybox:1.36" & its tag can move`,
-				Location:    check.Location{File: "deploy/web.yaml", Line: 50, Column: 18},
-				Path:        "spec.jobTemplate.spec.template.spec.containers[0].image",
-				Suppression: &check.Suppression{Kind: "config", Reason: "vendor image, pinned upstream", Source: ".kubeharden.yaml:12"},
+				Message:  `container "job" uses image "busybox:1.36" & its tag can move`,
+				Location: check.Location{File: "deploy/web.yaml", Line: 50, Column: 18},
+				Path:     "spec.jobTemplate.spec.template.spec.containers[0].image",
+				Extra:    &check.Extra{Suppression: &check.Suppression{Kind: "config", Reason: "vendor image, pinned upstream", Source: ".kubeharden.yaml:12"}},
 			},
 			{
 				Check: "run-as-non-root", Severity: check.High, Object: db,
-				Message:     `container "postgres" must set securityContext.runAsNonRoot=true`,
-				Location:    check.Location{File: "deploy/my app/db.yaml", Line: 14, Column: 9},
-				Path:        "spec.template.spec.containers[0]",
-				Suppression: &check.Suppression{Kind: "annotation", Reason: "initdb needs root; tracked in SEC-12", Source: "ignore.kubeharden.io/run-as-non-root"},
+				Message:  `container "postgres" must set securityContext.runAsNonRoot=true`,
+				Location: check.Location{File: "deploy/my app/db.yaml", Line: 14, Column: 9},
+				Path:     "spec.template.spec.containers[0]",
+				Extra:    &check.Extra{Suppression: &check.Suppression{Kind: "annotation", Reason: "initdb needs root; tracked in SEC-12", Source: "ignore.kubeharden.io/run-as-non-root"}},
 			},
 		},
 		Errors: []source.Error{

@@ -86,7 +86,7 @@ func (r *reflective) appendResult(b []byte, f *check.Finding, ruleIndex int, uri
 		r.r.Locations = r.loc[:]
 	}
 	r.r.Related = relatedLocations(f)
-	if s := f.Suppression; suppressed && s != nil {
+	if s := f.Suppression(); suppressed && s != nil {
 		kind := "external"
 		if s.Kind == "annotation" {
 			kind = "inSource"
@@ -98,9 +98,9 @@ func (r *reflective) appendResult(b []byte, f *check.Finding, ruleIndex int, uri
 		}
 		r.r.Suppressions = r.sup[:]
 	}
-	if tp := templateProps(f); f.Path != "" || tp != nil || f.Vulnerability != nil {
+	if tp := templateProps(f); f.Path != "" || tp != nil || f.Vulnerability() != nil {
 		r.props = resultProperties{Path: f.Path, Template: tp}
-		if v := f.Vulnerability; v != nil {
+		if v := f.Vulnerability(); v != nil {
 			r.props.Vulnerability = &vulnerability{ID: v.ID, Aliases: v.Aliases, Package: v.Package, Ecosystem: v.Ecosystem, PURL: v.PURL, Installed: v.Installed, Fixed: v.Fixed, Score: v.Score}
 		}
 		r.r.Properties = &r.props

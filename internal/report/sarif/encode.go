@@ -75,7 +75,7 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 		}
 		b = append(b, "\n            }\n          ]"...)
 	}
-	if t := f.Location.Trace; t != nil && t.ValueFile != "" {
+	if t := f.Trace(); t != nil && t.ValueFile != "" {
 		// The values file line that set a field of a chart's object: a
 		// code scanning service links it beside the template line.
 		b = append(b, ",\n          \"relatedLocations\": [\n            {\n              \"id\": 1,"...)
@@ -84,7 +84,7 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 		b = append(b, valuesMessage...)
 		b = append(b, "\"\n              }\n            }\n          ]"...)
 	}
-	if s := f.Suppression; suppressed && s != nil {
+	if s := f.Suppression(); suppressed && s != nil {
 		kind := "external"
 		if s.Kind == "annotation" {
 			kind = "inSource"
@@ -101,7 +101,7 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 		}
 		b = append(b, "\n            }\n          ]"...)
 	}
-	if t := f.Location.Trace; f.Path != "" || t != nil || f.Vulnerability != nil {
+	if t := f.Trace(); f.Path != "" || t != nil || f.Vulnerability() != nil {
 		// The field path of the finding, which SARIF has no place for, how
 		// a rendered object's finding was placed in its template, and the
 		// vulnerability of an image-vulnerability finding.
@@ -119,7 +119,7 @@ func appendResult(b []byte, f *check.Finding, ruleIndex int, uri string, suppres
 			b = appendTemplate(b, t)
 			sep = true
 		}
-		if v := f.Vulnerability; v != nil {
+		if v := f.Vulnerability(); v != nil {
 			if sep {
 				b = append(b, ',')
 			}

@@ -59,14 +59,14 @@ func awkwardResult(s string, n int) *scan.Result {
 			Path:     []string{s, ""}[i%2],
 		}
 		if (i+n)%3 == 0 {
-			f.Vulnerability = &check.Vulnerability{ID: s, Aliases: [][]string{nil, {s}, {s, "CVE-1"}}[(i+n)%3], Package: s, Ecosystem: s, PURL: s, Installed: s, Fixed: s, Score: float64((i+n)%101) / 10}
+			f.SetVulnerability(&check.Vulnerability{ID: s, Aliases: [][]string{nil, {s}, {s, "CVE-1"}}[(i+n)%3], Package: s, Ecosystem: s, PURL: s, Installed: s, Fixed: s, Score: float64((i+n)%101) / 10})
 		}
-		f.Suppression = sup(i + n)
+		f.SetSuppression(sup(i + n))
 		switch (i + n) % 3 {
 		case 1:
-			f.Location.Trace = &object.Trace{Line: 2, Column: 1, Via: s, Rendered: i, ValueFile: files[(i+n)%len(files)], ValueLine: i}
+			f.SetTrace(&object.Trace{Line: 2, Column: 1, Via: s, Rendered: i, ValueFile: files[(i+n)%len(files)], ValueLine: i})
 		case 2:
-			f.Location.Trace = &object.Trace{Rendered: n, Uncertain: s}
+			f.SetTrace(&object.Trace{Rendered: n, Uncertain: s})
 		}
 		fs = append(fs, f)
 		f.Check = []string{"image-tag", "other-gone", s}[(i+n)%3]

@@ -40,7 +40,7 @@ func renderReference(w io.Writer, res *scan.Result, opts Options) error {
 	}
 	for _, f := range res.Suppressed {
 		r := newResult(f, ruleIndex(f))
-		if s := f.Suppression; s != nil {
+		if s := f.Suppression(); s != nil {
 			kind := "external"
 			if s.Kind == "annotation" {
 				kind = "inSource"
@@ -211,9 +211,9 @@ func newResult(f check.Finding, ruleIndex int) result {
 	if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
 		r.Locations = []location{loc}
 	}
-	if f.Path != "" || f.Vulnerability != nil {
+	if f.Path != "" || f.Vulnerability() != nil {
 		r.Properties = &resultProperties{Path: f.Path}
-		if v := f.Vulnerability; v != nil {
+		if v := f.Vulnerability(); v != nil {
 			r.Properties.Vulnerability = &vulnerability{ID: v.ID, Aliases: v.Aliases, Package: v.Package, Ecosystem: v.Ecosystem, PURL: v.PURL, Installed: v.Installed, Fixed: v.Fixed, Score: v.Score}
 		}
 	}
@@ -243,7 +243,7 @@ func newPhysicalLocation(file string, line, col int) *physicalLocation {
 
 // templateProps is the template property of f's result, nil for none.
 func templateProps(f *check.Finding) *templateProp {
-	t := f.Location.Trace
+	t := f.Trace()
 	if t == nil {
 		return nil
 	}
@@ -256,7 +256,7 @@ func templateProps(f *check.Finding) *templateProp {
 
 // relatedLocations are a result's values file line, nil for none.
 func relatedLocations(f *check.Finding) []relatedLocation {
-	t := f.Location.Trace
+	t := f.Trace()
 	if t == nil || t.ValueFile == "" {
 		return nil
 	}

@@ -101,7 +101,7 @@ func (c *vulnCount) String() string {
 func vulnerabilityCounts(res *scan.Result) map[string]*vulnCount {
 	out := map[string]*vulnCount{}
 	add := func(f *check.Finding, suppressed bool) {
-		if f.Vulnerability == nil {
+		if f.Vulnerability() == nil {
 			return
 		}
 		c := out[f.Location.File]

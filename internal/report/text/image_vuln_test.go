@@ -12,7 +12,9 @@ import (
 func TestVulnerabilityCounts(t *testing.T) {
 	v := &check.Vulnerability{ID: "CVE-1"}
 	at := func(ref string, sev check.Severity, vv *check.Vulnerability) check.Finding {
-		return check.Finding{Check: "image-vulnerability", Severity: sev, Location: check.Location{File: ref}, Vulnerability: vv}
+		f := check.Finding{Check: "image-vulnerability", Severity: sev, Location: check.Location{File: ref}}
+		f.SetVulnerability(vv)
+		return f
 	}
 	res := &scan.Result{
 		Findings: []check.Finding{

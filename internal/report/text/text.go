@@ -174,7 +174,7 @@ func writeFinding(bw *bufio.Writer, p painter, f *check.Finding, mark, origin st
 		bw.WriteString("  ")
 		bw.WriteString(p.paint(faint, "("+objectName(f.Object, origin)+")"))
 	}
-	if t := traceNote(f.Location.Trace); t != "" {
+	if t := traceNote(f.Trace()); t != "" {
 		bw.WriteString("  ")
 		bw.WriteString(p.paint(faint, "["+clean(t)+"]"))
 	}

@@ -266,12 +266,12 @@ func TestChartOrigin(t *testing.T) {
 	origin := `helm: rendered from charts/shop (release "r")`
 	obj := &check.ObjectRef{Kind: "Deployment", Name: "web", Origin: origin}
 	res := &scan.Result{Files: 1, Objects: 1, Findings: []check.Finding{
-		{Check: "a", Message: "m1", Object: obj, Location: check.Location{File: "charts/shop/templates/web.yaml", Line: 57, Column: 11,
-			Trace: &object.Trace{Line: 57, Column: 11, Via: object.TraceKey, Rendered: 42}}},
-		{Check: "b", Message: "m2", Object: obj, Location: check.Location{File: "charts/shop/templates/web.yaml", Line: 60, Column: 11,
-			Trace: &object.Trace{Line: 60, Column: 11, Via: object.TraceEmitted, Rendered: 44, ValueFile: "charts/shop/values.yaml", ValueLine: 12}}},
-		{Check: "c", Message: "m3", Object: obj, Location: check.Location{File: "charts/shop/templates/svc.yaml", Line: 3, Column: 1,
-			Trace: &object.Trace{Rendered: 3, Uncertain: "the line renders differently when traced"}}},
+		{Check: "a", Message: "m1", Object: obj, Location: check.Location{File: "charts/shop/templates/web.yaml", Line: 57, Column: 11},
+			Extra: &check.Extra{Trace: &object.Trace{Line: 57, Column: 11, Via: object.TraceKey, Rendered: 42}}},
+		{Check: "b", Message: "m2", Object: obj, Location: check.Location{File: "charts/shop/templates/web.yaml", Line: 60, Column: 11},
+			Extra: &check.Extra{Trace: &object.Trace{Line: 60, Column: 11, Via: object.TraceEmitted, Rendered: 44, ValueFile: "charts/shop/values.yaml", ValueLine: 12}}},
+		{Check: "c", Message: "m3", Object: obj, Location: check.Location{File: "charts/shop/templates/svc.yaml", Line: 3, Column: 1},
+			Extra: &check.Extra{Trace: &object.Trace{Rendered: 3, Uncertain: "the line renders differently when traced"}}},
 	}}
 	var b strings.Builder
 	if err := Render(&b, res, Options{}); err != nil {

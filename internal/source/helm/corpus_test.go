@@ -115,11 +115,11 @@ func TestCorpusTemplateLines(t *testing.T) {
 			byVia := map[string]int{}
 			for _, f := range append(res.Findings, res.Suppressed...) {
 				loc := f.Location
-				if loc.Trace == nil {
+				if f.Trace() == nil {
 					t.Errorf("%s:%d %s: no trace on a rendered object", loc.File, loc.Line, f.Check)
 					continue
 				}
-				tr := loc.Trace
+				tr := f.Trace()
 				if tr.Uncertain != "" {
 					unplaced = append(unplaced, loc.File+": "+f.Check+" "+f.Path+": "+tr.Uncertain)
 					continue
@@ -263,7 +263,7 @@ func TestTracedChart(t *testing.T) {
 			continue
 		}
 		seen[f.Check] = true
-		tr := f.Location.Trace
+		tr := f.Trace()
 		if tr == nil {
 			t.Fatalf("%s: no trace", f.Check)
 		}
