@@ -351,8 +351,8 @@ func (f Finding) Suppression() *Suppression {
 	return f.Extra.Suppression
 }
 
-// Trace, for a finding on an object rendered from a template (a Helm
-// chart), says how Location.Line was found in the template; nil otherwise.
+// Trace says how Location.Line was found in the template of a finding on
+// an object rendered from one (a Helm chart); nil otherwise.
 func (f Finding) Trace() *object.Trace {
 	if f.Extra == nil {
 		return nil
