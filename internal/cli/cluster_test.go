@@ -30,25 +30,32 @@ import (
 	"github.com/kubeharden/kubeharden/internal/testenv"
 )
 
+// privilegedNginx is a container every audit has a finding on.
+var privilegedNginx = corev1.Container{Name: "app", Image: "nginx:1.27", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}
+
+// createDeployment creates Deployment ns/name running c, its pods
+// labelled app=app.
+func createDeployment(t *testing.T, env *testenv.Env, ns, name, app string, c corev1.Container) {
+	t.Helper()
+	labels := map[string]string{"app": app}
+	if _, err := env.Client.AppsV1().Deployments(ns).Create(context.Background(), &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{c}}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCluster runs `kubeharden cluster` end to end against a real API
 // server, as an administrator and as a user who may list only Pods.
 func TestCluster(t *testing.T) {
 	env := testenv.Start(t)
 	env.CreateNamespace(t, "shop", nil)
 	ctx := context.Background()
-	labels := map[string]string{"app": "web"}
-	_, err := env.Client.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}},
-			}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	createDeployment(t, env, "shop", "web", "web", privilegedNginx)
 	run := clusterRunner(t)
 
 	code, out, errOut := run(env.KubeConfig, "-o", "json")
@@ -81,17 +88,7 @@ func TestCluster(t *testing.T) {
 	if code, out, errOut := run(env.KubeConfig, "--baseline", base, "--fail-on-new"); code != ExitOK || !strings.Contains(out, ": 0 new · 0 fixed · ") {
 		t.Errorf("baseline, unchanged cluster: exit %d, want 0\n%s\n%s", code, out, errOut)
 	}
-	if _, err := env.Client.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "api"},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}},
-			}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createDeployment(t, env, "shop", "api", "web", privilegedNginx)
 	code, out, errOut = run(env.KubeConfig, "-o", "json", "--baseline", base, "--fail-on-new")
 	var cmp struct {
 		Findings []struct {
@@ -398,18 +395,7 @@ func TestClusterImages(t *testing.T) {
 		imagetest.Dir("bin"), imagetest.File("bin/sh", "#!"),
 	))
 	ref := imagetest.Push(t, img)
-	labels := map[string]string{"app": "api"}
-	if _, err := env.Client.AppsV1().Deployments("shop").Create(context.Background(), &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "api"},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				Containers: []corev1.Container{{Name: "api", Image: ref}},
-			}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createDeployment(t, env, "shop", "api", "api", corev1.Container{Name: "api", Image: ref})
 	db := filepath.Join(t.TempDir(), "osv")
 	if out, errOut, code := run("vulndb", "import", db, osvZip(t)); code != ExitOK {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)

@@ -1,14 +1,8 @@
 package cli
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/kubeharden/kubeharden/internal/image/imagetest"
 	"github.com/kubeharden/kubeharden/internal/testenv"
@@ -61,18 +55,7 @@ func TestHTMLImage(t *testing.T) {
 func TestHTMLCluster(t *testing.T) {
 	env := testenv.Start(t)
 	env.CreateNamespace(t, "shop", nil)
-	labels := map[string]string{"app": "web"}
-	if _, err := env.Client.AppsV1().Deployments("shop").Create(context.Background(), &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}},
-			}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createDeployment(t, env, "shop", "web", "web", privilegedNginx)
 	code, out, errOut := clusterRunner(t)(env.KubeConfig, "-o", "html", "--fail-on", "none")
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, errOut)
