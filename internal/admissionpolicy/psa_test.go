@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/pod-security-admission/api"
-	psapolicy "k8s.io/pod-security-admission/policy"
-
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/policy"
 	"github.com/kubeharden/kubeharden/internal/scan"
@@ -28,14 +25,7 @@ func psaFixtures(t *testing.T) []fixture {
 		t.Fatalf("locating k8s.io/pod-security-admission: %v", err)
 	}
 	dir := filepath.Join(strings.TrimSpace(string(out)), "test", "testdata")
-	v := api.MajorMinorVersion(1, 0)
-	for _, c := range psapolicy.DefaultChecks() {
-		for _, cv := range c.Versions {
-			if v.Older(cv.MinimumVersion) {
-				v = cv.MinimumVersion
-			}
-		}
-	}
+	v := checks.PSSNewest()
 	version := "v" + strconv.Itoa(v.Major()) + "." + strconv.Itoa(v.Minor())
 	var all []fixture
 	for _, level := range []string{"baseline", "restricted"} {

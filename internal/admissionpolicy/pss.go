@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"k8s.io/pod-security-admission/api"
-	"k8s.io/pod-security-admission/policy"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/checks"
 )
 
 // The Pod Security Standards in CEL, control by control, as
@@ -22,39 +22,21 @@ import (
 // version run through TestEquivalence.
 const pssMinor = 37
 
-// pssCovered says whether the configured podSecurityVersion is the one
-// the CEL encodes, and why not.
+// pssCovered says whether the configured podSecurityVersion is judged by
+// the rules the CEL encodes, and why not: the checks judge a version as
+// checks.PSSVersion reads it, and latest, or any version at or past the
+// newest one the library knows, as that newest one.
 func pssCovered(p *check.Params) (bool, string) {
-	if n := pssNewest(); n != api.MajorMinorVersion(1, pssMinor) {
+	encoded := api.MajorMinorVersion(1, pssMinor)
+	if n := checks.PSSNewest(); n != encoded {
 		return false, "the policies encode Pod Security v1." + strconv.Itoa(pssMinor) +
 			" but kubeharden judges with its rules of " + n.String()
 	}
-	v := strings.TrimPrefix(p.PodSecurityVersion, "v")
-	if v == "" || v == "latest" {
+	if v := checks.PSSVersion(p.PodSecurityVersion); v.Latest() || !v.Older(encoded) {
 		return true, ""
-	}
-	if minor, ok := strings.CutPrefix(v, "1."); ok {
-		// A version newer than the library knows is judged as its newest.
-		if n, err := strconv.Atoi(minor); err == nil && n >= pssMinor {
-			return true, ""
-		}
 	}
 	return false, "parameters.podSecurityVersion " + p.PodSecurityVersion + ": the policies encode only v1." +
 		strconv.Itoa(pssMinor) + " and later (Kubernetes' own PodSecurity admission enforces older versions: label the namespace)"
-}
-
-// pssNewest is the newest version at which a Pod Security control
-// changed: what "latest" means to the library kubeharden judges with.
-func pssNewest() api.Version {
-	newest := api.MajorMinorVersion(1, 0)
-	for _, c := range policy.DefaultChecks() {
-		for _, v := range c.Versions {
-			if newest.Older(v.MinimumVersion) {
-				newest = v.MinimumVersion
-			}
-		}
-	}
-	return newest
 }
 
 // celList is a CEL list literal of strings.

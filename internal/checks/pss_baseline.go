@@ -59,10 +59,11 @@ var pssEvaluator = sync.OnceValue(func() policy.Evaluator {
 	return e
 })
 
-// pssVersion reads parameters.podSecurityVersion: "latest", or a
-// Kubernetes minor version with or without its v ("v1.30", "1.30"). The
+// PSSVersion is the Pod Security version pss-baseline and pss-restricted
+// judge at for parameters.podSecurityVersion: "latest", or a Kubernetes
+// minor version with or without its v ("v1.30", "1.30"). The
 // configuration is validated when read; anything else means latest.
-func pssVersion(s string) api.Version {
+func PSSVersion(s string) api.Version {
 	s = strings.TrimPrefix(s, "v")
 	if minor, ok := strings.CutPrefix(s, "1."); ok {
 		if n, err := strconv.Atoi(minor); err == nil && n >= 0 {
@@ -70,6 +71,21 @@ func pssVersion(s string) api.Version {
 		}
 	}
 	return api.LatestVersion()
+}
+
+// PSSNewest is the newest version at which a Pod Security control
+// changed: what latest (and any newer version) means to the library the
+// checks judge with.
+func PSSNewest() api.Version {
+	newest := api.MajorMinorVersion(1, 0)
+	for _, c := range policy.DefaultChecks() {
+		for _, v := range c.Versions {
+			if newest.Older(v.MinimumVersion) {
+				newest = v.MinimumVersion
+			}
+		}
+	}
+	return newest
 }
 
 // pssVerdict is what Pod Security says of one pod at both levels: every
@@ -96,7 +112,7 @@ func pssVerdictOf(p *check.Pass) *pssVerdict {
 		if !pod.ok {
 			return v
 		}
-		version := pssVersion(p.Params.PodSecurityVersion)
+		version := PSSVersion(p.Params.PodSecurityVersion)
 		v.baseline = pssReasons(pod, api.LevelVersion{Level: api.LevelBaseline, Version: version})
 		v.restricted = pssReasons(pod, api.LevelVersion{Level: api.LevelRestricted, Version: version})
 		if keyed && pssCached.Add(1) <= pssMaxCached {
@@ -133,7 +149,7 @@ func pssReport(p *check.Pass, level api.Level, reasons string) {
 	if reasons == "" {
 		return
 	}
-	lv := api.LevelVersion{Level: level, Version: pssVersion(p.Params.PodSecurityVersion)}
+	lv := api.LevelVersion{Level: level, Version: PSSVersion(p.Params.PodSecurityVersion)}
 	p.Report(p.Pod.Ref, "would violate PodSecurity %q: %s", lv.String(), reasons)
 }
 

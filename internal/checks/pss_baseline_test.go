@@ -73,8 +73,8 @@ func TestPSSVersionParse(t *testing.T) {
 		"v2.1":   api.LatestVersion(),
 		"v1.x":   api.LatestVersion(),
 	} {
-		if got := pssVersion(in); got != want {
-			t.Errorf("pssVersion(%q) = %v, want %v", in, got, want)
+		if got := PSSVersion(in); got != want {
+			t.Errorf("PSSVersion(%q) = %v, want %v", in, got, want)
 		}
 	}
 }
