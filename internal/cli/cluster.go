@@ -117,8 +117,8 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	if err := openreports.CheckAPI(f.reportsAPI); err != nil {
 		return usageError("--reports-api: %v", err)
 	}
-	if !f.inspect && (f.images.vulnDB != "" || len(f.images.reports) > 0 || len(f.images.vex) > 0) {
-		return usageError("--vuln-db, --vuln-report and --vex apply to images: add --images")
+	if err := f.images.needImages(f.inspect); err != nil {
+		return err
 	}
 	r, err := f.report.prepare(cmd, nil)
 	if err != nil {
@@ -167,11 +167,11 @@ func runCluster(cmd *cobra.Command, f *clusterFlags) error {
 	res.Errors = append(res.Errors, errs...)
 	res = scan.Merge(res, scan.RunCluster(clustercheck.Target{Version: v, Name: name, Live: live}, opts))
 	if f.inspect {
-		vs, err := f.images.vulnScanner(cmd, opts.Policy)
+		ires, err := f.images.inspectRefs(cmd, res.ImageRefs, opts)
 		if err != nil {
 			return err
 		}
-		res = scan.Merge(res, inspectImages(cmd.Context(), res.ImageRefs, &f.images, vs, opts))
+		res = scan.Merge(res, ires)
 	}
 	if !f.includeSystem {
 		setAsideSystem(res, src.BuiltIn)

@@ -42,6 +42,25 @@ func (f *imageFlags) register(fl *pflag.FlagSet) {
 	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX JSON document whose not_affected and fixed statements suppress vulnerabilities (repeatable)")
 }
 
+// needImages is the usage error of vulnerability sources named without
+// --images (inspect), on the commands where images are optional.
+func (f *imageFlags) needImages(inspect bool) error {
+	if !inspect && (f.vulnDB != "" || len(f.reports) > 0 || len(f.vex) > 0) {
+		return usageError("--vuln-db, --vuln-report and --vex apply to images: add --images")
+	}
+	return nil
+}
+
+// inspectRefs inspects refs with the vulnerability sources the flags
+// name, for scan --images and cluster --images.
+func (f *imageFlags) inspectRefs(cmd *cobra.Command, refs []string, opts scan.Options) (*scan.Result, error) {
+	vs, err := f.vulnScanner(cmd, opts.Policy)
+	if err != nil {
+		return nil, err
+	}
+	return inspectImages(cmd.Context(), refs, f, vs, opts), nil
+}
+
 // vulnScanner reads the vulnerability sources the flags name: nil when
 // there are none. It prints the database's size and age on stderr, and
 // warns when it is older than vulnerabilities.maxDatabaseAge.

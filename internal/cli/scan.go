@@ -77,6 +77,9 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 			return usageError("--exclude: %v", err)
 		}
 	}
+	if err := f.images.needImages(f.inspect); err != nil {
+		return err
+	}
 	if f.kubeVer != "" {
 		if _, err := k8sversion.Parse(f.kubeVer); err != nil {
 			return usageError("--kubernetes-version: %v", err)
@@ -109,13 +112,11 @@ func runScan(cmd *cobra.Command, args []string, f *scanFlags) error {
 		res = scan.Merge(res, scan.RunCluster(clustercheck.Target{Version: v}, opts))
 	}
 	if f.inspect {
-		vs, err := f.images.vulnScanner(cmd, opts.Policy)
+		ires, err := f.images.inspectRefs(cmd, res.ImageRefs, opts)
 		if err != nil {
 			return err
 		}
-		res = scan.Merge(res, inspectImages(cmd.Context(), res.ImageRefs, &f.images, vs, opts))
-	} else if f.images.vulnDB != "" || len(f.images.reports) > 0 || len(f.images.vex) > 0 {
-		return usageError("--vuln-db, --vuln-report and --vex apply to images: add --images")
+		res = scan.Merge(res, ires)
 	}
 	return r.finish(cmd, res)
 }
